@@ -1,0 +1,3 @@
+"""sleuth: an automated interpretability agent."""
+
+__version__ = "0.1.0"

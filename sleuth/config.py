@@ -1,0 +1,83 @@
+"""Settings from environment variables and an optional sleuth.toml.
+
+Precedence: environment > sleuth.toml (current directory, or SLEUTH_CONFIG) > defaults.
+Keys are read from the environment only and are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from sleuth.errors import ConfigError
+
+
+class LLMSettings(BaseModel):
+    base_url: str | None = None
+    model: str | None = None
+    timeout_s: float = 120.0
+    max_retries: int = 4
+
+
+class Settings(BaseModel):
+    home: Path = Field(default_factory=lambda: Path.home() / ".sleuth")
+    model: str = "smollm2-135m"
+    corpus: str = "embedded"
+    chroma_url: str | None = None
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.home / "corpus"
+
+
+_ENV = {
+    "SLEUTH_HOME": ("home",),
+    "SLEUTH_MODEL": ("model",),
+    "SLEUTH_CORPUS": ("corpus",),
+    "SLEUTH_CHROMA_URL": ("chroma_url",),
+    "SLEUTH_LLM_BASE_URL": ("llm", "base_url"),
+    "SLEUTH_LLM_MODEL": ("llm", "model"),
+}
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("SLEUTH_CONFIG")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise ConfigError(f"SLEUTH_CONFIG points to '{explicit}', which is not a file")
+        return Path(explicit)
+    local = Path("sleuth.toml")
+    return local if local.is_file() else None
+
+
+def load_settings() -> Settings:
+    data: dict = {}
+    path = _config_file()
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    for var, keys in _ENV.items():
+        value = os.environ.get(var)
+        if value:
+            node = data
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = value
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"configuration error at '{where}': {first['msg']}") from None
+    settings.home = settings.home.expanduser()
+    return settings

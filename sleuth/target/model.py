@@ -1,0 +1,180 @@
+"""Target: a loaded model with its tokenizer, adapter, shape and sites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sleuth.errors import SiteError
+from sleuth.target.adapters import adapter_for
+from sleuth.target.interventions import Edit
+from sleuth.target.runner import RunOutput, run_traced
+from sleuth.target.site import BLOCK_HOOKS, GLOBAL_HOOKS, Site
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # [batch, pos], right-padded
+    attention_mask: torch.Tensor  # [batch, pos], 1 for real tokens
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.attention_mask.sum(dim=1)
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+
+class Target:
+    def __init__(self, name: str, model, tokenizer, source: str = "", load_seconds: float = 0.0):
+        from nnsight import NNsight
+
+        self.name = name
+        self.model = model
+        self.tokenizer = tokenizer
+        self.source = source
+        self.load_seconds = load_seconds
+        self.adapter = adapter_for(model)
+        self.shape = self.adapter.shape
+        self.nn = NNsight(model)
+        self.directions: dict[str, torch.Tensor] = {}
+
+    # ---- sites -----------------------------------------------------------
+    def hook_sites(self) -> list[Site]:
+        """Every hook point of this model, in execution order."""
+        sites = [Site(hook="hook_embed")]
+        for layer in range(self.shape.n_layers):
+            sites += [Site(hook=h, layer=layer) for h in BLOCK_HOOKS if h in self.adapter.block_hooks]
+        return sites + [Site(hook="ln_final.hook_normalized"), Site(hook="logits")]
+
+    def index_range(self, site: Site) -> int:
+        """How many components an index can select at this site."""
+        s = self.shape
+        kind = site.index_kind
+        if kind == "head":
+            return s.n_kv_heads if site.hook in ("attn.hook_k", "attn.hook_v") else s.n_heads
+        if kind == "neuron":
+            return s.d_mlp
+        return s.vocab_size if site.hook == "logits" else s.d_model
+
+    def check_site(self, site: Site | str) -> Site:
+        """Parse and validate a site against this model; raise SiteError with the valid range."""
+        site = Site.parse(site) if isinstance(site, str) else site
+        s = self.shape
+        if site.layer is not None and not 0 <= site.layer < s.n_layers:
+            raise SiteError(f"layer {site.layer} out of range in '{site}': {self.name} has layers 0..{s.n_layers - 1}")
+        if site.hook in BLOCK_HOOKS and site.hook not in self.adapter.block_hooks:
+            raise SiteError(f"site '{site.base}' does not exist on {s.arch} models (parallel residual)")
+        if site.sae is not None:
+            raise SiteError(f"no SAE named '{site.sae}' is loaded for {self.name}")
+        if site.direction is not None and site.direction not in self.directions:
+            known = ", ".join(self.directions) or "none"
+            raise SiteError(f"no direction named '{site.direction}' is registered (known: {known})")
+        if site.index is not None and site.sae is None:
+            limit = self.index_range(site)
+            if site.index >= limit:
+                raise SiteError(f"{site.index_kind} {site.index} out of range in '{site}': valid {site.index_kind}s are 0..{limit - 1}")
+        return site
+
+    def add_direction(self, name: str, vector: torch.Tensor) -> None:
+        """Register a named direction (unit-normalised) usable as `site~name`."""
+        vector = torch.as_tensor(vector, dtype=torch.float32).flatten()
+        if vector.numel() != self.shape.d_model:
+            raise SiteError(f"direction '{name}' has {vector.numel()} dims; d_model is {self.shape.d_model}")
+        self.directions[name] = vector / vector.norm().clamp(min=1e-12)
+
+    # ---- tokens ----------------------------------------------------------
+    def tokenize(self, texts: list[str], max_length: int | None = None, prepend_bos: bool = False) -> Batch:
+        if isinstance(texts, str):
+            texts = [texts]
+        if not texts:
+            raise ValueError("no texts to tokenize")
+        ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        bos = self.tokenizer.bos_token_id
+        if prepend_bos and bos is not None:
+            ids = [[bos, *x] for x in ids]
+        if max_length is not None:
+            ids = [x[:max_length] for x in ids]
+        return self.pad(ids)
+
+    def pad(self, ids: list[list[int]]) -> Batch:
+        width = max(1, max(len(x) for x in ids))
+        pad = self.tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for i, x in enumerate(ids):
+            input_ids[i, : len(x)] = torch.tensor(x, dtype=torch.long)
+            mask[i, : len(x)] = 1
+        return Batch(input_ids, mask)
+
+    def str_tokens(self, ids) -> list[str]:
+        return [self.tokenizer.decode([int(i)]) for i in ids]
+
+    def token_id(self, text: str) -> int:
+        """The single token id of `text` (the first token if it splits)."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"'{text}' tokenizes to nothing")
+        return ids[0]
+
+    # ---- running ---------------------------------------------------------
+    def as_batch(self, inputs) -> Batch:
+        if isinstance(inputs, Batch):
+            return inputs
+        if isinstance(inputs, torch.Tensor):
+            return Batch(inputs, torch.ones_like(inputs))
+        return self.tokenize(list(inputs) if not isinstance(inputs, str) else [inputs])
+
+    def run(self, inputs, reads=(), edits=(), grad: bool = False) -> RunOutput:
+        """One forward pass that caches `reads` and applies `edits` (see Edit)."""
+        batch = self.as_batch(inputs)
+        reads = [self.check_site(s) for s in reads]
+        edits = [e if isinstance(e, Edit) else Edit(**e) for e in edits]
+        for edit in edits:
+            self.check_site(edit.site)
+            if edit.site.hook == "attn.hook_pattern":
+                raise SiteError("attn.hook_pattern is read-only; edit attn.hook_z or attn.hook_q/k instead")
+        need_eager = any(s.hook == "attn.hook_pattern" for s in reads)
+        with torch.set_grad_enabled(grad), self._attention("eager" if need_eager else None):
+            return run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
+                              reads, edits, self.directions)
+
+    def forward(self, inputs) -> torch.Tensor:
+        """Plain HF forward (no hooks): logits [batch, pos, vocab]."""
+        batch = self.as_batch(inputs)
+        with torch.no_grad():
+            return self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+
+    def _attention(self, implementation: str | None):
+        return _AttentionImpl(self.model, implementation)
+
+
+class _AttentionImpl:
+    """Temporarily switch the attention implementation (eager exposes patterns)."""
+
+    def __init__(self, model, implementation: str | None):
+        self.model, self.impl, self.prev = model, implementation, None
+
+    def __enter__(self):
+        if self.impl is not None:
+            self.prev = self.model.config._attn_implementation
+            if self.prev != self.impl:
+                self.model.set_attn_implementation(self.impl)
+        return self
+
+    def __exit__(self, *exc):
+        if self.impl is not None and self.prev not in (None, self.impl):
+            self.model.set_attn_implementation(self.prev)
+
+
+def load_target(spec: str | None = None, home: Path | None = None) -> Target:
+    """Load a target model by embedded name, path, .gguf file or HF id."""
+    from sleuth.config import load_settings
+    from sleuth.target.loader import load_hf
+
+    settings = load_settings()
+    spec = spec or settings.model
+    model, tokenizer, source, seconds = load_hf(spec, home or settings.home)
+    return Target(spec, model, tokenizer, source, seconds)

@@ -1,0 +1,116 @@
+"""One forward pass through nnsight that reads and edits any set of sites.
+
+Hook points are visited in execution order (nnsight requires it); every read
+and edit at one hook point is done on the same tensor, edits first, so a read
+sees what flows on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import torch
+
+from sleuth.target.adapters import Adapter, HookPoint
+from sleuth.target.interventions import Edit, apply_edit, direction_read, selector
+from sleuth.target.site import Site
+
+
+@dataclass
+class RunOutput:
+    logits: torch.Tensor
+    cache: dict[Site, torch.Tensor] = field(default_factory=dict)
+
+    def __getitem__(self, site: Site | str) -> torch.Tensor:
+        return self.cache[Site.parse(site) if isinstance(site, str) else site]
+
+
+@dataclass
+class _Visit:
+    hookpoint: HookPoint
+    order: tuple
+    reads: list[Site] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+
+
+def plan_visits(adapter: Adapter, reads: list[Site], edits: list[Edit]) -> list[_Visit]:
+    visits: dict[tuple, _Visit] = {}
+    by_point: dict[tuple, list] = defaultdict(list)
+    for site in reads:
+        by_point[(adapter.hookpoint(site)[:2])].append(("read", site))
+    for edit in edits:
+        by_point[(adapter.hookpoint(edit.site)[:2])].append(("edit", edit))
+    for key, items in by_point.items():
+        sites = [item if kind == "read" else item.site for kind, item in items]
+        hp = adapter.hookpoint(sites[0])
+        visit = visits.setdefault(key, _Visit(HookPoint(hp.module, hp.io), min(s.order for s in sites)))
+        for kind, item in items:
+            (visit.reads if kind == "read" else visit.edits).append(item)
+    return sorted(visits.values(), key=lambda v: v.order)
+
+
+def _element(raw, item: int | None) -> torch.Tensor:
+    if isinstance(raw, (tuple, list)):
+        return raw[item or 0]
+    return raw
+
+
+def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache) -> None:
+    hp = visit.hookpoint
+    raw = envoy.output if hp.io == "output" else envoy.input
+    if visit.edits:
+        raw = _edited(adapter, raw, visit, mask, directions)
+        if hp.io == "output":
+            envoy.output = raw
+        else:
+            envoy.input = raw
+    for site in visit.reads:
+        tensor = _element(raw, adapter.hookpoint(site).item)
+        view = adapter.view(site, tensor)
+        if site.direction is not None:
+            cache[site] = direction_read(view, directions[site.direction], None).detach().clone()
+        else:
+            cache[site] = view[selector(site, None)].detach().clone()
+
+
+def _edited(adapter: Adapter, raw, visit: _Visit, mask, directions):
+    """A copy of the raw value with every edit of this hook point applied."""
+    items = list(raw) if isinstance(raw, (tuple, list)) else None
+    for edit in visit.edits:
+        item = adapter.hookpoint(edit.site).item or 0
+        tensor = (items[item] if items is not None else raw).clone()
+        apply_edit(adapter.view(edit.site, tensor), edit, mask, directions.get(edit.site.direction))
+        if items is not None:
+            items[item] = tensor
+        else:
+            raw = tensor
+    return tuple(items) if items is not None else raw
+
+
+def run_traced(
+    nn_model,
+    adapter: Adapter,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    reads: list[Site],
+    edits: list[Edit],
+    directions: dict[str, torch.Tensor],
+) -> RunOutput:
+    """Run the wrapped model once with the given reads and edits."""
+    visits = plan_visits(adapter, reads, edits)
+    cache: dict[Site, torch.Tensor] = {}
+    with nn_model.trace(input_ids, attention_mask=attention_mask):
+        for visit in visits:
+            envoy = _envoy(nn_model, visit.hookpoint.module)
+            _visit(adapter, envoy, visit, attention_mask, directions, cache)
+        logits = nn_model.output.logits.save()
+    return RunOutput(logits=logits, cache=cache)
+
+
+def _envoy(nn_model, path: str):
+    envoy = nn_model
+    for part in path.split("."):
+        if part:
+            envoy = envoy[int(part)] if part.isdigit() else getattr(envoy, part)
+    return envoy

@@ -1,0 +1,69 @@
+"""One conformance suite, run against every architecture adapter."""
+
+import pytest
+import torch
+
+from sleuth.target import Edit, Site
+from sleuth.target.tiny import TINY_ARCHS, tiny_target
+
+pytestmark = pytest.mark.parametrize("arch", TINY_ARCHS)
+
+
+@pytest.fixture(scope="module")
+def targets():
+    return {arch: tiny_target(arch) for arch in TINY_ARCHS}
+
+
+def _ids(target, batch=2, length=10, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, target.shape.vocab_size, (batch, length), generator=g)
+
+
+def test_hooking_every_site_reproduces_logits(targets, arch):
+    target = targets[arch]
+    ids = _ids(target)
+    plain = target.forward(ids)
+    out = target.run(ids, reads=target.hook_sites())
+    assert len(out.cache) == len(target.hook_sites())
+    torch.testing.assert_close(out.logits, plain, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[Site(hook="logits")], plain, atol=1e-5, rtol=0)
+
+
+def test_heads_sum_to_attn_out(targets, arch):
+    target = targets[arch]
+    for layer in range(target.shape.n_layers):
+        z = Site(hook="attn.hook_z", layer=layer)
+        attn_out = Site(hook="attn.hook_attn_out", layer=layer)
+        out = target.run(_ids(target), reads=[z, attn_out])
+        W_O = target.adapter.W_O(layer)  # [H, d_head, d_model]
+        per_head = torch.einsum("bphd,hdm->bphm", out[z], W_O)
+        torch.testing.assert_close(per_head.sum(2) + target.adapter.b_O(layer), out[attn_out], atol=1e-5, rtol=1e-4)
+
+
+def test_zero_ablating_a_head_changes_only_downstream(targets, arch):
+    target = targets[arch]
+    ids = _ids(target)
+    layer, head = 1, 2
+    sites = target.hook_sites()
+    clean = target.run(ids, reads=sites)
+    ablated = target.run(ids, reads=sites, edits=[Edit(site=Site(hook="attn.hook_z", layer=layer, index=head), op="zero")])
+    ablation_order = Site(hook="attn.hook_z", layer=layer).order
+    for site in sites:
+        same = torch.allclose(clean[site], ablated[site], atol=1e-6)
+        if site.order < ablation_order:
+            assert same, f"{site} is upstream of the ablation but changed"
+        elif site.hook == "attn.hook_z" and site.layer == layer:
+            assert torch.equal(ablated[site][:, :, head], torch.zeros_like(ablated[site][:, :, head]))
+            others = [h for h in range(target.shape.n_heads) if h != head]
+            assert torch.allclose(clean[site][:, :, others], ablated[site][:, :, others])
+        elif site.hook in ("hook_resid_post", "logits"):
+            assert not same, f"{site} is downstream of the ablation but did not change"
+
+
+def test_pattern_rows_sum_to_one(targets, arch):
+    target = targets[arch]
+    site = Site(hook="attn.hook_pattern", layer=0)
+    pattern = target.run(_ids(target), reads=[site])[site]
+    assert pattern.shape == (2, target.shape.n_heads, 10, 10)
+    torch.testing.assert_close(pattern.sum(-1), torch.ones(pattern.shape[:-1]), atol=1e-5, rtol=0)
+    assert torch.all(pattern.triu(diagonal=1) == 0), "attention must be causal"
