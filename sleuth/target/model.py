@@ -36,6 +36,8 @@ class Target:
         self.tokenizer = tokenizer
         self.source = source
         self.load_seconds = load_seconds
+        if getattr(model.config, "_attn_implementation", "eager") != "eager":
+            model.set_attn_implementation("eager")  # exposes attention patterns; same numerics for every run
         self.adapter = adapter_for(model)
         self.shape = self.adapter.shape
         self.nn = NNsight(model)
@@ -136,8 +138,7 @@ class Target:
             self.check_site(edit.site)
             if edit.site.hook == "attn.hook_pattern":
                 raise SiteError("attn.hook_pattern is read-only; edit attn.hook_z or attn.hook_q/k instead")
-        need_eager = any(s.hook == "attn.hook_pattern" for s in reads)
-        with torch.set_grad_enabled(grad), self._attention("eager" if need_eager else None):
+        with torch.set_grad_enabled(grad):
             return run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
                               reads, edits, self.directions)
 
@@ -146,27 +147,6 @@ class Target:
         batch = self.as_batch(inputs)
         with torch.no_grad():
             return self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-
-    def _attention(self, implementation: str | None):
-        return _AttentionImpl(self.model, implementation)
-
-
-class _AttentionImpl:
-    """Temporarily switch the attention implementation (eager exposes patterns)."""
-
-    def __init__(self, model, implementation: str | None):
-        self.model, self.impl, self.prev = model, implementation, None
-
-    def __enter__(self):
-        if self.impl is not None:
-            self.prev = self.model.config._attn_implementation
-            if self.prev != self.impl:
-                self.model.set_attn_implementation(self.impl)
-        return self
-
-    def __exit__(self, *exc):
-        if self.impl is not None and self.prev not in (None, self.impl):
-            self.model.set_attn_implementation(self.prev)
 
 
 def load_target(spec: str | None = None, home: Path | None = None) -> Target:

@@ -102,6 +102,9 @@ class Site(BaseModel):
             hook = "attn.hook_z" if short["kind"] == "H" else "mlp.hook_post"
             return cls(hook=hook, layer=int(short["layer"]), index=int(short["index"]))
         match = _SITE_RE.match(text)
+        parts = text.split(".")
+        if len(parts) > 2 and parts[0] == "blocks" and not parts[1].isdigit():
+            raise SiteError(f"malformed site '{text}': layer '{parts[1]}' must be an integer")
         if not match:
             raise SiteError(
                 f"malformed site '{text}'; expected e.g. blocks.3.mlp.hook_post[1021], "

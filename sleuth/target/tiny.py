@@ -34,7 +34,7 @@ def tiny_model(arch: str, seed: int = 0, **shape):
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(tiny_config(arch, **shape), attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_config(tiny_config(arch, **shape), attn_implementation="eager")
     model.eval().requires_grad_(False)
     return model
 

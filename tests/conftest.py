@@ -1,0 +1,47 @@
+"""Shared fixtures. Models and corpora are cached under SLEUTH_HOME (once per machine)."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    """Any non-loopback network call in a test is a bug."""
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
+        raise RuntimeError(f"test tried to reach the network: {address}")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only
+
+
+@pytest.fixture(scope="session")
+def sleuth_home() -> Path:
+    home = Path(os.environ.get("SLEUTH_HOME", Path.home() / ".sleuth"))
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["SLEUTH_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def smollm(sleuth_home):
+    from sleuth.target import load_target
+
+    return load_target("smollm2-135m", sleuth_home)
+
+
+@pytest.fixture(scope="session")
+def embedded_corpus(sleuth_home):
+    from sleuth.corpus import open_corpus
+
+    return open_corpus("embedded", sleuth_home / "corpus")

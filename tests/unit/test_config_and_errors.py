@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from sleuth.config import load_settings
+from sleuth.corpus.windows import is_heldout
+from sleuth.errors import ConfigError, SleuthError
+from sleuth.target.embedded import is_valid_gguf, join_parts
+
+
+def test_env_overrides_config_file(tmp_path, monkeypatch):
+    (tmp_path / "sleuth.toml").write_text('model = "gemma3-270m"\n[llm]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLEUTH_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SLEUTH_LLM_BASE_URL", raising=False)
+    settings = load_settings()
+    assert settings.model == "gemma3-270m"
+    assert settings.llm.base_url == "http://127.0.0.1:9/v1"
+    assert settings.home == tmp_path / "home"
+    monkeypatch.setenv("SLEUTH_LLM_BASE_URL", "http://127.0.0.1:8/v1")
+    assert load_settings().llm.base_url == "http://127.0.0.1:8/v1"
+
+
+def test_bad_config_file_is_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "sleuth.toml").write_text("model = [unclosed\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings()
+
+
+def test_errors_are_one_line():
+    assert str(SleuthError("first line\nsecond line")) == "first line"
+
+
+def test_heldout_split_is_deterministic_and_about_a_fifth():
+    ids = [f"doc:{i}" for i in range(5000)]
+    first = [is_heldout(i) for i in ids]
+    assert first == [is_heldout(i) for i in ids]
+    assert 0.17 < sum(first) / len(first) < 0.23
+
+
+def test_join_parts_rebuilds_a_partial_file(tmp_path: Path):
+    parts = [tmp_path / "a", tmp_path / "b"]
+    parts[0].write_bytes(b"GGUF" + b"x" * 10)
+    parts[1].write_bytes(b"y" * 7)
+    out = tmp_path / "model.gguf"
+    out.write_bytes(b"GGUF-truncated")  # wrong size: must be rebuilt
+    join_parts(parts, out)
+    assert out.read_bytes() == b"GGUF" + b"x" * 10 + b"y" * 7
+    assert is_valid_gguf(out, 21)
