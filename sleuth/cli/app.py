@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sleuth import __version__
-from sleuth.cli import corpus, models
+from sleuth.cli import corpus, models, tools
 from sleuth.cli.output import fail
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(corpus.app, name="corpus")
+app.add_typer(tools.app, name="tools")
 
 
 def _version(value: bool):

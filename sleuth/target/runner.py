@@ -56,7 +56,7 @@ def _element(raw, item: int | None) -> torch.Tensor:
     return raw
 
 
-def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache) -> None:
+def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache, copy: bool) -> None:
     hp = visit.hookpoint
     raw = envoy.output if hp.io == "output" else envoy.input
     if visit.edits:
@@ -71,7 +71,8 @@ def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache) -> N
         if site.direction is not None:
             cache[site] = direction_read(view, directions[site.direction], None).detach().clone()
         else:
-            cache[site] = view[selector(site, None)].detach().clone()
+            value = view[selector(site, None)].detach()
+            cache[site] = value.clone() if copy else value
 
 
 def _edited(adapter: Adapter, raw, visit: _Visit, mask, directions):
@@ -100,10 +101,11 @@ def run_traced(
     """Run the wrapped model once with the given reads and edits."""
     visits = plan_visits(adapter, reads, edits)
     cache: dict[Site, torch.Tensor] = {}
+    copy = bool(edits)  # without edits nothing is modified in place, so views are safe to keep
     with nn_model.trace(input_ids, attention_mask=attention_mask):
         for visit in visits:
             envoy = _envoy(nn_model, visit.hookpoint.module)
-            _visit(adapter, envoy, visit, attention_mask, directions, cache)
+            _visit(adapter, envoy, visit, attention_mask, directions, cache, copy)
         logits = nn_model.output.logits.save()
     return RunOutput(logits=logits, cache=cache)
 

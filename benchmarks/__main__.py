@@ -1,0 +1,35 @@
+"""`make bench`: run every benchmark; each reports ratios against a baseline measured in the same run."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+from benchmarks import bench_target  # noqa: E402
+
+SUITES = {"target": bench_target.run}
+
+
+def main(names: list[str]) -> None:
+    out_dir = Path(__file__).parent / "results"
+    out_dir.mkdir(exist_ok=True)
+    results = {}
+    for name, fn in SUITES.items():
+        if names and name not in names:
+            continue
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        results[name] = fn()
+        results[name]["wall_seconds"] = round(time.perf_counter() - start, 1)
+        print(json.dumps(results[name], indent=2), flush=True)
+    (out_dir / "latest.json").write_text(json.dumps(results, indent=2))
+    print(f"wrote {out_dir / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,99 @@
+"""patch: activation patching from clean into corrupted runs, swept over heads, layers or positions.
+
+The metric is the logit difference (answer - foil) at the last token, normalised
+so 0 = no effect (corrupt) and 1 = full recovery (clean).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, Field
+
+from sleuth.target import Edit, Site
+from sleuth.tools.metrics import answer_ids, logit_diff
+from sleuth.tools.registry import ToolError, tool
+from sleuth.tools.result import ToolOutput
+
+
+class PatchArgs(BaseModel):
+    clean: list[str] = Field(min_length=1, max_length=64)
+    corrupt: list[str] = Field(min_length=1, max_length=64)
+    answers: list[str] = Field(min_length=1, description="Correct next token (one per pair, or one for all)")
+    foils: list[str] = Field(min_length=1, description="The corrupt run's answer (one per pair, or one for all)")
+    sweep: Literal["heads", "layers", "positions", "sites"] = "heads"
+    hook: str = Field("hook_resid_pre", description="Block hook for 'layers'/'positions' sweeps, e.g. hook_resid_pre, attn.hook_attn_out")
+    sites: list[str] | None = Field(None, description="For sweep='sites': the sites or components to patch, each alone")
+
+
+class PatchOut(ToolOutput):
+    sweep: str
+    labels: list[str]
+    scores: list[float]  # normalised recovery per patched item (for positions: layers x positions, flattened)
+    grid_shape: list[int]
+    clean_metric: float
+    corrupt_metric: float
+
+
+def paired_batches(target, clean: list[str], corrupt: list[str]):
+    if len(clean) != len(corrupt):
+        raise ToolError(f"clean and corrupt must pair up: {len(clean)} clean vs {len(corrupt)} corrupt texts")
+    cb, xb = target.tokenize(clean), target.tokenize(corrupt)
+    if not torch.equal(cb.lengths, xb.lengths):
+        bad = int((cb.lengths != xb.lengths).nonzero()[0])
+        raise ToolError(f"pair {bad} tokenizes to different lengths ({int(cb.lengths[bad])} vs {int(xb.lengths[bad])}); "
+                        "patching needs aligned tokens")
+    return cb, xb
+
+
+def sweep_sites(target, args) -> list[Site]:
+    s = target.shape
+    if args.sweep == "heads":
+        return [Site(hook="attn.hook_z", layer=layer, index=h) for layer in range(s.n_layers) for h in range(s.n_heads)]
+    if args.sweep == "sites":
+        if not args.sites:
+            raise ToolError("sweep='sites' needs a non-empty 'sites' list")
+        return [target.check_site(x) for x in args.sites]
+    return [target.check_site(Site(hook=args.hook, layer=layer)) for layer in range(s.n_layers)]
+
+
+def normalised(metric: torch.Tensor, clean: float, corrupt: float) -> float:
+    denom = clean - corrupt
+    if abs(denom) < 1e-6:
+        raise ToolError("clean and corrupt runs give the same metric; choose answers/foils that differ between them")
+    return float((metric.mean() - corrupt) / denom)
+
+
+@tool("patch", "Activation patching clean->corrupt over heads, layers, positions or given sites; 0 = no effect, 1 = full recovery.")
+def patch(args: PatchArgs, ctx) -> PatchOut:
+    target = ctx.target
+    cb, xb = paired_batches(target, args.clean, args.corrupt)
+    answer, foil = answer_ids(target, args.answers, len(cb)), answer_ids(target, args.foils, len(cb))
+    sites = sweep_sites(target, args)
+    clean_run = target.run(cb, reads=list({s.base if s.direction is None else s for s in sites}))
+    clean_m = float(logit_diff(clean_run.logits, cb, answer, foil).mean())
+    corrupt_m = float(logit_diff(target.run(xb).logits, xb, answer, foil).mean())
+
+    def patched(site: Site, positions=None) -> float:
+        source = clean_run[site.base if site.direction is None else site]
+        value = source[:, :, site.index] if site.index is not None and site.hook != "attn.hook_pattern" else source
+        if positions is not None:
+            value = value[:, positions]
+        edit = Edit(site=site, op="set", value=value, positions=positions)
+        return normalised(logit_diff(target.run(xb, edits=[edit]).logits, xb, answer, foil), clean_m, corrupt_m)
+
+    if args.sweep == "positions":
+        width = int(cb.input_ids.shape[1])
+        scores = [patched(site, [p]) for site in sites for p in range(width)]
+        labels = [f"{site}@pos{p}" for site in sites for p in range(width)]
+        grid = [len(sites), width]
+    else:
+        scores = [patched(site) for site in sites]
+        labels = [site.short for site in sites]
+        grid = [target.shape.n_layers, target.shape.n_heads] if args.sweep == "heads" else [len(sites)]
+    best = sorted(zip(scores, labels), reverse=True)[:5]
+    summary = (f"patching {len(scores)} items ({args.sweep}); clean metric {clean_m:.3f}, corrupt {corrupt_m:.3f}; "
+               "top recovery: " + ", ".join(f"{lbl} {sc:.2f}" for sc, lbl in best))
+    return PatchOut(summary=summary, sweep=args.sweep, labels=labels, scores=[round(x, 5) for x in scores],
+                    grid_shape=grid, clean_metric=round(clean_m, 5), corrupt_metric=round(corrupt_m, 5))

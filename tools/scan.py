@@ -1,0 +1,98 @@
+"""Streaming corpus scan: one forward per batch serves every unit of every site asked for.
+
+Per site it keeps the max activation of every unit in every window plus token
+statistics (firing count, sum, max), and caches the result on disk, keyed by
+model, site, corpus checksum, split, window count and seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sleuth.target import Site, Target
+
+BATCH = 16
+
+
+@dataclass
+class SiteScan:
+    window_ids: np.ndarray  # [n] indices into ctx.windows
+    window_max: np.ndarray  # [n, units]
+    fire_count: np.ndarray  # [units] tokens with activation > 0
+    total: np.ndarray  # [units] sum of activations
+    tokens: int
+
+    @property
+    def frequency(self) -> np.ndarray:
+        return self.fire_count / max(self.tokens, 1)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.tokens, 1)
+
+
+def units_of(value: torch.Tensor) -> torch.Tensor:
+    """[batch, pos, units]: scalar components gain a unit axis; head vectors become norms."""
+    if value.dim() == 2:
+        return value.unsqueeze(-1)
+    if value.dim() == 4:
+        return value.norm(dim=-1)
+    return value
+
+
+def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(global window ids, tokens [n, length]): a seeded sample of one split, all domains mixed."""
+    windows = ctx.windows
+    pool = np.flatnonzero(windows.heldout == (split == "heldout"))
+    ids = np.sort(np.random.default_rng(ctx.seed).permutation(pool)[:n_windows])
+    return ids, windows.tokens[ids]
+
+
+def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
+    key = f"{ctx.target.name}|{site}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
+    return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
+
+
+def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, progress=None) -> dict[Site, SiteScan]:
+    """Scan corpus windows once for all `sites`, reusing cached scans."""
+    target: Target = ctx.target
+    ids, tokens_all = scan_windows(ctx, split, n_windows)
+    result: dict[Site, SiteScan] = {}
+    todo = []
+    for site in sites:
+        path = _cache_path(ctx, site, split, len(ids))
+        if path.is_file():
+            try:
+                d = np.load(path)
+                result[site] = SiteScan(d["window_ids"], d["window_max"], d["fire_count"], d["total"], int(d["tokens"]))
+                continue
+            except (OSError, ValueError, KeyError):
+                path.unlink(missing_ok=True)
+        todo.append(site)
+    if not todo:
+        return result
+    maxes = {s: [] for s in todo}
+    fire = {s: 0 for s in todo}
+    total = {s: 0 for s in todo}
+    for start in range(0, len(ids), BATCH):
+        batch = torch.as_tensor(tokens_all[start : start + BATCH], dtype=torch.long)
+        out = target.run(batch, reads=todo)
+        for site in todo:
+            acts = units_of(out[site]).float()
+            maxes[site].append(acts.amax(dim=1).numpy())
+            fire[site] = fire[site] + (acts > 0).sum(dim=(0, 1)).numpy()
+            total[site] = total[site] + acts.sum(dim=(0, 1)).numpy()
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids))
+    tokens = int(tokens_all.size)
+    for site in todo:
+        scan_result = SiteScan(ids, np.concatenate(maxes[site]), np.asarray(fire[site]), np.asarray(total[site]), tokens)
+        np.savez(_cache_path(ctx, site, split, len(ids)), window_ids=ids, window_max=scan_result.window_max,
+                 fire_count=scan_result.fire_count, total=scan_result.total, tokens=tokens)
+        result[site] = scan_result
+    return result
