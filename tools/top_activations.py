@@ -70,8 +70,8 @@ def _examples(ctx, site: Site, unit: int, ids: np.ndarray, picks) -> list[Exampl
     windows = ctx.windows
     rows = [ids[i] for i, _ in picks]
     tokens = torch.as_tensor(windows.tokens[rows], dtype=torch.long)
-    read = site if site.index is not None or site.direction is not None else site.base
-    values = units_of(ctx.target.run(tokens, reads=[read])[read])[..., unit if read is site.base else 0]
+    whole = site.index is None and site.direction is None
+    values = units_of(ctx.target.run(tokens, reads=[site])[site])[..., unit if whole else 0]
     examples = []
     for (pos, kind), row, acts, toks in zip(picks, rows, values, tokens):
         doc = int(windows.doc_index[row])
