@@ -9,6 +9,7 @@ import typer
 
 from sleuth import __version__
 from sleuth.cli import corpus, models, tools
+from sleuth.cli.run import run as run_command
 from sleuth.cli.output import fail
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(corpus.app, name="corpus")
 app.add_typer(tools.app, name="tools")
+app.command("run")(run_command)
 
 
 def _version(value: bool):

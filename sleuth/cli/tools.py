@@ -72,4 +72,4 @@ def run(
     if json_out:
         return emit_json(result)
     console.print(f"[bold]{name}[/] ({result.seconds:.1f}s)")
-    console.print(result.summary, highlight=False)
+    console.print(result.summary, highlight=False, markup=False)

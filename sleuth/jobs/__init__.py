@@ -1,0 +1,1 @@
+"""Unattended jobs built on the tools (later: label and audit)."""
