@@ -2,7 +2,7 @@
 
 - induction: on [random tokens, same tokens again], attention from each repeat to the
   token after its earlier occurrence.
-- previous_token: attention to the immediately preceding token, on corpus windows.
+- previous_token: attention to the immediately preceding token, on random token sequences.
 - duplicate_token: on the same repeated sequences, attention to the earlier copy of the token.
 - successor: on ordinal sequences (numbers, months, days), how often the head's direct
   output (z . W_O . W_U) ranks the *next* item above every other item of the sequence
@@ -90,8 +90,7 @@ def head_scan(args: HeadScanArgs, ctx) -> HeadScanOut:
         shift = args.length - 1 if args.kind == "induction" else args.length
         grid = _pattern_scores(target, tokens, lambda w: (torch.arange(args.length, w), torch.arange(args.length, w) - shift))
     elif args.kind == "previous_token":
-        rows = ctx.windows.split("explain").mixed(args.n_sequences, seed=ctx.seed).tokens
-        tokens = torch.as_tensor(rows, dtype=torch.long)
+        tokens = _repeated_tokens(target, args.n_sequences, args.length, ctx.seed)[:, : args.length]
         grid = _pattern_scores(target, tokens, lambda w: (torch.arange(1, w), torch.arange(0, w - 1)))
     else:
         grid = _successor_scores(target)

@@ -65,6 +65,25 @@ def normalised(metric: torch.Tensor, clean: float, corrupt: float) -> float:
     return float((metric.mean() - corrupt) / denom)
 
 
+def _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m) -> list[float]:
+    """Every head of a layer in one batched forward: copy h of the corrupt batch gets head h patched."""
+    from sleuth.target import Batch
+
+    n_heads, b = target.shape.n_heads, len(xb)
+    big = Batch(xb.input_ids.repeat(n_heads, 1), xb.attention_mask.repeat(n_heads, 1))
+    big_answer, big_foil = answer.repeat(n_heads), foil.repeat(n_heads) if foil is not None else None
+    scores = []
+    for layer in range(target.shape.n_layers):
+        z = Site(hook="attn.hook_z", layer=layer)
+        corrupt_z = target.run(xb, reads=[z])[z]
+        value = corrupt_z.repeat(n_heads, 1, 1, 1)
+        for h in range(n_heads):
+            value[h * b : (h + 1) * b, :, h] = clean_run[z][:, :, h]
+        metric = logit_diff(target.run(big, edits=[Edit(site=z, op="set", value=value)]).logits, big, big_answer, big_foil)
+        scores += [normalised(metric[h * b : (h + 1) * b], clean_m, corrupt_m) for h in range(n_heads)]
+    return scores
+
+
 @tool("patch", "Activation patching clean->corrupt over heads, layers, positions or given sites; 0 = no effect, 1 = full recovery.")
 def patch(args: PatchArgs, ctx) -> PatchOut:
     target = ctx.target
@@ -83,7 +102,11 @@ def patch(args: PatchArgs, ctx) -> PatchOut:
         edit = Edit(site=site, op="set", value=value, positions=positions)
         return normalised(logit_diff(target.run(xb, edits=[edit]).logits, xb, answer, foil), clean_m, corrupt_m)
 
-    if args.sweep == "positions":
+    if args.sweep == "heads":
+        scores = _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m)
+        labels = [site.short for site in sites]
+        grid = [target.shape.n_layers, target.shape.n_heads]
+    elif args.sweep == "positions":
         width = int(cb.input_ids.shape[1])
         scores = [patched(site, [p]) for site in sites for p in range(width)]
         labels = [f"{site}@pos{p}" for site in sites for p in range(width)]
@@ -91,7 +114,7 @@ def patch(args: PatchArgs, ctx) -> PatchOut:
     else:
         scores = [patched(site) for site in sites]
         labels = [site.short for site in sites]
-        grid = [target.shape.n_layers, target.shape.n_heads] if args.sweep == "heads" else [len(sites)]
+        grid = [len(sites)]
     best = sorted(zip(scores, labels), reverse=True)[:5]
     summary = (f"patching {len(scores)} items ({args.sweep}); clean metric {clean_m:.3f}, corrupt {corrupt_m:.3f}; "
                "top recovery: " + ", ".join(f"{lbl} {sc:.2f}" for sc, lbl in best))

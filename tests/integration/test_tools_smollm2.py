@@ -32,6 +32,9 @@ EXAMPLE_ARGS = {
     "direct_logit_attribution": {"texts": CLEAN[:2], "answers": ANSWERS[:2], "foils": FOILS[:2]},
     "attention_pattern": {"layer": 3, "head": 2, "texts": ["one two three one two three"]},
     "head_scan": {"kind": "induction", "n_sequences": 4, "length": 10},
+    "path_patch": {**IOI, "receivers": ["L23H3"], "senders": ["L17H4", "L18H6"]},
+    "subspace_patch": {**IOI, "site": "blocks.20.mlp.hook_post"},
+    "compare_models": {"other_model": "smollm2-135m", "tool": "head_scan", "args": {"kind": "induction", "n_sequences": 2}},
     "steer": {"site": "blocks.6.hook_resid_post", "prompt": "I think", "positive_texts": ["love"],
               "negative_texts": ["hate"], "max_new_tokens": 3},
 }
@@ -123,3 +126,25 @@ def test_top_activations_cache_and_samples(ctx):
     assert "top" in kinds
     tops = [e["max_value"] for e in report["examples"] if e["kind"] == "top"]
     assert tops == sorted(tops, reverse=True) and tops[0] == pytest.approx(report["max"], abs=1e-3)
+
+
+def test_subspace_patch_null_space_part_has_no_effect(ctx):
+    out = run_tool("subspace_patch", {**IOI, "site": "blocks.20.mlp.hook_post"}, ctx).data
+    assert out["effect_null_space"] == pytest.approx(0.0, abs=1e-3)  # W_out cannot read its own null space
+    assert out["effect_full"] == pytest.approx(out["effect_row_space"], abs=0.05)
+    assert 0.0 <= out["null_share_of_difference"] <= 1.0
+
+
+def test_path_patching_all_sender_heads_matches_receiver_patching(ctx):
+    """Patching every earlier head at once into a receiver equals patching the receiver's q directly
+    when all paths to it are through heads (checked loosely: MLPs carry some of the signal)."""
+    senders = [f"L{layer}H{h}" for layer in range(23) for h in range(9)]
+    through_heads = run_tool("path_patch", {**IOI, "receivers": ["L23H3"], "senders": senders}, ctx).data["scores"][0]
+    single = run_tool("path_patch", {**IOI, "receivers": ["L23H3"], "senders": ["L0H0"]}, ctx).data["scores"][0]
+    assert abs(single) <= abs(through_heads) + 1e-3
+
+
+def test_compare_models_on_the_same_checkpoint_shows_no_difference(ctx):
+    out = run_tool("compare_models", EXAMPLE_ARGS["compare_models"], ctx).data
+    scores = next(d for d in out["diffs"] if d["field"] == "scores")
+    assert scores["max_abs_diff"] == pytest.approx(0.0, abs=1e-6)
