@@ -24,7 +24,10 @@ def run(
     from sleuth.tools import ToolContext
 
     settings = load_settings()
-    with console.status("loading target model and corpus"):
+    from sleuth.memory import open_store
+
+    with console.status("loading target model, corpus and evidence store"):
+        store = open_store(settings.home, settings.chroma_url)
         target = load_target(model or settings.model)
         ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
         target.check_site(f"blocks.{layer}.mlp.hook_post")
@@ -41,7 +44,9 @@ def run(
             console.print(result.summary, highlight=False, markup=False)
 
     with console.status("running experiments (the first corpus scan takes a minute; later runs use the cache)"):
-        result = run_survey(ctx, SurveySpec(model=target.name, layer=layer, n_windows=windows), out, show)
+        result = run_survey(ctx, SurveySpec(model=target.name, layer=layer, n_windows=windows), out, show, store)
     if json_out:
         return emit_json(result)
-    console.print(f"\nwrote {out / 'run.json'} ({len(result.steps)} experiments, {result.seconds:.0f}s)")
+    console.print(f"\nwrote {out / 'run.json'} ({len(result.steps)} experiments, {result.seconds:.0f}s); "
+                  f"{len(result.evidence_ids)} evidence records in memory ({store.stats()['location']})")
+    console.print("inspect them with: sleuth memory search \"induction\"  or  sleuth memory history blocks.18.attn.hook_z[6]")

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from sleuth import __version__
+from sleuth.jobs.evidence import evidence_from
 from sleuth.tools import ToolContext, ToolResult, run_tool
 
 RUN_SCHEMA_VERSION = 1
@@ -36,6 +37,7 @@ class SurveyRun(BaseModel):
     spec: SurveySpec
     steps: list[ToolResult] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    evidence_ids: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -50,12 +52,17 @@ def survey_steps(spec: SurveySpec) -> list[tuple[str, dict]]:
     ]
 
 
-def run_survey(ctx: ToolContext, spec: SurveySpec, out_dir: Path, on_step: Callable[[str, ToolResult], None]) -> SurveyRun:
+def run_survey(ctx: ToolContext, spec: SurveySpec, out_dir: Path, on_step: Callable[[str, ToolResult], None],
+               store=None) -> SurveyRun:
+    """Run every step; each result is written to the evidence store (when given) as it arrives."""
     run = SurveyRun(started=datetime.now(timezone.utc).isoformat(), spec=spec)
+    run_id = f"survey-{out_dir.name}"
     start = time.perf_counter()
     for name, args in survey_steps(spec):
         result = run_tool(name, args, ctx)
         run.steps.append(result)
+        if store is not None:
+            run.evidence_ids += store.put(evidence_from(result, run_id))
         on_step(name, result)
     run.seconds = round(time.perf_counter() - start, 2)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -33,3 +33,4 @@ def test_main_job_writes_a_real_run(cli, tmp_path):
     assert run["schema_version"] == 1 and len(run["steps"]) == 5
     assert {s["tool"] for s in run["steps"]} == {"head_scan", "top_activations", "logit_lens"}
     assert all(s["provenance"]["model"] == "smollm2-135m" for s in run["steps"])
+    assert len(run["evidence_ids"]) >= 5 and "evidence records in memory" in proc.stdout

@@ -1,0 +1,96 @@
+"""Evidence, hypotheses and versioned descriptions: the records the store keeps.
+
+Ids derive from content, so replaying a run after a crash writes no duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = 1
+RecordKind = Literal["evidence", "hypothesis", "description"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def content_id(prefix: str, *parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return f"{prefix}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+class Evidence(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    id: str = ""
+    run_id: str
+    model: str
+    component: str  # a Site string
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: dict[str, Any] | None = None  # the numbers (small results)
+    result_path: str | None = None  # or a path to a large array
+    summary: str
+    hypothesis_ids: list[str] = Field(default_factory=list)
+    created: str = Field(default_factory=_now)
+
+    def model_post_init(self, _context) -> None:
+        if not self.id:
+            self.id = content_id("ev", self.run_id, self.model, self.component, self.tool, self.args)
+
+
+class Hypothesis(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    id: str = ""
+    model: str
+    component: str
+    statement: str
+    status: Literal["open", "supported", "refuted"] = "open"
+    evidence_for: list[str] = Field(default_factory=list)
+    evidence_against: list[str] = Field(default_factory=list)
+    created: str = Field(default_factory=_now)
+
+    def model_post_init(self, _context) -> None:
+        if not self.id:
+            self.id = content_id("hy", self.model, self.component, self.statement)
+
+
+class Description(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    id: str = ""
+    model: str
+    component: str
+    text: str
+    version: int = 0  # assigned by the store: 1, 2, ... per component
+    scores: dict[str, float] = Field(default_factory=dict)
+    evidence_ids: list[str] = Field(default_factory=list)
+    status: Literal["draft", "validated", "rejected", "failed"] = "draft"
+    failure_reason: str | None = None
+    created: str = Field(default_factory=_now)
+
+    def model_post_init(self, _context) -> None:
+        if not self.id:
+            self.id = content_id("de", self.model, self.component, self.text)
+
+
+Record = Evidence | Hypothesis | Description
+KIND_OF: dict[type, RecordKind] = {Evidence: "evidence", Hypothesis: "hypothesis", Description: "description"}
+MODEL_OF: dict[str, type[BaseModel]] = {v: k for k, v in KIND_OF.items()}
+
+
+def kind_of(record: BaseModel) -> RecordKind:
+    return KIND_OF[type(record)]
+
+
+def searchable_text(record: BaseModel) -> str:
+    """What gets embedded for semantic search."""
+    if isinstance(record, Evidence):
+        return f"{record.component} {record.tool}: {record.summary}"
+    if isinstance(record, Hypothesis):
+        return f"{record.component} hypothesis: {record.statement}"
+    return f"{record.component} description: {record.text}"
