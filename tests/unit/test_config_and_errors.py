@@ -5,7 +5,7 @@ import pytest
 from sleuth.config import load_settings
 from sleuth.corpus.windows import is_heldout
 from sleuth.errors import ConfigError, SleuthError
-from sleuth.target.embedded import is_valid_gguf, join_parts
+from sleuth.gguf_files import is_valid_gguf, join_parts
 
 
 def test_env_overrides_config_file(tmp_path, monkeypatch):

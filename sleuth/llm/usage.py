@@ -1,0 +1,32 @@
+"""Token accounting: one record per LLM call, totals per run."""
+
+from __future__ import annotations
+
+import threading
+
+from pydantic import BaseModel, Field
+
+
+class CallUsage(BaseModel):
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    attempts: int = 1
+
+
+class UsageLedger(BaseModel):
+    calls: list[CallUsage] = Field(default_factory=list)
+
+    def model_post_init(self, _context) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, usage: CallUsage) -> None:
+        with self._lock:
+            self.calls.append(usage)
+
+    def totals(self) -> dict:
+        return {"calls": len(self.calls),
+                "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
+                "completion_tokens": sum(c.completion_tokens for c in self.calls),
+                "latency_s": round(sum(c.latency_s for c in self.calls), 3)}

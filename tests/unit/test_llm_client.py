@@ -1,0 +1,118 @@
+"""The real LLM client against a scripted fake LLM served over real HTTP on loopback."""
+
+import time
+
+import pytest
+from pydantic import BaseModel, Field
+
+from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMUnreachable
+from sleuth.llm.client import _MODE_CACHE
+from sleuth.llm.fake_server import FakeLLM
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Action(BaseModel):
+    tool: str
+    layer: int = Field(ge=0, le=29)
+
+
+@pytest.fixture
+def fake():
+    with FakeLLM() as server:
+        yield server
+    _MODE_CACHE.clear()
+
+
+def client(fake, **kw) -> LLMClient:
+    cfg = LLMConfig(base_url=fake.base_url, timeout_s=kw.pop("timeout_s", 2.0), backoff_base_s=0.01, **kw)
+    return LLMClient(cfg)
+
+
+def test_plain_chat_and_token_accounting(fake):
+    fake.push({"content": "hello there"})
+    c = client(fake)
+    assert c.chat([{"role": "user", "content": "hi"}]) == "hello there"
+    totals = c.ledger.totals()
+    assert totals["calls"] == 1 and totals["prompt_tokens"] == 10 and totals["completion_tokens"] == 2
+    assert c.model == "fake-model"
+
+
+@pytest.mark.parametrize("fault", ["500", "429", "drop"])
+def test_transient_faults_are_retried(fake, fault):
+    fake.push({"fault": fault}, {"fault": fault}, {"content": "recovered"})
+    assert client(fake).chat([{"role": "user", "content": "x"}]) == "recovered"
+
+
+def test_timeout_is_retried_and_then_surfaces(fake):
+    fake.timeout_delay_s = 3.0
+    fake.push({"fault": "timeout"}, {"content": "after timeout"})
+    start = time.time()
+    assert client(fake, timeout_s=0.5).chat([{"role": "user", "content": "x"}]) == "after timeout"
+    fake.push(*[{"fault": "timeout"}] * 3)
+    with pytest.raises(LLMUnreachable, match="timed out after 3 attempts"):
+        client(fake, timeout_s=0.5, max_retries=2).chat([{"role": "user", "content": "x"}])
+    assert time.time() - start < 20
+
+
+def test_persistent_errors_surface_clearly(fake):
+    fake.push(*[{"fault": "500"}] * 3)
+    with pytest.raises(LLMError, match="kept failing"):
+        client(fake, max_retries=2).chat([{"role": "user", "content": "x"}])
+
+
+def test_unreachable_endpoint():
+    c = LLMClient(LLMConfig(base_url="http://127.0.0.1:9/v1", max_retries=1, backoff_base_s=0.01, timeout_s=1))
+    with pytest.raises(LLMUnreachable, match="unreachable"):
+        c.chat([{"role": "user", "content": "x"}], max_tokens=1)
+
+
+def test_schema_mode_is_detected_once_like_llama_cpp(fake):
+    c = client(fake)
+    assert c.schema_mode() == "json_object"  # json_schema is rejected with HTTP 500, as llama.cpp does
+    n = len(fake.requests)
+    assert c.schema_mode() == "json_object" and len(fake.requests) == n
+
+
+def test_openai_style_endpoint_uses_json_schema():
+    with FakeLLM(accept_modes=("json_schema", "json_object")) as fake:
+        fake.push({"content": {"tool": "ablate", "layer": 4}})
+        c = client(fake)
+        assert c.structured([{"role": "user", "content": "go"}], Action) == Action(tool="ablate", layer=4)
+        assert fake.requests[-1]["response_format"]["type"] == "json_schema"
+    _MODE_CACHE.clear()
+
+
+def test_malformed_and_schema_violating_json_are_fed_back(fake):
+    fake.push({"content": "Sure! I would ablate layer 4."}, {"content": {"tool": "ablate", "layer": 99}},
+              {"content": "```json\n{\"tool\": \"ablate\", \"layer\": 4}\n```"})
+    action = client(fake).structured([{"role": "user", "content": "go"}], Action)
+    assert action == Action(tool="ablate", layer=4)
+    feedback = fake.requests[-1]["messages"][-1]["content"]
+    assert "layer" in feedback and "less than or equal to 29" in feedback
+
+
+def test_still_invalid_output_is_an_error_not_a_default(fake):
+    fake.push(*[{"content": "no json here"}] * 3)
+    with pytest.raises(InvalidOutput, match="no valid Action after 3 tries"):
+        client(fake).structured([{"role": "user", "content": "go"}], Action)
+
+
+def test_slow_streaming_delivers_every_token(fake):
+    fake.push({"content": "one two three four", "fault": "slow_stream"})
+    seen = []
+    text = client(fake).chat([{"role": "user", "content": "x"}], on_token=seen.append)
+    assert text == "one two three four" and len(seen) == 4
+
+
+def test_keys_never_reach_errors_or_usage(fake, monkeypatch):
+    secret = "sk-planted-SECRET-123456"
+    fake.push(*[{"fault": "500"}] * 2)
+    from pydantic import SecretStr
+
+    c = LLMClient(LLMConfig(base_url=fake.base_url, api_key=SecretStr(secret), max_retries=1, backoff_base_s=0.01))
+    with pytest.raises(LLMError) as info:
+        c.chat([{"role": "user", "content": "x"}])
+    assert secret not in str(info.value)
+    assert secret not in c.ledger.model_dump_json() and secret not in repr(c.cfg)
+    assert fake.requests  # the key was sent as a header, but never echoed
