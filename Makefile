@@ -40,6 +40,7 @@ test-e2e: setup
 	$(PY) -m pytest tests/e2e -q
 
 bench: setup
+	$(PIP) -e '.[bench]' $(QUIET)  # TransformerLens is a benchmark-only dependency
 	$(PY) -m benchmarks
 
 clean:

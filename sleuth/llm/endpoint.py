@@ -23,4 +23,4 @@ def llm_session(cfg: LLMConfig, home: Path, local_model: str | None = None, ledg
         yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"]}),
                         ledger)
     finally:
-        local_server.release(home)
+        local_server.release(home, state["lease"])

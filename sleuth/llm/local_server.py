@@ -112,8 +112,12 @@ def _start(home: Path, model: str, persistent: bool, threads: int | None) -> dic
     raise LLMError(f"the embedded LLM server did not become healthy in {STARTUP_TIMEOUT_S}s")
 
 
+def _lease_alive(name: str) -> bool:
+    return _alive(int(name.split("-")[0]))
+
+
 def acquire(home: Path, model: str | None = None, persistent: bool = False, threads: int | None = None) -> dict:
-    """A running, healthy embedded server (started or reused), with a lease for this process."""
+    """A running, healthy embedded server (started or reused), plus a lease (state["lease"]) to release."""
     name = local_llm(model).name
     with _locked(home):
         state = read_state(home)
@@ -122,18 +126,19 @@ def acquire(home: Path, model: str | None = None, persistent: bool = False, thre
             state = None
         if state is None:
             state = _start(home, name, persistent, threads)
-        (_dir(home) / "leases" / str(os.getpid())).write_text(state["base_url"])
-        return state
+        lease = f"{os.getpid()}-{time.monotonic_ns()}"
+        (_dir(home) / "leases" / lease).write_text(state["base_url"])
+        return {**state, "lease": lease}
 
 
-def release(home: Path) -> None:
-    """Drop this process's lease; stop an on-demand server when no live lease is left."""
+def release(home: Path, lease: str) -> None:
+    """Drop a lease; stop an on-demand server when no live lease is left."""
     with _locked(home):
         leases = _dir(home) / "leases"
-        (leases / str(os.getpid())).unlink(missing_ok=True)
-        for lease in leases.iterdir():
-            if not _alive(int(lease.name)):
-                lease.unlink(missing_ok=True)
+        (leases / lease).unlink(missing_ok=True)
+        for other in leases.iterdir():
+            if not _lease_alive(other.name):
+                other.unlink(missing_ok=True)
         state = read_state(home)
         if state and not state.get("persistent") and not any(leases.iterdir()):
             _stop(state)
