@@ -44,9 +44,9 @@ def run() -> dict:
     batch_c, batch_x = target.as_batch(clean), target.as_batch(corrupt)
     t = time.perf_counter()
     sites = [Site(hook="attn.hook_z", layer=layer) for layer in range(12)]
-    clean_run = target.run(batch_c, reads=sites)
-    clean_m = float(logit_diff(clean_run.logits, batch_c, answer, foil).mean())
-    corrupt_m = float(logit_diff(target.run(batch_x).logits, batch_x, answer, foil).mean())
+    clean_run = target.run(batch_c, reads=sites, last_only=True)
+    clean_m = float(logit_diff(clean_run, batch_c, answer, foil).mean())
+    corrupt_m = float(logit_diff(target.run(batch_x, last_only=True), batch_x, answer, foil).mean())
     ours = torch.tensor(_head_sweep(target, batch_c, batch_x, clean_run, answer, foil, clean_m, corrupt_m))
     sleuth_s = time.perf_counter() - t
 

@@ -40,15 +40,15 @@ class AttributionPatchOut(ToolOutput):
 
 def attribution_scores(target, cb, xb, answer, foil, sites: list[Site]) -> tuple[list[torch.Tensor], float, float]:
     """Per-site attribution [units] (heads: per head; neurons: per neuron)."""
-    clean = target.run(cb, reads=sites)
-    corrupt = target.run(xb, reads=sites)
-    clean_m = float(logit_diff(clean.logits, cb, answer, foil).mean())
-    corrupt_m = float(logit_diff(corrupt.logits, xb, answer, foil).mean())
+    clean = target.run(cb, reads=sites, last_only=True)
+    corrupt = target.run(xb, reads=sites, last_only=True)
+    clean_m = float(logit_diff(clean, cb, answer, foil).mean())
+    corrupt_m = float(logit_diff(corrupt, xb, answer, foil).mean())
     if abs(clean_m - corrupt_m) < 1e-6:
         raise ToolError("clean and corrupt runs give the same metric; choose answers/foils that differ between them")
     leaves = {s: corrupt[s].clone().requires_grad_(True) for s in sites}
-    out = target.run(xb, edits=[Edit(site=s, op="set", value=leaves[s]) for s in sites], grad=True)
-    logit_diff(out.logits, xb, answer, foil).mean().backward()
+    out = target.run(xb, edits=[Edit(site=s, op="set", value=leaves[s]) for s in sites], grad=True, last_only=True)
+    logit_diff(out, xb, answer, foil).mean().backward()
     scores = []
     for s in sites:
         delta = (clean[s] - corrupt[s]) * leaves[s].grad

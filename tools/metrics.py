@@ -5,15 +5,17 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from sleuth.target import Batch, Target
+from sleuth.target import Batch, RunOutput, Target
 
 
 def last_positions(batch: Batch) -> torch.Tensor:
     return batch.lengths - 1
 
 
-def last_logits(logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-    """[batch, vocab] logits at each example's last real token."""
+def last_logits(logits: torch.Tensor | RunOutput, batch: Batch) -> torch.Tensor:
+    """[batch, vocab] logits at each example's last real token (from a run's output or full logits)."""
+    if isinstance(logits, RunOutput):
+        return logits.last_logits
     return logits[torch.arange(len(batch)), last_positions(batch)]
 
 
@@ -31,7 +33,7 @@ def answer_ids(target: Target, answers: list[str] | None, n: int) -> torch.Tenso
     return ids.expand(n) if len(ids) == 1 else ids
 
 
-def logit_diff(logits: torch.Tensor, batch: Batch, answer: torch.Tensor, foil: torch.Tensor | None) -> torch.Tensor:
+def logit_diff(logits: torch.Tensor | RunOutput, batch: Batch, answer: torch.Tensor, foil: torch.Tensor | None) -> torch.Tensor:
     """[batch] logit(answer) - logit(foil) at the last token (or the answer logit alone)."""
     last = last_logits(logits, batch)
     rows = torch.arange(len(batch))
@@ -39,5 +41,5 @@ def logit_diff(logits: torch.Tensor, batch: Batch, answer: torch.Tensor, foil: t
     return diff - last[rows, foil] if foil is not None else diff
 
 
-def answer_prob(logits: torch.Tensor, batch: Batch, answer: torch.Tensor) -> torch.Tensor:
+def answer_prob(logits: torch.Tensor | RunOutput, batch: Batch, answer: torch.Tensor) -> torch.Tensor:
     return last_logits(logits, batch).softmax(-1)[torch.arange(len(batch)), answer]

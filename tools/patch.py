@@ -75,11 +75,11 @@ def _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m) -> 
     scores = []
     for layer in range(target.shape.n_layers):
         z = Site(hook="attn.hook_z", layer=layer)
-        corrupt_z = target.run(xb, reads=[z])[z]
+        corrupt_z = target.run(xb, reads=[z], last_only=True)[z]
         value = corrupt_z.repeat(n_heads, 1, 1, 1)
         for h in range(n_heads):
             value[h * b : (h + 1) * b, :, h] = clean_run[z][:, :, h]
-        metric = logit_diff(target.run(big, edits=[Edit(site=z, op="set", value=value)]).logits, big, big_answer, big_foil)
+        metric = logit_diff(target.run(big, edits=[Edit(site=z, op="set", value=value)], last_only=True), big, big_answer, big_foil)
         scores += [normalised(metric[h * b : (h + 1) * b], clean_m, corrupt_m) for h in range(n_heads)]
     return scores
 
@@ -90,9 +90,9 @@ def patch(args: PatchArgs, ctx) -> PatchOut:
     cb, xb = paired_batches(target, args.clean, args.corrupt)
     answer, foil = answer_ids(target, args.answers, len(cb)), answer_ids(target, args.foils, len(cb))
     sites = sweep_sites(target, args)
-    clean_run = target.run(cb, reads=list({s.base if s.direction is None else s for s in sites}))
-    clean_m = float(logit_diff(clean_run.logits, cb, answer, foil).mean())
-    corrupt_m = float(logit_diff(target.run(xb).logits, xb, answer, foil).mean())
+    clean_run = target.run(cb, reads=list({s.base if s.direction is None else s for s in sites}), last_only=True)
+    clean_m = float(logit_diff(clean_run, cb, answer, foil).mean())
+    corrupt_m = float(logit_diff(target.run(xb, last_only=True), xb, answer, foil).mean())
 
     def patched(site: Site, positions=None) -> float:
         source = clean_run[site.base if site.direction is None else site]
@@ -100,7 +100,7 @@ def patch(args: PatchArgs, ctx) -> PatchOut:
         if positions is not None:
             value = value[:, positions]
         edit = Edit(site=site, op="set", value=value, positions=positions)
-        return normalised(logit_diff(target.run(xb, edits=[edit]).logits, xb, answer, foil), clean_m, corrupt_m)
+        return normalised(logit_diff(target.run(xb, edits=[edit], last_only=True), xb, answer, foil), clean_m, corrupt_m)
 
     if args.sweep == "heads":
         scores = _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m)

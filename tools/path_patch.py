@@ -62,9 +62,9 @@ def path_score(target, xb, clean_z, corrupt_z, senders, receivers, answer, foil,
             if s.layer == layer:
                 value[:, :, s.index] = clean_z[layer][:, :, s.index]
         freeze.append(Edit(site=Site(hook="attn.hook_z", layer=layer), op="set", value=value))
-    recorded = target.run(xb, reads=receivers, edits=freeze)
+    recorded = target.run(xb, reads=receivers, edits=freeze, last_only=True)
     edits = [Edit(site=r, op="set", value=recorded[r]) for r in receivers]
-    metric = logit_diff(target.run(xb, edits=edits).logits, xb, answer, foil)
+    metric = logit_diff(target.run(xb, edits=edits, last_only=True), xb, answer, foil)
     return normalised(metric, clean_m, corrupt_m)
 
 
@@ -79,12 +79,12 @@ def path_patch(args: PathPatchArgs, ctx) -> PathPatchOut:
         raise ToolError("receivers in layer 0 have no earlier sender heads")
     receivers = list({_receiver_site(target, r, args.receiver_input) for r in receivers_heads})
     z_sites = [Site(hook="attn.hook_z", layer=layer) for layer in range(first)]
-    clean = target.run(cb, reads=z_sites)
-    corrupt = target.run(xb, reads=z_sites)
+    clean = target.run(cb, reads=z_sites, last_only=True)
+    corrupt = target.run(xb, reads=z_sites, last_only=True)
     clean_z = {s.layer: clean[s] for s in z_sites}
     corrupt_z = {s.layer: corrupt[s] for s in z_sites}
-    clean_m = float(logit_diff(clean.logits, cb, answer, foil).mean())
-    corrupt_m = float(logit_diff(corrupt.logits, xb, answer, foil).mean())
+    clean_m = float(logit_diff(clean, cb, answer, foil).mean())
+    corrupt_m = float(logit_diff(corrupt, xb, answer, foil).mean())
     if args.senders:
         senders = _heads(target, args.senders)
         if any(s.layer >= first for s in senders):

@@ -60,9 +60,9 @@ def subspace_patch(args: SubspacePatchArgs, ctx) -> SubspacePatchOut:
     reader = _reader(target, site).detach()
     cb, xb = paired_batches(target, args.clean, args.corrupt)
     answer, foil = answer_ids(target, args.answers, len(cb)), answer_ids(target, args.foils, len(cb))
-    clean, corrupt = target.run(cb, reads=[site]), target.run(xb, reads=[site])
-    clean_m = float(logit_diff(clean.logits, cb, answer, foil).mean())
-    corrupt_m = float(logit_diff(corrupt.logits, xb, answer, foil).mean())
+    clean, corrupt = target.run(cb, reads=[site], last_only=True), target.run(xb, reads=[site], last_only=True)
+    clean_m = float(logit_diff(clean, cb, answer, foil).mean())
+    corrupt_m = float(logit_diff(corrupt, xb, answer, foil).mean())
     c_act, x_act = clean[site], corrupt[site]
     if args.direction is not None:
         v = torch.tensor(args.direction, dtype=torch.float32)
@@ -82,7 +82,7 @@ def subspace_patch(args: SubspacePatchArgs, ctx) -> SubspacePatchOut:
             return 0.0
         d = direction / direction.norm()
         patched = _project(x_act, d, c_act @ d)
-        metric = logit_diff(target.run(xb, edits=[Edit(site=site, op="set", value=patched)]).logits, xb, answer, foil)
+        metric = logit_diff(target.run(xb, edits=[Edit(site=site, op="set", value=patched)], last_only=True), xb, answer, foil)
         return normalised(metric, clean_m, corrupt_m)
 
     full, row, null = effect(v), effect(v_row), effect(v_null)

@@ -129,8 +129,11 @@ class Target:
             return Batch(inputs, torch.ones_like(inputs))
         return self.tokenize(list(inputs) if not isinstance(inputs, str) else [inputs])
 
-    def run(self, inputs, reads=(), edits=(), grad: bool = False) -> RunOutput:
-        """One forward pass that caches `reads` and applies `edits` (see Edit)."""
+    def run(self, inputs, reads=(), edits=(), grad: bool = False, last_only: bool = False) -> RunOutput:
+        """One forward pass that caches `reads` and applies `edits` (see Edit).
+
+        last_only: compute logits only at each example's last real token (out.last_logits).
+        """
         batch = self.as_batch(inputs)
         reads = [self.check_site(s) for s in reads]
         edits = [e if isinstance(e, Edit) else Edit(**e) for e in edits]
@@ -140,7 +143,7 @@ class Target:
                 raise SiteError("attn.hook_pattern is read-only; edit attn.hook_z or attn.hook_q/k instead")
         with torch.set_grad_enabled(grad):
             return run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
-                              reads, edits, self.directions)
+                              reads, edits, self.directions, last_only)
 
     def forward(self, inputs) -> torch.Tensor:
         """Plain HF forward (no hooks): logits [batch, pos, vocab]."""

@@ -19,8 +19,9 @@ from sleuth.target.site import Site
 
 @dataclass
 class RunOutput:
-    logits: torch.Tensor
+    logits: torch.Tensor  # [batch, pos, vocab], or [batch, kept, vocab] for last-token-only runs
     cache: dict[Site, torch.Tensor] = field(default_factory=dict)
+    last_logits: torch.Tensor | None = None  # [batch, vocab] at each example's last real token
 
     def __getitem__(self, site: Site | str) -> torch.Tensor:
         return self.cache[Site.parse(site) if isinstance(site, str) else site]
@@ -97,17 +98,29 @@ def run_traced(
     reads: list[Site],
     edits: list[Edit],
     directions: dict[str, torch.Tensor],
+    last_only: bool = False,
 ) -> RunOutput:
-    """Run the wrapped model once with the given reads and edits."""
+    """Run the wrapped model once with the given reads and edits.
+
+    last_only computes logits only at each example's last real token (HF logits_to_keep),
+    which skips most of the unembedding in patching sweeps.
+    """
     visits = plan_visits(adapter, reads, edits)
     cache: dict[Site, torch.Tensor] = {}
     copy = bool(edits)  # without edits nothing is modified in place, so views are safe to keep
-    with nn_model.trace(input_ids, attention_mask=attention_mask):
+    last = attention_mask.sum(1) - 1
+    kwargs = {"attention_mask": attention_mask}
+    if last_only:
+        kept = torch.unique(last)
+        kwargs["logits_to_keep"] = kept
+    with nn_model.trace(input_ids, **kwargs):
         for visit in visits:
             envoy = _envoy(nn_model, visit.hookpoint.module)
             _visit(adapter, envoy, visit, attention_mask, directions, cache, copy)
         logits = nn_model.output.logits.save()
-    return RunOutput(logits=logits, cache=cache)
+    rows = torch.arange(len(input_ids))
+    column = torch.searchsorted(kept, last) if last_only else last
+    return RunOutput(logits=logits, cache=cache, last_logits=logits[rows, column])
 
 
 def _envoy(nn_model, path: str):

@@ -94,3 +94,11 @@ def test_corrupt_weight_cache_is_rebuilt(sleuth_home, tmp_path):
     target = load_target("smollm2-135m", tmp_path)
     assert target.shape.n_layers == 30
     assert (cache / "model.safetensors").stat().st_size > 100_000_000
+
+
+def test_last_only_runs_give_the_same_last_token_logits(smollm):
+    batch = smollm.tokenize(["A short one.", "A considerably longer sentence about Paris."])
+    full = smollm.run(batch)
+    last = smollm.run(batch, last_only=True)
+    assert last.logits.shape[1] == 2  # two distinct last positions kept, not the whole sequence
+    torch.testing.assert_close(last.last_logits, full.last_logits, atol=1e-4, rtol=1e-4)
