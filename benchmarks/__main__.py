@@ -19,7 +19,8 @@ SUITES = {"target": bench_target.run, "tools": bench_tools.run, "memory": bench_
 def main(names: list[str]) -> None:
     out_dir = Path(__file__).parent / "results"
     out_dir.mkdir(exist_ok=True)
-    results = {}
+    latest = out_dir / "latest.json"
+    results = json.loads(latest.read_text()) if latest.is_file() else {}  # keep other suites' last figures
     for name, fn in SUITES.items():
         if names and name not in names:
             continue
@@ -28,8 +29,8 @@ def main(names: list[str]) -> None:
         results[name] = fn()
         results[name]["wall_seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps(results[name], indent=2), flush=True)
-    (out_dir / "latest.json").write_text(json.dumps(results, indent=2))
-    print(f"wrote {out_dir / 'latest.json'}")
+    latest.write_text(json.dumps(results, indent=2))
+    print(f"wrote {latest}")
 
 
 if __name__ == "__main__":
