@@ -12,7 +12,6 @@ import torch
 
 from sleuth.target import Site
 from sleuth.target.model import Target
-from sleuth.tools import ToolContext
 from sleuth.tools.metrics import logit_diff
 from sleuth.tools.patch import _head_sweep
 

@@ -10,20 +10,16 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sleuth.target import Edit, Site
 from sleuth.tools.metrics import answer_ids, logit_diff
-from sleuth.tools.patch import paired_batches
+from sleuth.tools.patch import PairedPromptsArgs, paired_batches
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
 
 
-class AttributionPatchArgs(BaseModel):
-    clean: list[str] = Field(min_length=1, max_length=64)
-    corrupt: list[str] = Field(min_length=1, max_length=64)
-    answers: list[str] = Field(min_length=1)
-    foils: list[str] = Field(min_length=1)
+class AttributionPatchArgs(PairedPromptsArgs):
     sweep: Literal["heads", "neurons"] = "heads"
     layers: list[int] | None = Field(None, description="Restrict to these layers (default: all)")
     top: int = Field(10, ge=1, le=200)

@@ -17,11 +17,16 @@ from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
 
 
-class PatchArgs(BaseModel):
+class PairedPromptsArgs(BaseModel):
+    """Clean/corrupt prompt pairs and the tokens whose logit difference is the metric."""
+
     clean: list[str] = Field(min_length=1, max_length=64)
     corrupt: list[str] = Field(min_length=1, max_length=64)
     answers: list[str] = Field(min_length=1, description="Correct next token (one per pair, or one for all)")
     foils: list[str] = Field(min_length=1, description="The corrupt run's answer (one per pair, or one for all)")
+
+
+class PatchArgs(PairedPromptsArgs):
     sweep: Literal["heads", "layers", "positions", "sites"] = "heads"
     hook: str = Field("hook_resid_pre", description="Block hook for 'layers'/'positions' sweeps, e.g. hook_resid_pre, attn.hook_attn_out")
     sites: list[str] | None = Field(None, description="For sweep='sites': the sites or components to patch, each alone")

@@ -13,20 +13,16 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sleuth.target import Edit, Site
 from sleuth.tools.metrics import answer_ids, logit_diff
-from sleuth.tools.patch import normalised, paired_batches
+from sleuth.tools.patch import PairedPromptsArgs, normalised, paired_batches
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
 
 
-class PathPatchArgs(BaseModel):
-    clean: list[str] = Field(min_length=1, max_length=64)
-    corrupt: list[str] = Field(min_length=1, max_length=64)
-    answers: list[str] = Field(min_length=1)
-    foils: list[str] = Field(min_length=1)
+class PathPatchArgs(PairedPromptsArgs):
     receivers: list[str] = Field(min_length=1, description="Receiver heads, e.g. L23H3")
     receiver_input: Literal["q", "k", "v"] = "q"
     senders: list[str] | None = Field(None, description="Sender heads patched together; omit to sweep every earlier head")

@@ -12,21 +12,17 @@ row-space direction rather than from the variable the model uses (Makelov et al.
 from __future__ import annotations
 
 import torch
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from sleuth.target import Edit, Site
 from sleuth.tools.metrics import answer_ids, logit_diff
-from sleuth.tools.patch import normalised, paired_batches
+from sleuth.tools.patch import PairedPromptsArgs, normalised, paired_batches
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
 
 
-class SubspacePatchArgs(BaseModel):
+class SubspacePatchArgs(PairedPromptsArgs):
     site: str = Field(description="blocks.L.mlp.hook_post, or one head: blocks.L.attn.hook_z[h]")
-    clean: list[str] = Field(min_length=1, max_length=64)
-    corrupt: list[str] = Field(min_length=1, max_length=64)
-    answers: list[str] = Field(min_length=1)
-    foils: list[str] = Field(min_length=1)
     direction: list[float] | None = Field(None, description="Direction in the site's space; default: mean clean-corrupt difference")
 
 

@@ -11,7 +11,7 @@ from sleuth.errors import SiteError
 from sleuth.target.adapters import adapter_for
 from sleuth.target.interventions import Edit
 from sleuth.target.runner import RunOutput, run_traced
-from sleuth.target.site import BLOCK_HOOKS, GLOBAL_HOOKS, Site
+from sleuth.target.site import BLOCK_HOOKS, Site
 
 
 @dataclass

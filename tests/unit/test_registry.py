@@ -2,7 +2,7 @@ import pytest
 import torch
 from pydantic import BaseModel
 
-from sleuth.tools import REGISTRY, ToolOutput, load_all, tool
+from sleuth.tools import ToolOutput, load_all, tool
 from sleuth.tools.linear_probe import control_labels, fit_logistic, split_indices
 from sleuth.tools.registry import ToolError, get_tool, validate_args
 from sleuth.tools.result import shapes_of
