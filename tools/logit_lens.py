@@ -30,8 +30,7 @@ class LogitLensOut(ToolOutput):
 
 
 def _final_norm(target, resid: torch.Tensor) -> torch.Tensor:
-    norm = target.model.get_submodule(target.adapter.global_hooks["ln_final.hook_normalized"][0])
-    return norm(resid)
+    return target.adapter.final_norm()(resid)
 
 
 @tool("logit_lens", "Decode the residual stream after every layer at the last token; rank/prob of a token per layer.")
@@ -111,7 +110,7 @@ def _through_final_norm(target, resid: torch.Tensor, direction: torch.Tensor) ->
 
     The norm's scale (1/rms or 1/std) is taken from the real residual, as TransformerLens does.
     """
-    norm = target.model.get_submodule(target.adapter.global_hooks["ln_final.hook_normalized"][0])
+    norm = target.adapter.final_norm()
     with torch.no_grad():
         if isinstance(norm, torch.nn.LayerNorm):
             scaled = direction * norm.weight

@@ -98,6 +98,10 @@ class Adapter:
         """Output bias: [d_model] (zeros when the model has none)."""
         raise NotImplementedError
 
+    def final_norm(self) -> nn.Module:
+        """The final normalisation module (what ln_final.hook_normalized reads)."""
+        return self.model.get_submodule(self.global_hooks["ln_final.hook_normalized"][0])
+
     def W_U(self) -> torch.Tensor:
         """Unembedding: [d_model, vocab]."""
         return self.model.get_output_embeddings().weight.T
