@@ -23,12 +23,30 @@ class LLMSettings(BaseModel):
     max_retries: int = 4
 
 
+class AgentSettings(BaseModel):
+    """Budgets, scorers and pass thresholds of the agent (sleuth.toml [agent])."""
+
+    max_steps: int = Field(40, ge=1)  # graph nodes run per question
+    max_llm_tokens: int = Field(60_000, ge=100)
+    max_seconds: float = Field(1800.0, gt=0)
+    max_attempts: int = Field(2, ge=1, le=5)  # descriptions tried per component
+    max_tool_failures: int = Field(3, ge=1)  # consecutive failed tool calls before stopping
+    max_candidates: int = Field(2, ge=1, le=10)  # shortlisted components confirmed per search
+    explain_windows: int = Field(512, ge=16)
+    heldout_windows: int = Field(384, ge=16)
+    neuron_scorers: list[str] = ["detection", "embedding"]
+    head_scorers: list[str] = ["intervention"]
+    thresholds: dict[str, float] = {"detection": 0.65, "fuzzing": 0.65, "simulation": 0.3, "embedding": 0.6,
+                                    "intervention": 0.9}
+
+
 class Settings(BaseModel):
     home: Path = Field(default_factory=lambda: Path.home() / ".sleuth")
     model: str = "smollm2-135m"
     corpus: str = "embedded"
     chroma_url: str | None = None
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @property
     def models_dir(self) -> Path:

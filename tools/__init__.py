@@ -7,7 +7,8 @@ from sleuth.tools.registry import REGISTRY, ToolError, ToolSpec, get_tool, run_t
 from sleuth.tools.result import ToolOutput, ToolResult
 
 TOOL_MODULES = ("activations", "top_activations", "ablate", "patch", "attribution_patch", "logit_lens",
-                "attention", "head_scan", "probe", "steer", "path_patch", "subspace_patch", "compare_models")
+                "attention", "head_scan", "probe", "steer", "path_patch", "subspace_patch", "compare_models",
+                "contrast")
 
 
 def load_all() -> dict[str, ToolSpec]:

@@ -1,0 +1,47 @@
+"""What the graph's nodes use besides the state: tools context, LLM, memory, settings, an event sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from sleuth.config import AgentSettings
+from sleuth.prompts import render
+
+EventSink = Callable[[str, dict], None]
+
+
+def _ignore(kind: str, payload: dict) -> None:
+    pass
+
+
+@dataclass
+class AgentDeps:
+    ctx: object  # sleuth.tools.ToolContext
+    llm: object | None  # sleuth.llm.LLMClient; None: no LLM (the run fails where one is needed)
+    store: object  # sleuth.memory.EvidenceStore
+    settings: AgentSettings = field(default_factory=AgentSettings)
+    on_event: EventSink = _ignore
+
+    @property
+    def target(self):
+        return self.ctx.target
+
+    def tokens_used(self) -> int:
+        if self.llm is None:
+            return 0
+        totals = self.llm.ledger.totals()
+        return totals["prompt_tokens"] + totals["completion_tokens"]
+
+    def ask(self, template: str, schema: type[BaseModel], max_tokens: int = 256, **variables) -> BaseModel:
+        """Render a prompt and get a validated structured reply (InvalidOutput after bounded retries)."""
+        from sleuth.llm.errors import LLMError
+
+        if self.llm is None:
+            raise LLMError("no LLM endpoint is configured")
+        prompt = render(template, **variables)
+        reply = self.llm.structured([{"role": "user", "content": prompt}], schema, max_tokens=max_tokens)
+        self.on_event("llm", {"template": template, "reply": reply.model_dump()})
+        return reply

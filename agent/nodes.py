@@ -1,0 +1,175 @@
+"""The investigation nodes: retrieve -> plan -> act -> record -> update -> plan ...
+
+`plan` runs the protocol of the current task (or the shortlist sweep) and sets the
+route; the code keeps sites and numbers right, the LLM writes texts and interprets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sleuth.agent import head, neuron, shortlist
+from sleuth.agent.budget import exhausted, metered
+from sleuth.agent.record import BASIS_OF, SHORTLIST, evidence_for
+from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
+from sleuth.target import Site
+from sleuth.tools import ToolError, run_tool
+
+PROTOCOLS = {"neuron": neuron, "head": head}
+RETRY_STAGE = {"run_tests": "test"}  # a failed tool call on LLM-written texts: write new texts
+HEAD_HOOKS = ("attn.hook_z", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern")
+
+
+def task_kind(component: str) -> str:
+    site = Site.parse(component)
+    return "head" if site.hook in HEAD_HOOKS and site.sae is None and site.direction is None else "neuron"
+
+
+def current_task(state: dict) -> dict | None:
+    tasks, i = state.get("tasks") or [], state.get("current", 0)
+    return tasks[i] if i < len(tasks) else None
+
+
+def with_task(state: dict, changes: dict) -> list[dict]:
+    tasks = [dict(t) for t in state["tasks"]]
+    tasks[state["current"]] = {**tasks[state["current"]], **changes}
+    return tasks
+
+
+@metered
+def retrieve(state: dict, deps) -> dict:
+    """What memory already knows, and the tasks the question implies."""
+    shape, model, lines = state["shape"], state["model"], []
+    for component in shape.get("components", []):
+        for record in deps.store.about(component, model=model)[:4]:
+            text = getattr(record, "text", None) or getattr(record, "statement", None) or record.summary
+            status = getattr(record, "status", "evidence")
+            lines.append(f"{Site.parse(component).short} ({type(record).__name__.lower()}, {status}): {text[:200]}")
+    if not shape.get("components"):
+        lines += [f"{hit.record.component}: {getattr(hit.record, 'text', None) or getattr(hit.record, 'summary', '')[:200]}"
+                  for hit in deps.store.search(state["question"], k=4, model=model)]
+    tasks = [{"component": c, "kind": task_kind(c), "stage": "explore", "attempts": 0} for c in shape.get("components", [])]
+    deps.on_event("memory", {"lines": lines})
+    return {"memory": lines, "tasks": tasks, "current": 0, "stage": "investigate" if tasks else "shortlist",
+            "messages": [{"role": "memory", "content": line} for line in lines]}
+
+
+@metered
+def plan(state: dict, deps) -> dict:
+    stop = exhausted(state["budget"], deps.settings)
+    if stop:
+        return {"route": "answer", "partial": stop}
+    try:
+        if state["stage"] == "shortlist":
+            return {**shortlist.plan(state, deps), "route": "act"}
+        task = current_task(state)
+        if task is None:
+            return {"route": "answer"}
+        stage = task["stage"]
+        if stage == "done":
+            return {"current": state["current"] + 1, "route": "plan"}
+        if stage in ("describe", "score"):
+            return {"route": "describe" if stage == "describe" else "validate"}
+        if task["kind"] == "circuit":
+            return {**shortlist.circuit_plan(task, state), "route": "act"}
+        update = PROTOCOLS[task["kind"]].plan(task, state, deps)
+    except LLMUnreachable:
+        raise
+    except (InvalidOutput, LLMError, ToolError) as exc:
+        failures = state["budget"].get("failures", 0) + 1
+        deps.on_event("error", {"message": str(exc)})
+        return {"route": "plan", "budget": {"failures": failures},
+                "messages": [{"role": "error", "content": str(exc)}]}
+    out = {"route": "act" if update.get("pending") else "plan", "budget": {"failures": 0}}
+    if "pending" in update:
+        out["pending"] = update["pending"]
+    if "task" in update:
+        out["tasks"] = with_task(state, update["task"])
+        hyps = update["task"].get("hypotheses")
+        if hyps:
+            deps.on_event("hypotheses", {"component": task["component"], "hypotheses": hyps})
+            out["messages"] = [{"role": "hypotheses", "content": "; ".join(h["statement"] for h in hyps)}]
+    return out
+
+
+@metered
+def act(state: dict, deps) -> dict:
+    """Run the planned tool calls; a ToolError becomes a message, not a crash."""
+    results, messages, failures = [], [], 0
+    for call in state.get("pending", []):
+        ctx = dataclasses.replace(deps.ctx, seed=deps.ctx.seed + 1000) if call.get("fresh") else deps.ctx
+        deps.on_event("tool_start", {"tool": call["tool"], "args": call["args"]})
+        entry = {**call, "seed": ctx.seed, "error": None, "data": {}, "summary": ""}
+        try:
+            result = run_tool(call["tool"], call["args"], ctx)
+            entry.update(summary=result.summary, data=result.data, seconds=result.seconds,
+                         tool_result=result.model_dump(mode="json") if call["purpose"] in SHORTLIST else None)
+        except ToolError as exc:
+            entry["error"], failures = str(exc), failures + 1
+        deps.on_event("tool_result", entry)
+        messages.append({"role": "tool", "content": f"{call['tool']}({call['args']}) -> {entry['error'] or entry['summary']}"})
+        results.append(entry)
+    budget = {"failures": state["budget"].get("failures", 0) + failures if failures else 0}
+    return {"results": results, "pending": [], "messages": messages, "budget": budget}
+
+
+@metered
+def record(state: dict, deps) -> dict:
+    """Every successful result becomes evidence in memory, about the component it bears on."""
+    task, ids, shortlisted = current_task(state), [], list(state.get("shortlist_evidence") or [])
+    evidence_map = dict((task or {}).get("evidence") or {})
+    for result in state.get("results", []):
+        if result["error"]:
+            continue
+        component = None if task is None or state["stage"] == "shortlist" else task["component"]
+        if result["purpose"] == "head_scan" and task is not None:
+            mine = head.scan_position(result["data"], task["component"])
+            result["subject_summary"] = (f"{Site.parse(task['component']).short} {result['data']['kind']} score "
+                                         f"{mine['value']:.3f}, rank {mine['rank']} of {mine['of']}; {result['summary']}")
+        hyp_ids = [h["id"] for h in (task or {}).get("hypotheses", [])] if component else []
+        records = evidence_for(result, state["thread_id"], state["model"], component, hyp_ids)
+        new = deps.store.put(records)
+        ids += new
+        basis = BASIS_OF[result["purpose"]]
+        if component is None:
+            shortlisted += [{"basis": basis, "id": i, "summary": r.summary} for i, r in zip(new, records)]
+        else:
+            evidence_map[basis] = list(dict.fromkeys(evidence_map.get(basis, []) + new))
+            notes = list(task.get("notes", [])) + [{"basis": basis, "summary": records[0].summary[:400]}]
+            task = {**task, "notes": notes}
+    out = {"evidence_ids": ids, "shortlist_evidence": shortlisted}
+    if task is not None and state["stage"] != "shortlist":
+        out["tasks"] = with_task(state, {"evidence": evidence_map, "notes": task.get("notes", [])})
+    return out
+
+
+@metered
+def update(state: dict, deps) -> dict:
+    """Fold results into the task (or turn a shortlist into tasks)."""
+    results = state.get("results", [])
+    failed = [r for r in results if r["error"]]
+    task = current_task(state)
+    if failed:
+        feedback = "; ".join(r["error"] for r in failed)
+        if task is not None and state["stage"] != "shortlist":
+            return {"tasks": with_task(state, {"stage": RETRY_STAGE.get(task["stage"], task["stage"]),
+                                               "feedback": feedback})}
+        return {}
+    if state["stage"] == "shortlist":
+        out = shortlist.absorb(state, results, deps)
+        cited = state.get("shortlist_evidence", [])
+        for t in out["tasks"]:
+            t["evidence"] = {}
+            for e in cited:
+                t["evidence"].setdefault(e["basis"], []).append(e["id"])
+            t["notes"] = [{"basis": e["basis"], "summary": e["summary"]} for e in cited[:3]]
+        deps.on_event("shortlist", {"components": [t["component"] for t in out["tasks"]]})
+        return out
+    if task["kind"] == "circuit":
+        value = results[0]["data"]["scores"][0]
+        return {"tasks": with_task(state, {"fresh": {"value": value}, "stage": "score"})}
+    absorbed = PROTOCOLS[task["kind"]].absorb(task, results, state, deps)
+    out = {"tasks": with_task(state, absorbed["task"])}
+    if absorbed.get("experiments"):
+        out["experiments"] = absorbed["experiments"]
+    return out

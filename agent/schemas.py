@@ -1,0 +1,60 @@
+"""Structured outputs the agent asks the LLM for. Component fields never appear here:
+sites come from the question parser and the protocols, so the LLM cannot get them wrong.
+Enumerations (head behaviours, claim bases) come from the tool registry."""
+
+from __future__ import annotations
+
+import typing
+from typing import Literal
+
+from pydantic import BaseModel, Field, create_model
+
+
+class Hypotheses(BaseModel):
+    hypotheses: list[str] = Field(min_length=1, max_length=3)
+
+
+class TestTexts(BaseModel):
+    texts: list[str] = Field(min_length=2, max_length=10)
+
+
+class ContrastTexts(BaseModel):
+    positive: list[str] = Field(min_length=2, max_length=8)
+    negative: list[str] = Field(min_length=2, max_length=8)
+
+
+class Counterfactual(BaseModel):
+    corrupt: str = Field(min_length=1, description="the prompt with as few words changed as possible")
+    foil: str = Field(min_length=1, description="what the model answers on the corrupt prompt")
+    paraphrase: str = Field(min_length=1, description="a fresh prompt with the same answer")
+    paraphrase_corrupt: str = Field(min_length=1, description="the fresh prompt corrupted the same way")
+
+
+Basis = Literal["top_examples", "test_texts", "head_scan", "patching"]
+
+
+class Claim(BaseModel):
+    text: str = Field(min_length=3, max_length=400)
+    basis: Basis
+
+
+class DescriptionDraft(BaseModel):
+    description: str = Field(min_length=3, max_length=600)
+    claims: list[Claim] = Field(min_length=1, max_length=3)
+
+
+def head_kinds() -> tuple[str, ...]:
+    """The head behaviours head_scan can measure, read from its registered input model."""
+    from sleuth.tools import get_tool
+
+    field = get_tool("head_scan").input_model.model_fields["kind"]
+    return typing.get_args(field.annotation)
+
+
+def head_kinds_model() -> type[BaseModel]:
+    kinds = Literal[head_kinds()]  # type: ignore[valid-type]
+    return create_model("HeadKinds", kinds=(list[kinds], Field(min_length=1, max_length=3)), reason=(str, ""))
+
+
+def answers_model(n: int) -> type[BaseModel]:
+    return create_model("Predictions", answers=(list[bool], Field(min_length=n, max_length=n)))

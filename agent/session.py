@@ -1,0 +1,76 @@
+"""Investigations with checkpoints: one langgraph thread per question, resumable after a crash."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from pathlib import Path
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from sleuth.agent.budget import fresh_budget
+from sleuth.agent.components import parse_question
+from sleuth.agent.graph import build_graph
+from sleuth.errors import SleuthError
+
+
+class UnknownThread(SleuthError):
+    """--resume named a thread that has no checkpoint."""
+
+
+def checkpoint_path(home: Path) -> Path:
+    path = home / "agent" / "checkpoints.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_thread_id(question: str) -> str:
+    return f"q-{time.strftime('%Y%m%d-%H%M%S')}-{hashlib.sha256(question.encode()).hexdigest()[:6]}"
+
+
+def saved_thread(home: Path, thread_id: str) -> dict:
+    """The checkpointed state of a thread (to learn its model before loading anything)."""
+    with sqlite3.connect(checkpoint_path(home)) as conn:
+        saver = SqliteSaver(conn)
+        found = saver.get_tuple({"configurable": {"thread_id": thread_id}})
+    if found is None:
+        raise UnknownThread(f"no checkpointed investigation '{thread_id}' in {checkpoint_path(home)}")
+    return found.checkpoint["channel_values"]
+
+
+class Investigator:
+    def __init__(self, deps, home: Path):
+        self.deps = deps
+        self._conn = sqlite3.connect(checkpoint_path(home), check_same_thread=False)
+        self.graph = build_graph(deps).compile(checkpointer=SqliteSaver(self._conn))
+
+    def _config(self, thread_id: str) -> dict:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 6 * self.deps.settings.max_steps + 20}
+
+    def ask(self, question: str, thread_id: str | None = None) -> dict:
+        """Investigate a question to the end (components are checked before anything runs)."""
+        shape = parse_question(question, self.deps.target)
+        thread_id = thread_id or new_thread_id(question)
+        start = {"thread_id": thread_id, "model": self.deps.target.name, "question": question,
+                 "shape": shape.model_dump(), "stage": "start", "budget": fresh_budget(), "status": "running",
+                 "findings": [], "tasks": [], "current": 0, "partial": None}
+        self.deps.on_event("thread", {"thread_id": thread_id, "shape": shape.model_dump()})
+        return self.graph.invoke(start, self._config(thread_id))
+
+    def resume(self, thread_id: str) -> dict:
+        """Continue a checkpointed thread from its last completed step (a finished one is returned as is)."""
+        config = self._config(thread_id)
+        snapshot = self.graph.get_state(config)
+        if not snapshot.values:
+            raise UnknownThread(f"no checkpointed investigation '{thread_id}'")
+        self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
+        if not snapshot.next:
+            return snapshot.values
+        return self.graph.invoke(None, config)
+
+    def state(self, thread_id: str) -> dict:
+        return self.graph.get_state(self._config(thread_id)).values
+
+    def close(self) -> None:
+        self._conn.close()

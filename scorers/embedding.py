@@ -1,0 +1,27 @@
+"""embedding: retrieval AUC of the description against firing vs non-firing texts (MiniLM, no LLM)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sleuth.scorers.examples import ScoringExample
+from sleuth.scorers.registry import ScorerError, scorer
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """P(score of a random positive > random negative), ties count half."""
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return float(wins / (len(pos) * len(neg)))
+
+
+@scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.")
+def embedding(description: str, examples: list[ScoringExample], **_) -> tuple[float, int, dict]:
+    from sleuth.memory.embedding import MiniLMEmbedding
+
+    if not any(e.active for e in examples) or all(e.active for e in examples):
+        raise ScorerError("needs both firing and non-firing examples")
+    vectors = np.asarray(MiniLMEmbedding()([description] + [e.text for e in examples]))
+    sims = vectors[1:] @ vectors[0]
+    pos = [float(s) for s, e in zip(sims, examples) if e.active]
+    neg = [float(s) for s, e in zip(sims, examples) if not e.active]
+    return auc(pos, neg), len(examples), {}

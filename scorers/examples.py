@@ -1,0 +1,44 @@
+"""What activation scorers score on: texts with real per-token activations."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+Source = Literal["heldout-top", "heldout-quantile", "heldout-random", "counterexample"]
+
+
+class ScoringExample(BaseModel):
+    tokens: list[str]
+    values: list[float]
+    active: bool  # the real label: did the component fire on this text
+    source: Source
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+    @property
+    def peak(self) -> int:
+        return max(range(len(self.values)), key=lambda i: self.values[i])
+
+
+def balanced(examples: list[ScoringExample], limit: int) -> list[ScoringExample]:
+    """Up to limit/2 active and limit/2 inactive examples, interleaved (stable order)."""
+    pos = [e for e in examples if e.active][: limit // 2]
+    neg = [e for e in examples if not e.active][: limit - len(pos)]
+    mixed = []
+    for i in range(max(len(pos), len(neg))):
+        mixed += [x[i] for x in (pos, neg) if i < len(x)]
+    return mixed
+
+
+def balanced_accuracy(truth: list[bool], guess: list[bool]) -> float:
+    pos = [g for t, g in zip(truth, guess) if t]
+    neg = [not g for t, g in zip(truth, guess) if not t]
+    return (sum(pos) / len(pos) + sum(neg) / len(neg)) / 2
+
+
+def batches(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

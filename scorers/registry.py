@@ -1,0 +1,78 @@
+"""The scorer registry: one decorator, one typed result, "failed" and "unscored" as real states."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sleuth.errors import SleuthError
+
+SCORER_MODULES = ("detection", "simulation", "embedding", "intervention")  # detection.py also holds fuzzing
+
+
+class ScorerError(SleuthError):
+    """A scorer could not produce a score (the reason is recorded, never a made-up value)."""
+
+
+class Score(BaseModel):
+    scorer: str
+    status: Literal["scored", "failed", "unscored"]
+    value: float | None = None
+    threshold: float | None = None
+    passed: bool | None = None
+    reason: str | None = None
+    n: int = 0
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    name: str
+    description: str
+    needs_llm: bool
+    fn: Callable[..., tuple[float, int, dict]]  # -> (value, n, details); raises ScorerError
+
+
+SCORERS: dict[str, ScorerSpec] = {}
+
+
+def scorer(name: str, description: str, needs_llm: bool = False):
+    def decorate(fn):
+        if name in SCORERS:
+            raise ValueError(f"scorer '{name}' is already registered")
+        SCORERS[name] = ScorerSpec(name, description, needs_llm, fn)
+        return fn
+
+    return decorate
+
+
+def load_all() -> None:
+    for module in SCORER_MODULES:
+        importlib.import_module(f"sleuth.scorers.{module}")
+
+
+def get_scorer(name: str) -> ScorerSpec:
+    load_all()
+    if name not in SCORERS:
+        raise ScorerError(f"unknown scorer '{name}'; available: {', '.join(sorted(SCORERS))}")
+    return SCORERS[name]
+
+
+def run_scorer(name: str, threshold: float, **inputs) -> Score:
+    """Run one scorer; its failure becomes a Score with status "failed" and the reason."""
+    from sleuth.llm.errors import LLMError
+
+    spec = get_scorer(name)
+    try:
+        value, n, details = spec.fn(**inputs)
+    except ScorerError as exc:
+        status = "unscored" if "needs" in str(exc) else "failed"
+        return Score(scorer=name, status=status, threshold=threshold, reason=str(exc))
+    except LLMError as exc:
+        return Score(scorer=name, status="failed", threshold=threshold, reason=f"LLM: {exc}")
+    return Score(scorer=name, status="scored", value=round(value, 4), threshold=threshold, passed=value >= threshold,
+                 n=n, details=details)

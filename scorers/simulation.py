@@ -1,0 +1,46 @@
+"""simulation: correlation between predicted and real per-token activation, without logprobs.
+
+The LLM lists, for each text, the tokens it expects the described component to fire on;
+the prediction is 1 on those tokens and 0 elsewhere, correlated with the real values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field, create_model
+
+from sleuth.prompts import render
+from sleuth.scorers.examples import ScoringExample, balanced, batches
+from sleuth.scorers.registry import ScorerError, scorer
+
+BATCH = 6
+
+
+def guesses_model(n: int):
+    return create_model("TokenGuesses", tokens=(list[list[str]], Field(min_length=n, max_length=n)))
+
+
+def predicted_vector(example: ScoringExample, guessed: list[str]) -> list[float]:
+    wanted = {g.strip().lower() for g in guessed if g.strip()}
+    return [1.0 if t.strip().lower() in wanted and t.strip() else 0.0 for t in example.tokens]
+
+
+@scorer("simulation", "Correlation of predicted (from the description) and real per-token activation.", needs_llm=True)
+def simulation(description: str, examples: list[ScoringExample], llm=None, limit: int = 12, **_) -> tuple[float, int, dict]:
+    if llm is None:
+        raise ScorerError("needs an LLM endpoint")
+    chosen = balanced(examples, limit)
+    if not chosen:
+        raise ScorerError("needs examples")
+    predicted, real = [], []
+    for group in batches(chosen, BATCH):
+        prompt = render("simulation", description=description, texts=[e.tokens for e in group])
+        reply = llm.structured([{"role": "user", "content": prompt}], guesses_model(len(group)),
+                               max_tokens=32 + 24 * len(group))
+        for example, guessed in zip(group, reply.tokens):
+            predicted += predicted_vector(example, guessed)
+            real += example.values
+    p, r = np.asarray(predicted), np.asarray(real)
+    if p.std() == 0 or r.std() == 0:
+        return 0.0, len(chosen), {"note": "constant prediction"}
+    return float(np.corrcoef(p, r)[0, 1]), len(chosen), {"tokens": len(real)}

@@ -1,0 +1,78 @@
+"""A rule-based fake LLM policy for agent tests, served by FakeLLM over real HTTP.
+
+It answers by the JSON schema the agent asks for. Its hypotheses come from the real
+data in the prompt (the marked strongest token), and its judge marks a text as firing
+when a quoted keyword of the description occurs in it, so scores follow the real
+activations and the real description.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+MARK = re.compile(r"\[\[(.+?)\]\]")
+QUOTED = re.compile(r"'([^']+)'")
+
+
+def _texts(prompt: str) -> list[str]:
+    return re.findall(r"<<<DATA\n(.*?)\nDATA>>>", prompt, re.S)
+
+
+def _description(prompt: str) -> str:
+    m = re.search(r"<<<DATA description\n(.*?)\nDATA>>>", prompt, re.S)
+    return m.group(1) if m else ""
+
+
+def keywords(text: str) -> list[str]:
+    return [k.strip().lower() for k in QUOTED.findall(text) if k.strip()]
+
+
+def _fires(keys: list[str], text: str) -> bool:
+    return any(k in text.lower() for k in keys)
+
+
+def investigator(request: dict) -> str | dict | None:
+    fmt = request.get("response_format") or {}
+    title = (fmt.get("schema") or {}).get("title")
+    prompt = request["messages"][-1]["content"]
+    if title == "Hypotheses":
+        marked = MARK.findall(prompt)
+        token = max(set(marked), key=marked.count).strip() if marked else "the"
+        return {"hypotheses": [f"fires on the token '{token}'", "fires on 'banana'"]}
+    if title == "TestTexts":
+        keys = [k for k in keywords(prompt) if k != "banana"] or ["the"]
+        k = keys[0]
+        return {"texts": [f"We saw {k} here.", f"{k} {k} again", "A banana is yellow.", "Numbers 1 2 3 4.",
+                          f"Then {k}, and more", "Nothing to see"]}
+    if title == "ContrastTexts":
+        return {"positive": ["On 12 May 2020 we met.", "Born 3 June 1999.", "Due 1 Jan 2001."],
+                "negative": ["We met at noon.", "Born in a small town.", "Due soon."]}
+    if title == "HeadKinds":
+        return {"kinds": ["induction", "previous_token"], "reason": "repeated text links"}
+    if title == "Counterfactual":
+        return {"corrupt": "When Mary and John went to the store, Mary gave a drink to", "foil": "John",
+                "paraphrase": "When Mary and John went to the park, John gave a ball to",
+                "paraphrase_corrupt": "When Mary and John went to the park, Mary gave a ball to"}
+    if title == "DescriptionDraft":
+        keys = [k for k in keywords(prompt) if k != "banana"]
+        key = keys[0] if keys else "the"
+        return {"description": f"Fires on the token '{key}'.",
+                "claims": [{"text": f"Top corpus examples peak on '{key}'", "basis": "top_examples"},
+                           {"text": "Test texts confirm it", "basis": "test_texts"}]}
+    if title in ("Predictions", "Judgements"):
+        keys = keywords(_description(prompt)) or keywords(re.search(r"<<<DATA hypothesis\n(.*?)\nDATA>>>", prompt, re.S).group(1))
+        texts = [t for t in _texts(prompt)][-_count(prompt):]
+        return {"answers": [_fires(keys, t) for t in texts]}
+    if title == "TokenGuesses":
+        keys = keywords(_description(prompt))
+        lists = [json.loads(t) for t in _texts(prompt)[1:]]
+        return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
+    if not fmt:
+        return "The investigation found the findings listed above."
+    return None
+
+
+def _count(prompt: str) -> int:
+    m = re.search(r"exactly (\d+) booleans", prompt)
+    return int(m.group(1)) if m else 0
