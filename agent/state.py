@@ -44,6 +44,7 @@ class AgentState(TypedDict, total=False):
     current: int  # index into tasks
     memory: list[str]  # what memory already knew
     pending: list[dict]  # tool calls planned: {tool, args, purpose}
+    shortlist_evidence: list[dict]  # {basis, id, summary} from a shortlist sweep
     results: list[dict]  # results of the last act: {tool, args, summary, data, error, seconds}
     route: str
     evidence_ids: Annotated[list[str], add_unique]

@@ -66,7 +66,7 @@ def investigator(request: dict) -> str | dict | None:
         return {"answers": [_fires(keys, t) for t in texts]}
     if title == "TokenGuesses":
         keys = keywords(_description(prompt))
-        lists = [json.loads(t) for t in _texts(prompt)[1:]]
+        lists = [json.loads(t) for t in _texts(prompt)]
         return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
     if not fmt:
         return "The investigation found the findings listed above."

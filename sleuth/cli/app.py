@@ -9,6 +9,8 @@ import typer
 
 from sleuth import __version__
 from sleuth.cli import corpus, llm, memory, models, tools
+from sleuth.cli.ask import ask as ask_command
+from sleuth.cli.chat import chat as chat_command
 from sleuth.cli.run import run as run_command
 from sleuth.cli.output import fail
 
@@ -25,6 +27,8 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(memory.app, name="memory")
 app.add_typer(llm.app, name="llm")
 app.command("run")(run_command)
+app.command("ask")(ask_command)
+app.command("chat")(chat_command)
 
 
 def _version(value: bool):

@@ -52,16 +52,17 @@ class LLMClient:
             self._model = ids[0]
         return self._model
 
-    def _call(self, fn):
+    def _call(self, fn, retries: int | None = None):
         """Run fn with retries (exponential backoff + jitter) on transient failures."""
         last = None
-        for attempt in range(self.cfg.max_retries + 1):
+        retries = self.cfg.max_retries if retries is None else retries
+        for attempt in range(retries + 1):
             try:
                 with self._slots:
                     return fn()
             except _RETRYABLE as exc:
                 last = exc
-                if attempt == self.cfg.max_retries:
+                if attempt == retries:
                     break
                 delay = self.cfg.backoff_base_s * (2**attempt) * (0.5 + random.random())
                 retry_after = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
@@ -77,12 +78,12 @@ class LLMClient:
         if isinstance(last, openai.APIConnectionError):
             kind = "timed out" if isinstance(last, openai.APITimeoutError) else "is unreachable"
             raise LLMUnreachable(f"LLM endpoint {self.cfg.base_url} {kind} after "
-                                 f"{self.cfg.max_retries + 1} attempts") from None
+                                 f"{retries + 1} attempts") from None
         raise LLMError(f"LLM endpoint {self.cfg.base_url} kept failing ({_short(last)}) after "
-                       f"{self.cfg.max_retries + 1} attempts") from None
+                       f"{retries + 1} attempts") from None
 
     def chat(self, messages: list[dict], max_tokens: int = 512, temperature: float = 0.0,
-             fmt: dict | None = None, on_token: Callable[[str], None] | None = None) -> str:
+             fmt: dict | None = None, on_token: Callable[[str], None] | None = None, retries: int | None = None) -> str:
         """One completion; streams tokens to on_token when given. Usage goes to the ledger."""
         start = time.perf_counter()
         extra = {"response_format": fmt} if fmt is not None else {}
@@ -105,7 +106,7 @@ class LLMClient:
                     prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
             return "".join(parts), prompt_tokens, completion_tokens or len(parts)
 
-        text, prompt_tokens, completion_tokens = self._call(once)
+        text, prompt_tokens, completion_tokens = self._call(once, retries)
         self.ledger.add(CallUsage(model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                                   latency_s=round(time.perf_counter() - start, 4)))
         return text
@@ -118,7 +119,8 @@ class LLMClient:
         probe = [{"role": "user", "content": 'Reply with the JSON object {"ok": true}.'}]
         for mode in MODES[:-1]:
             try:
-                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, _Probe))
+                # one quick try per mode: a server that rejects a mode answers 5xx, which is not transient here
+                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, _Probe), retries=1)
                 if validate(_Probe, text)[0] is not None:
                     _MODE_CACHE[self.cfg.base_url] = mode
                     return mode

@@ -24,11 +24,21 @@ def test_target_and_corpus_import_nothing_above_them():
 
 
 def test_nothing_imports_the_cli():
-    for folder in ("sleuth/target", "sleuth/corpus", "tools", "agent", "memory", "evals"):
+    for folder in ("sleuth/target", "sleuth/corpus", "tools", "agent", "memory", "evals", "scorers", "prompts"):
         assert not {m for m in _imports(folder) if m.startswith("sleuth.cli")}, folder
 
 
 def test_no_bare_top_level_packages():
-    for folder in ("tools", "agent", "memory", "evals", "prompts"):
+    for folder in ("tools", "agent", "memory", "evals", "prompts", "scorers"):
         bad = {m for m in _imports("sleuth") | _imports(folder) if m.split(".")[0] == folder}
         assert not bad, f"bare import of {bad}"
+
+
+def test_only_front_ends_import_the_agent():
+    for folder in ("sleuth/target", "sleuth/corpus", "sleuth/llm", "sleuth/jobs", "tools", "memory", "scorers", "prompts"):
+        assert not {m for m in _imports(folder) if m.startswith("sleuth.agent")}, folder
+
+
+def test_scorers_sit_below_the_agent_and_tools():
+    bad = {m for m in _imports("scorers") if m.startswith(("sleuth.tools", "sleuth.agent", "sleuth.cli", "sleuth.jobs"))}
+    assert not bad, f"scorers import {bad}"

@@ -1,0 +1,54 @@
+"""Wiring for ask and chat: settings, target, store, tool context, LLM endpoint -> an Investigator."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sleuth.cli.output import console
+from sleuth.errors import SleuthError
+
+
+def _check_sae(sae: str | None) -> None:
+    if sae:
+        raise SleuthError(f"no SAE named '{sae}' is registered: SAE support is not built yet (see the README status)")
+
+
+@contextmanager
+def investigator(model: str | None, sae: str | None, on_event, resume: str | None = None, quiet: bool = False):
+    """Yield (Investigator, LLM client); the embedded LLM server started for it is released afterwards."""
+    from sleuth.agent import AgentDeps, Investigator
+    from sleuth.agent.session import saved_thread
+    from sleuth.config import load_settings
+    from sleuth.llm import llm_config
+    from sleuth.llm.endpoint import llm_session
+    from sleuth.memory import open_store
+    from sleuth.target import load_target
+    from sleuth.tools import ToolContext
+
+    _check_sae(sae)
+    settings = load_settings()
+    if resume:
+        model = saved_thread(settings.home, resume)["model"]
+    cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries)
+    with console.status("loading the target model and the evidence store") if not quiet else _nothing():
+        store = open_store(settings.home, settings.chroma_url)
+        target = load_target(model or settings.model)
+        ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
+    status = "connecting to the LLM" if cfg.base_url else "starting the embedded LLM server (first time: a minute)"
+    with console.status(status) if not quiet else _nothing():
+        session = llm_session(cfg, settings.home, settings.llm.local_model)
+        client = session.__enter__()
+    try:
+        deps = AgentDeps(ctx=ctx, llm=client, store=store, settings=settings.agent, on_event=on_event)
+        inv = Investigator(deps, settings.home)
+        try:
+            yield inv, client
+        finally:
+            inv.close()
+    finally:
+        session.__exit__(None, None, None)
+
+
+@contextmanager
+def _nothing():
+    yield
