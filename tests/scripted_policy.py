@@ -16,7 +16,7 @@ QUOTED = re.compile(r"'([^']+)'")
 
 
 def _texts(prompt: str) -> list[str]:
-    return re.findall(r"<<<DATA\n(.*?)\nDATA>>>", prompt, re.S)
+    return re.findall(r"^<<<DATA\n(.*?)\nDATA>>>", prompt, re.S | re.M)
 
 
 def _description(prompt: str) -> str:
@@ -37,7 +37,7 @@ def investigator(request: dict) -> str | dict | None:
     title = (fmt.get("schema") or {}).get("title")
     prompt = request["messages"][-1]["content"]
     if title == "Hypotheses":
-        marked = MARK.findall("\n".join(re.findall(r"<<<DATA[^\n]*\n(.*?)\nDATA>>>", prompt, re.S)))
+        marked = MARK.findall("\n".join(re.findall(r"^<<<DATA[^\n]*\n(.*?)\nDATA>>>", prompt, re.S | re.M)))
         token = max(set(marked), key=marked.count).strip() if marked else "the"
         return {"hypotheses": [f"fires on the token '{token}'", "fires on 'banana'"]}
     if title == "TestTexts":
