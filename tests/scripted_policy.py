@@ -39,11 +39,11 @@ def investigator(request: dict) -> str | dict | None:
     if title == "Hypotheses":
         marked = MARK.findall("\n".join(re.findall(r"^<<<DATA[^\n]*\n(.*?)\nDATA>>>", prompt, re.S | re.M)))
         token = max(set(marked), key=marked.count).strip() if marked else "the"
-        return {"hypotheses": [f"fires on the token '{token}'", "fires on 'banana'"]}
+        return {"hypotheses": [f"fires on the token '{token}'", "fires on 'zebra'"]}
     if title == "TestTexts":
-        keys = [k for k in keywords(prompt) if k != "banana"] or ["the"]
+        keys = [k for k in keywords(prompt) if k != "zebra"] or ["the"]
         k = keys[0]
-        return {"texts": [f"We saw {k} here.", f"{k} {k} again", "A banana is yellow.", "Numbers 1 2 3 4.",
+        return {"texts": [f"We saw {k} here.", f"{k} {k} again", "A zebra is yellow.", "Numbers 1 2 3 4.",
                           f"Then {k}, and more", "Nothing to see"]}
     if title == "ContrastTexts":
         return {"positive": ["On 12 May 2020 we met.", "Born 3 June 1999.", "Due 1 Jan 2001."],
@@ -55,13 +55,14 @@ def investigator(request: dict) -> str | dict | None:
                 "paraphrase": "When Mary and John went to the park, John gave a ball to",
                 "paraphrase_corrupt": "When Mary and John went to the park, Mary gave a ball to"}
     if title == "DescriptionDraft":
-        keys = [k for k in keywords(prompt) if k != "banana"]
+        keys = [k for k in keywords(prompt) if k != "zebra"]
         key = keys[0] if keys else "the"
         return {"description": f"Fires on the token '{key}'.",
                 "claims": [{"text": f"Top corpus examples peak on '{key}'", "basis": "top_examples"},
                            {"text": "Test texts confirm it", "basis": "test_texts"}]}
     if title in ("Predictions", "Judgements"):
-        keys = keywords(_description(prompt)) or keywords(re.search(r"<<<DATA hypothesis\n(.*?)\nDATA>>>", prompt, re.S).group(1))
+        hypothesis = re.search(r"<<<DATA hypothesis\n(.*?)\nDATA>>>", prompt, re.S)
+        keys = keywords(_description(prompt)) or (keywords(hypothesis.group(1)) if hypothesis else [])
         texts = [t for t in _texts(prompt)][-_count(prompt):]
         return {"answers": [_fires(keys, t) for t in texts]}
     if title == "TokenGuesses":
