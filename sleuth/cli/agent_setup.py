@@ -14,9 +14,11 @@ def _check_sae(sae: str | None) -> None:
 
 
 @contextmanager
-def investigator(model: str | None, sae: str | None, on_event, resume: str | None = None, quiet: bool = False):
-    """Yield (Investigator, LLM client); the embedded LLM server started for it is released afterwards."""
-    from sleuth.agent import AgentDeps, Investigator
+def investigator(model: str | None, sae: str | None, on_event, resume: str | None = None, quiet: bool = False,
+                 question: str | None = None):
+    """Yield (Investigator, LLM client); the embedded LLM server started for it is released afterwards.
+    The question's components and the LLM endpoint are checked before any experiment runs."""
+    from sleuth.agent import AgentDeps, Investigator, parse_question
     from sleuth.agent.session import saved_thread
     from sleuth.config import load_settings
     from sleuth.llm import llm_config
@@ -34,11 +36,14 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
         store = open_store(settings.home, settings.chroma_url)
         target = load_target(model or settings.model)
         ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
+        if question:
+            parse_question(question, target)
     status = "connecting to the LLM" if cfg.base_url else "starting the embedded LLM server (first time: a minute)"
     with console.status(status) if not quiet else _nothing():
         session = llm_session(cfg, settings.home, settings.llm.local_model)
         client = session.__enter__()
     try:
+        client.schema_mode()  # fails fast, with one line, when the endpoint is unreachable
         deps = AgentDeps(ctx=ctx, llm=client, store=store, settings=settings.agent, on_event=on_event)
         inv = Investigator(deps, settings.home)
         try:

@@ -35,6 +35,7 @@ def ask(
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     sae: str = typer.Option(None, "--sae", help="An SAE to investigate latents of."),
     resume: str = typer.Option(None, "--resume", help="Continue a checkpointed investigation (its thread id)."),
+    thread: str = typer.Option(None, "--thread", help="Name the investigation's thread (default: generated)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ):
     """Investigate one question and print the validated description, claims, evidence ids, scores and token use."""
@@ -43,9 +44,9 @@ def ask(
 
     if not question and not resume:
         raise typer.BadParameter("give a question, or --resume THREAD")
-    printer = EventPrinter(err_console if json_out else console, show=not json_out)
-    with investigator(model, sae, printer, resume=resume, quiet=json_out) as (inv, client):
-        state = inv.resume(resume) if resume else inv.ask(question)
+    printer = EventPrinter(err_console if json_out else console)  # with --json, progress goes to stderr
+    with investigator(model, sae, printer, resume=resume, quiet=json_out, question=question) as (inv, client):
+        state = inv.resume(resume) if resume else inv.ask(question, thread_id=thread)
         printer.end_answer(state.get("answer", ""))
         summary = summarize(state, client.ledger.totals())
     if json_out:

@@ -1,0 +1,147 @@
+"""sleuth ask and sleuth chat as a user drives them, with the scripted LLM behind real HTTP on loopback."""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from sleuth.llm.fake_server import FakeLLM
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import investigator as policy  # noqa: E402
+
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLLM(responder=policy) as server:
+        yield server
+
+
+@pytest.fixture
+def env(fake, sleuth_home, tmp_path):
+    config = tmp_path / "sleuth.toml"
+    config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\nmax_attempts = 1\n")
+    fake.responder = policy
+    return {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config),
+            "SLEUTH_HOME": str(sleuth_home), "COLUMNS": "200", "PROMPT_TOOLKIT_NO_CPR": "1"}
+
+
+def run(env, *args, timeout=600):
+    import subprocess
+
+    return subprocess.run([SLEUTH, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_ask_json_prints_description_claims_evidence_scores_and_tokens(env):
+    proc = run(env, "ask", "what does layer 18 head 6 do?", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    finding = out["findings"][0]
+    assert finding["short"] == "L18H6" and finding["status"] == "validated"
+    assert finding["claims"] and all(c["evidence_ids"] for c in finding["claims"])
+    assert finding["scores"][0]["scorer"] == "intervention" and finding["scores"][0]["value"] >= 0.9
+    assert out["llm_usage"]["completion_tokens"] > 0 and out["budget"]["steps"] > 3
+    assert "head_scan" in proc.stderr  # tool calls are reported on stderr, so stdout stays JSON
+
+
+@pytest.mark.parametrize("args,message", [
+    (["ask", "what does L99H0 do?"], "layer 99 out of range"),
+    (["ask", "what does layer 3 head 40 do?"], "head 40 out of range"),
+    (["ask", "what does L3N100 do?", "--sae", "nope"], "no SAE named 'nope'"),
+    (["ask", "--resume", "q-no-such-thread"], "no checkpointed investigation"),
+])
+def test_bad_input_is_one_line_and_exit_2(env, args, message):
+    proc = run(env, *args)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_unreachable_llm_is_one_line(env):
+    proc = run({**env, "SLEUTH_LLM_BASE_URL": "http://127.0.0.1:9/v1"}, "ask", "what does L3N100 do?")
+    assert proc.returncode == 2 and "unreachable" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_kill_9_mid_run_then_resume_finishes_without_duplicate_evidence(env, fake, tmp_path):
+    reached = threading.Event()
+
+    def stall_at_description(request):
+        title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+        if title == "DescriptionDraft" and not reached.is_set():
+            reached.set()
+            time.sleep(30)  # the client is killed while waiting here
+        return policy(request)
+
+    fake.responder = stall_at_description
+    import subprocess
+
+    thread = f"q-resume-{os.getpid()}-{int(time.time())}"
+    proc = subprocess.Popen([SLEUTH, "ask", "what does L3N100 do?", "--thread", thread], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert reached.wait(300), "the run never reached the describe step"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    fake.responder = policy
+    resumed = run(env, "ask", "--resume", thread, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    out = json.loads(resumed.stdout)
+    assert out["status"] == "done" and out["findings"][0]["component"] == "blocks.3.mlp.hook_post[100]"
+    assert len(out["evidence_ids"]) == len(set(out["evidence_ids"]))
+    from sleuth.memory import open_store
+
+    stored = [r for r in open_store(Path(env["SLEUTH_HOME"])).all("evidence") if r.run_id == thread]
+    assert sorted(r.id for r in stored) == sorted(out["evidence_ids"])
+
+
+def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
+    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=300,
+                          dimensions=(50, 200))
+    try:
+        child.expect("sleuth>")
+        child.sendline("what does L18H6 do?")
+        child.expect("head_scan")  # a tool call appears live
+        child.expect("validated|rejected")
+        child.expect("sleuth>")
+        child.sendline("/budget")
+        child.expect("steps")
+        child.sendline("/save notes/session.md")
+        child.expect("saved")
+        child.sendline("/save /etc/outside.md")
+        child.expect("only inside the working directory")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    text = (tmp_path / "notes" / "session.md").read_text()
+    assert "what does L18H6 do?" in text and "head_scan" in text and "ev-" in text
+    assert not Path("/etc/outside.md").exists()
+
+
+def test_ctrl_c_cancels_the_step_and_resume_continues(env, tmp_path):
+    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=300,
+                          dimensions=(50, 200))
+    try:
+        child.expect("sleuth>")
+        child.sendline("what does L3N100 do?")
+        child.expect("top_activations")
+        child.sendintr()
+        child.expect("cancelled")
+        child.expect("sleuth>")
+        child.sendline("/resume")
+        child.expect("resuming")
+        child.expect("validated|rejected")
+        child.expect("sleuth>")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    history = Path(env["SLEUTH_HOME"]) / "chat_history"
+    assert "what does L3N100 do?" in history.read_text()  # input history persists across sessions
