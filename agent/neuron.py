@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sleuth.agent.schemas import Hypotheses, TestTexts, answers_model
 from sleuth.agent.snippets import crop, marked
+from sleuth.llm.errors import InvalidOutput
 
 FIRE_FRACTION = 0.3  # fires = above this fraction of the strongest activation seen on the explain split
 MAX_TEST_TEXTS = 6
@@ -29,15 +30,21 @@ def plan(task: dict, state: dict, deps) -> dict:
         return {"task": {"hypotheses": hyps, "stage": "test"}}
     if stage == "test":
         statements = [h["statement"] for h in task["hypotheses"]]
-        texts = deps.ask("test_texts", TestTexts, max_tokens=300, component=c, model=deps.target.name,
-                         hypotheses=statements, n=MAX_TEST_TEXTS).texts
-        texts = [t for t in dict.fromkeys(t.strip() for t in texts) if t][:10]
+        written = deps.ask("test_texts", TestTexts, max_tokens=300, component=c, model=deps.target.name,
+                           hypotheses=statements, n=MAX_TEST_TEXTS).texts
+        written = [t for t in dict.fromkeys(t.strip() for t in written) if t and t not in statements][:10]
+        # controls from the explain split: known to fire / not to fire, so even a weak LLM's hypotheses are tested
+        controls = [e["plain"] for e in task.get("examples", [])[:2] if e.get("plain")] + task.get("quiet", [])[:2]
+        texts = list(dict.fromkeys(written + controls))
+        if not texts:
+            raise InvalidOutput("the LLM wrote no usable test texts")
         predictions = {}
         for h in task["hypotheses"]:
             reply = deps.ask("predict", answers_model(len(texts)), max_tokens=16 + 8 * len(texts),
                              hypothesis=h["statement"], texts=texts)
             predictions[h["id"]] = list(reply.answers)
-        chosen = most_disagreed(predictions, len(texts), MAX_TEST_TEXTS)
+        chosen = most_disagreed({k: v[: len(written)] for k, v in predictions.items()}, len(written), MAX_TEST_TEXTS)
+        chosen += list(range(len(written), len(texts)))
         texts = [texts[i] for i in chosen]
         predictions = {k: [v[i] for i in chosen] for k, v in predictions.items()}
         return {"task": {"test_texts": texts, "predictions": predictions, "stage": "run_tests"}}
@@ -71,7 +78,8 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         quiet = [e for e in report["examples"] if e["kind"] == "random"]
         strongest = max(report["max"], 1e-6)
         return {"task": {
-            "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)} for e in top],
+            "examples": [{"text": marked(e["tokens"], e["values"]), "plain": "".join(crop(e["tokens"], e["values"])[0]),
+                          "value": round(e["max_value"], 3)} for e in top],
             "quiet": ["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
             "stats": f"fires on {100 * report['frequency']:.2f}% of tokens; max {report['max']:.3f}; mean {report['mean']:.4f}",
             "fire_threshold": round(FIRE_FRACTION * strongest, 4), "stage": "hypothesize"}}

@@ -37,7 +37,7 @@ class AgentSettings(BaseModel):
     neuron_scorers: list[str] = ["detection", "embedding"]
     head_scorers: list[str] = ["intervention"]
     thresholds: dict[str, float] = {"detection": 0.65, "fuzzing": 0.65, "simulation": 0.3, "embedding": 0.6,
-                                    "intervention": 0.9}
+                                    "intervention": 0.9, "patch_recovery": 0.1}
 
 
 class Settings(BaseModel):

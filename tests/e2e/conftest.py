@@ -15,3 +15,20 @@ def cli(sleuth_home):
             assert proc.returncode == 0, proc.stderr
         return proc
     return run
+
+
+@pytest.fixture(scope="session")
+def make_agent_home(sleuth_home, tmp_path_factory):
+    """Make a SLEUTH_HOME of its own (memory, checkpoints, history) sharing the cached models, corpus and scans."""
+    def make():
+        home = tmp_path_factory.mktemp("agent-home")
+        for shared in ("models", "corpus", "cache", "llm", "gguf"):
+            (sleuth_home / shared).mkdir(exist_ok=True)
+            (home / shared).symlink_to(sleuth_home / shared)
+        return home
+    return make
+
+
+@pytest.fixture(scope="session")
+def agent_home(make_agent_home):
+    return make_agent_home()

@@ -26,12 +26,12 @@ def fake():
 
 
 @pytest.fixture
-def env(fake, sleuth_home, tmp_path):
+def env(fake, agent_home, tmp_path):
     config = tmp_path / "sleuth.toml"
     config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\nmax_attempts = 1\n")
     fake.responder = policy
     return {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config),
-            "SLEUTH_HOME": str(sleuth_home), "COLUMNS": "200", "PROMPT_TOOLKIT_NO_CPR": "1"}
+            "SLEUTH_HOME": str(agent_home), "COLUMNS": "200", "PROMPT_TOOLKIT_NO_CPR": "1"}
 
 
 def run(env, *args, timeout=600):
