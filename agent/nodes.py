@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sleuth.agent import head, neuron, shortlist
+from sleuth.agent import actions, head, neuron, shortlist
 from sleuth.agent.budget import exhausted, metered
 from sleuth.agent.record import BASIS_OF, SHORTLIST, evidence_for
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
@@ -72,7 +72,10 @@ def plan(state: dict, deps) -> dict:
             return {"route": "describe" if stage == "describe" else "validate"}
         if task["kind"] == "circuit":
             return {**shortlist.circuit_plan(task, state), "route": "act"}
-        update = PROTOCOLS[task["kind"]].plan(task, state, deps)
+        if stage == "free":
+            update = actions.plan_free(task, state, deps)
+        else:
+            update = PROTOCOLS[task["kind"]].plan(task, state, deps)
     except LLMUnreachable:
         raise
     except (InvalidOutput, LLMError, ToolError) as exc:
@@ -165,11 +168,18 @@ def update(state: dict, deps) -> dict:
             t["notes"] = [{"basis": e["basis"], "summary": e["summary"]} for e in cited[:3]]
         deps.on_event("shortlist", {"components": [t["component"] for t in out["tasks"]]})
         return out
+    if results[0]["purpose"] == "free":
+        left = task.get("free_left", deps.settings.free_steps) - 1
+        return {"tasks": with_task(state, {"free_left": left, "feedback": None,
+                                           "stage": "free" if left > 0 else "describe"})}
     if task["kind"] == "circuit":
         value = results[0]["data"]["scores"][0]
         return {"tasks": with_task(state, {"fresh": {"value": value}, "stage": "score"})}
     absorbed = PROTOCOLS[task["kind"]].absorb(task, results, state, deps)
-    out = {"tasks": with_task(state, absorbed["task"])}
+    changes = absorbed["task"]
+    if changes.get("stage") == "describe" and deps.settings.free_steps > 0 and task.get("free_left", 1) > 0:
+        changes = {**changes, "stage": "free", "free_left": task.get("free_left", deps.settings.free_steps)}
+    out = {"tasks": with_task(state, changes)}
     if absorbed.get("experiments"):
         out["experiments"] = absorbed["experiments"]
     return out

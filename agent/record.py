@@ -8,7 +8,7 @@ from sleuth.memory import Evidence
 BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "head_scan": "head_scan",
             "pattern": "head_scan", "shortlist_heads": "head_scan", "shortlist_units": "top_examples",
             "shortlist_behaviour": "patching", "fresh_patch": "validation", "heldout": "validation",
-            "fresh_scan": "validation"}
+            "fresh_scan": "validation", "free": "experiments"}
 SHORTLIST = ("shortlist_heads", "shortlist_units", "shortlist_behaviour")
 
 

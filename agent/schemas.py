@@ -30,7 +30,7 @@ class Counterfactual(BaseModel):
     paraphrase_corrupt: str = Field(min_length=1, description="the fresh prompt corrupted the same way")
 
 
-Basis = Literal["top_examples", "test_texts", "head_scan", "patching"]
+Basis = Literal["top_examples", "test_texts", "head_scan", "patching", "experiments"]
 
 
 class Claim(BaseModel):

@@ -32,6 +32,7 @@ class AgentSettings(BaseModel):
     max_attempts: int = Field(2, ge=1, le=5)  # descriptions tried per component
     max_tool_failures: int = Field(3, ge=1)  # consecutive failed tool calls before stopping
     max_candidates: int = Field(2, ge=1, le=10)  # shortlisted components confirmed per search
+    free_steps: int = Field(0, ge=0, le=10)  # LLM-chosen experiments after each protocol (strong endpoints)
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
     neuron_scorers: list[str] = ["detection", "embedding"]

@@ -69,6 +69,12 @@ def investigator(request: dict) -> str | dict | None:
         keys = keywords(_description(prompt))
         lists = [json.loads(t) for t in _texts(prompt)]
         return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
+    if title == "Action":
+        layer, head = map(int, re.search(r"blocks\.(\d+)\.attn\.hook_z\[(\d+)\]", prompt).groups())
+        if "could not run" not in prompt:  # first a call the target rejects (head out of range), then a valid one
+            head = 99
+        return {"call": {"tool": "attention_pattern", "args": {"layer": layer, "head": head, "texts": ["a b a b"]},
+                         "reason": "look at the pattern on a repeat"}}
     if not fmt:
         return "The investigation found the findings listed above."
     return None

@@ -73,6 +73,16 @@ def test_head_claims_are_remeasured_on_fresh_prompts(make_agent):
     assert quiet["short"] == "L0H0" and quiet["status"] == "rejected"
 
 
+def test_free_steps_use_registry_actions_and_failed_calls_become_messages(make_agent):
+    inv, store = make_agent(settings=SMALL.model_copy(update={"free_steps": 1}))
+    state = inv.ask("what does L18H6 do?")
+    errors = [m["content"] for m in state["messages"] if m["role"] == "tool" and "out of range" in m["content"]]
+    assert errors, "the out-of-range call should come back as a message"
+    free = [store.get(i) for i in state["evidence_ids"] if store.get(i).tool == "attention_pattern"
+            and store.get(i).args.get("head") == 6 and store.get(i).args.get("texts") == ["a b a b"]]
+    assert free and state["findings"][0]["status"] == "validated"
+
+
 def test_search_question_shortlists_then_confirms(make_agent):
     inv, _ = make_agent(settings=SMALL.model_copy(update={"max_candidates": 2}))
     summary = summarize(inv.ask("which heads do induction?"))

@@ -25,6 +25,8 @@ EXAMPLE = {
                             feedback=None, kinds=("induction", "previous_token")),
     "counterfactual": dict(prompt="When Mary and John went out, John gave it to", answer="Mary", feedback=None),
     "contrast_texts": dict(concept="dates"),
+    "free_action": dict(component="L4H5", model="smollm2-135m", hypotheses=[{"statement": "induction", "status": "open"}],
+                        notes=["L4H5 induction score 0.8"], tools=[("ablate", "zero a head")], feedback=None),
     "answer": dict(question="what does L3N100 do?", partial=None, notation="L{layer}N{neuron}",
                    findings=[{"component": "L3N100", "text": "fires on def", "status": "validated",
                               "scores": [{"scorer": "detection", "value": 0.8}]}]),
