@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from pydantic import BaseModel, Field
 
-from sleuth.tools.registry import ToolError, tool
+from sleuth.tools.registry import tool
 from sleuth.tools.result import ToolOutput
-from sleuth.tools.scan import units_of
+from sleuth.tools.scan import units_of, whole_site
 
 
 class ContrastArgs(BaseModel):
@@ -33,9 +33,7 @@ def _text_max(target, site, texts: list[str]) -> torch.Tensor:
 @tool("contrast_units", "Rank the units of a site (neurons, dimensions) by activation on positive minus negative texts.")
 def contrast_units(args: ContrastArgs, ctx) -> ContrastOut:
     target = ctx.target
-    site = target.check_site(args.site)
-    if site.index is not None or site.direction is not None or site.hook == "attn.hook_pattern":
-        raise ToolError(f"contrast_units needs a whole site such as {site.base}, not one component")
+    site = whole_site(target, args.site, "contrast_units")
     diff = _text_max(target, site, args.positive).mean(0) - _text_max(target, site, args.negative).mean(0)
     order = torch.argsort(diff, descending=True)[: args.top].tolist()
     labels = [str(site.with_index(i)) for i in order]

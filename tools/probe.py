@@ -15,6 +15,7 @@ from sleuth.tools.linear_probe import control_labels, fit_logistic, fit_ridge, s
 from sleuth.tools.metrics import last_positions
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
+from sleuth.tools.scan import whole_site
 
 
 class ProbeArgs(BaseModel):
@@ -60,9 +61,7 @@ def site_features(target, site, texts: list[str], position: str) -> tuple[torch.
 @tool("probe", "Fit a linear probe (logistic or ridge) on a site, with a Hewitt-Liang control task and selectivity.")
 def probe(args: ProbeArgs, ctx) -> ProbeOut:
     target = ctx.target
-    site = target.check_site(args.site)
-    if site.index is not None or site.direction is not None or site.hook == "attn.hook_pattern":
-        raise ToolError(f"probe needs a whole vector site such as {site.base}, not one component")
+    site = whole_site(target, args.site, "probe")
     if len(args.labels) != len(args.texts):
         raise ToolError(f"labels ({len(args.labels)}) and texts ({len(args.texts)}) must have the same length")
     y = torch.tensor(args.labels)

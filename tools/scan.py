@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from sleuth.target import Site, Target
+from sleuth.tools.registry import ToolError
 
 BATCH = 16
 
@@ -34,6 +35,14 @@ class SiteScan:
     @property
     def mean(self) -> np.ndarray:
         return self.total / max(self.tokens, 1)
+
+
+def whole_site(target, text: str, tool_name: str):
+    """A checked site that is a whole vector site (not one component, not a pattern)."""
+    site = target.check_site(text)
+    if site.index is not None or site.direction is not None or site.hook == "attn.hook_pattern":
+        raise ToolError(f"{tool_name} needs a whole vector site such as {site.base}, not one component")
+    return site
 
 
 def units_of(value: torch.Tensor) -> torch.Tensor:

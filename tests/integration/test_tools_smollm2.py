@@ -35,6 +35,8 @@ EXAMPLE_ARGS = {
     "path_patch": {**IOI, "receivers": ["L23H3"], "senders": ["L17H4", "L18H6"]},
     "subspace_patch": {**IOI, "site": "blocks.20.mlp.hook_post"},
     "compare_models": {"other_model": "smollm2-135m", "tool": "head_scan", "args": {"kind": "induction", "n_sequences": 2}},
+    "contrast_units": {"site": "blocks.5.mlp.hook_post", "positive": ["Born on 12 May 1990.", "Due 3 June 2001."],
+                       "negative": ["Born in a small town.", "Due soon, they said."], "top": 5},
     "steer": {"site": "blocks.6.hook_resid_post", "prompt": "I think", "positive_texts": ["love"],
               "negative_texts": ["hate"], "max_new_tokens": 3},
 }
@@ -148,3 +150,16 @@ def test_compare_models_on_the_same_checkpoint_shows_no_difference(ctx):
     out = run_tool("compare_models", EXAMPLE_ARGS["compare_models"], ctx).data
     scores = next(d for d in out["diffs"] if d["field"] == "scores")
     assert scores["max_abs_diff"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_contrast_units_ranks_by_the_real_activation_difference(ctx):
+    args = EXAMPLE_ARGS["contrast_units"]
+    result = run_tool("contrast_units", args, ctx)
+    top, score = result.data["labels"][0], result.data["scores"][0]
+    pos = run_tool("activations", {"site": top, "texts": args["positive"]}, ctx).data["per_text"]
+    neg = run_tool("activations", {"site": top, "texts": args["negative"]}, ctx).data["per_text"]
+    expected = sum(r["max_value"] for r in pos) / len(pos) - sum(r["max_value"] for r in neg) / len(neg)
+    assert score == pytest.approx(expected, abs=2e-3)
+    assert result.data["scores"] == sorted(result.data["scores"], reverse=True)
+    with pytest.raises(ToolError, match="whole vector site"):
+        run_tool("contrast_units", {**args, "site": "L5N3"}, ctx)
