@@ -1,4 +1,7 @@
-"""Investigations with checkpoints: one langgraph thread per question, resumable after a crash."""
+"""Investigations with checkpoints: one langgraph thread per question, resumable after a crash.
+
+Checkpoints are written synchronously after every step (durability="sync"), so a kill -9 loses at
+most the step that was running; its replay writes no duplicate evidence (ids derive from content)."""
 
 from __future__ import annotations
 
@@ -56,7 +59,7 @@ class Investigator:
                  "shape": shape.model_dump(), "stage": "start", "budget": fresh_budget(), "status": "running",
                  "findings": [], "tasks": [], "current": 0, "partial": None}
         self.deps.on_event("thread", {"thread_id": thread_id, "shape": shape.model_dump()})
-        return self.graph.invoke(start, self._config(thread_id))
+        return self.graph.invoke(start, self._config(thread_id), durability="sync")
 
     def resume(self, thread_id: str) -> dict:
         """Continue a checkpointed thread from its last completed step (a finished one is returned as is)."""
@@ -67,7 +70,7 @@ class Investigator:
         self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
         if not snapshot.next:
             return snapshot.values
-        return self.graph.invoke(None, config)
+        return self.graph.invoke(None, config, durability="sync")
 
     def state(self, thread_id: str) -> dict:
         return self.graph.get_state(self._config(thread_id)).values
