@@ -63,7 +63,8 @@ def best_kind(task: dict) -> str:
 def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     c = task["component"]
     if results[0]["purpose"] == "pattern":
-        links = [f"text {i + 1}: " + "; ".join(row["strongest"]) for i, row in enumerate(results[0]["data"]["per_text"])]
+        links = [f"text {i + 1} (attention to the first token {row['first_token_share']:.2f}): " + "; ".join(row["strongest"])
+                 for i, row in enumerate(results[0]["data"]["per_text"])]
         return {"task": {"links": links, "stage": "hypothesize"}}
     if results[0]["purpose"] == "fresh_scan":
         data = results[0]["data"]

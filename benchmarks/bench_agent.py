@@ -58,6 +58,7 @@ def run() -> dict:
     from scripted_policy import investigator as policy
 
     settings = load_settings()
+    settings.agent = settings.agent.model_copy(update={"max_attempts": 1})  # one description per component: bounded time
     target = load_target("smollm2-135m", settings.home)
     with FakeLLM(responder=policy) as fake:
         scripted = _run_all(target, settings, LLMClient(LLMConfig(base_url=fake.base_url)), "scripted")
@@ -73,6 +74,7 @@ def run() -> dict:
     wall_llm, wall_scripted = sum(r["seconds"] for r in real), sum(r["seconds"] for r in scripted)
     return {
         "llm": LOCAL_MODEL,
+        "max_attempts": settings.agent.max_attempts,
         "questions": len(QUESTIONS),
         "answered": len(answered),
         "validated_findings": sum(s == "validated" for r in real for _, s in r["findings"]),

@@ -19,7 +19,8 @@ class AttentionArgs(BaseModel):
 class HeadPattern(BaseModel):
     tokens: list[str]
     pattern: list[list[float]]  # [query, key]
-    strongest: list[str]  # "query_token -> key_token (weight)"
+    strongest: list[str]  # "query_token -> key_token (weight)", attention to the first token (the sink) left out
+    first_token_share: float  # mean attention to the first token, over queries after it
 
 
 class AttentionOut(ToolOutput):
@@ -38,8 +39,12 @@ def attention_pattern(args: AttentionArgs, ctx) -> AttentionOut:
         n = int(batch.lengths[i])
         p = pattern[i, :n, :n]
         tokens = target.str_tokens(batch.input_ids[i, :n])
-        flat = [(float(p[q, k]), q, k) for q in range(1, n) for k in range(q + 1)]  # skip query 0 (trivial)
+        # skip query 0 (trivial) and key 0: most heads park attention on the first token (a sink)
+        flat = [(float(p[q, k]), q, k) for q in range(2, n) for k in range(1, q + 1)]
         strongest = [f"{tokens[q]!r}->{tokens[k]!r} ({w:.2f})" for w, q, k in sorted(flat, reverse=True)[: args.top]]
-        rows.append(HeadPattern(tokens=tokens, pattern=[[round(float(x), 4) for x in r] for r in p], strongest=strongest))
-    summary = f"L{args.layer}H{args.head} strongest links: " + "; ".join(rows[0].strongest)
+        sink = float(p[1:, 0].mean()) if n > 1 else 0.0
+        rows.append(HeadPattern(tokens=tokens, pattern=[[round(float(x), 4) for x in r] for r in p], strongest=strongest,
+                                first_token_share=round(sink, 4)))
+    summary = (f"L{args.layer}H{args.head} strongest links (first-token sink {rows[0].first_token_share:.2f} left out): "
+               + "; ".join(rows[0].strongest))
     return AttentionOut(summary=summary, head=f"L{args.layer}H{args.head}", per_text=rows)
