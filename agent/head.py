@@ -84,6 +84,13 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         accuracy = sum(outcomes) / len(outcomes)
         mine = scan.get(h["kind"], {}).get("percentile", 0.0)
         hyps.append({**h, "accuracy": round(accuracy, 3), "status": "supported" if mine >= TOP_SHARE else "refuted"})
+    untested = [k for k in _kinds() if k not in scan]
+    if untested and not any(h["status"] == "supported" for h in hyps):
+        # the floor: when no proposed behaviour holds, the protocol tests the remaining known ones itself
+        short = Site.parse(c).short
+        hyps += [{"id": f"H{len(hyps) + i + 1}", "statement": f"{short} is a {k.replace('_', '-')} head", "kind": k,
+                  "status": "open", "accuracy": None, "added_by": "protocol"} for i, k in enumerate(untested)]
+        return {"task": {"scan": scan, "hypotheses": hyps, "stage": "test"}, "experiments": log}
     return {"task": {"scan": scan, "hypotheses": hyps, "stage": "describe"}, "experiments": log}
 
 
