@@ -49,6 +49,17 @@ def _scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
     return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population")}
 
 
+def _measured(task: dict) -> str:
+    """The re-measured effect, stated with the description (heads and behaviour components)."""
+    fresh = task.get("fresh") or {}
+    if task["kind"] == "head" and "rank" in fresh:
+        return (f" [measured on fresh prompts: {fresh['kind'].replace('_', '-')} score {fresh['value']:.3f}, "
+                f"rank {fresh['rank']} of {fresh['of']} heads]")
+    if task["kind"] == "circuit" and fresh.get("value") is not None:
+        return f" [measured on a fresh prompt pair: patching it alone restores {fresh['value']:.2f} of the logit difference]"
+    return ""
+
+
 @metered
 def validate(state: dict, deps) -> dict:
     task = current_task(state)
@@ -61,9 +72,10 @@ def validate(state: dict, deps) -> dict:
     reason = None if status == "validated" else "; ".join(
         f"{s.scorer} {s.status}: " + (f"{s.value:.2f} < {s.threshold}" if s.status == "scored" else s.reason or "")
         for s in scores if s.status != "scored" or not s.passed)
+    text = draft["description"] + _measured(task)
     cited = list(dict.fromkeys(i for c in draft["claims"] for i in c["evidence_ids"]))
     validation_ids = task.get("evidence", {}).get("validation", [])
-    desc = Description(model=state["model"], component=task["component"], text=draft["description"],
+    desc = Description(model=state["model"], component=task["component"], text=text,
                        scores={s.scorer: s.value for s in scored}, evidence_ids=cited + validation_ids, status=status,
                        failure_reason=reason)
     deps.store.put([desc])
@@ -71,7 +83,7 @@ def validate(state: dict, deps) -> dict:
     deps.on_event("validation", {"component": task["component"], "status": status,
                                  "scores": [s.model_dump() for s in scores]})
     attempts = task.get("attempts", 0) + 1
-    finding = {"component": task["component"], "short": Site.parse(task["component"]).short, "text": draft["description"],
+    finding = {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
                "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
                "description_id": desc.id, "version": getattr(stored, "version", None), "attempts": attempts}
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
