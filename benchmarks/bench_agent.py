@@ -58,7 +58,8 @@ def run() -> dict:
     from scripted_policy import investigator as policy
 
     settings = load_settings()
-    settings.agent = settings.agent.model_copy(update={"max_attempts": 1})  # one description per component: bounded time
+    # bounded time: one description per component, 128-window scans (fewer than the defaults)
+    settings.agent = settings.agent.model_copy(update={"max_attempts": 1, "explain_windows": 128, "heldout_windows": 128})
     target = load_target("smollm2-135m", settings.home)
     with FakeLLM(responder=policy) as fake:
         scripted = _run_all(target, settings, LLMClient(LLMConfig(base_url=fake.base_url)), "scripted")
@@ -75,6 +76,7 @@ def run() -> dict:
     return {
         "llm": LOCAL_MODEL,
         "max_attempts": settings.agent.max_attempts,
+        "windows": [settings.agent.explain_windows, settings.agent.heldout_windows],
         "questions": len(QUESTIONS),
         "answered": len(answered),
         "validated_findings": sum(s == "validated" for r in real for _, s in r["findings"]),
