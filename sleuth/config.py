@@ -26,7 +26,7 @@ class LLMSettings(BaseModel):
 class AgentSettings(BaseModel):
     """Budgets, scorers and pass thresholds of the agent (sleuth.toml [agent])."""
 
-    max_steps: int = Field(40, ge=1)  # graph nodes run per question
+    max_steps: int = Field(120, ge=1)  # graph nodes run per question (a neuron takes about 20)
     max_llm_tokens: int = Field(60_000, ge=100)
     max_seconds: float = Field(1800.0, gt=0)
     max_attempts: int = Field(2, ge=1, le=5)  # descriptions tried per component
