@@ -102,7 +102,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_duplicate_evidence(env, fak
 
 
 def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
-    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=300,
+    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=600,
                           dimensions=(50, 200))
     try:
         child.expect("sleuth>")
@@ -126,7 +126,7 @@ def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
 
 
 def test_ctrl_c_cancels_the_step_and_resume_continues(env, tmp_path):
-    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=300,
+    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=600,
                           dimensions=(50, 200))
     try:
         child.expect("sleuth>")
