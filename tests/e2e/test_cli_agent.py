@@ -2,6 +2,7 @@
 
 import json
 import os
+from contextlib import contextmanager
 import signal
 import sys
 import threading
@@ -101,12 +102,22 @@ def test_kill_9_mid_run_then_resume_finishes_without_duplicate_evidence(env, fak
     assert sorted(r.id for r in stored) == sorted(out["evidence_ids"])
 
 
-def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
-    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=600,
-                          dimensions=(50, 200))
+@contextmanager
+def chat_session(env, cwd: Path, question: str):
+    """A real terminal running `sleuth chat`, with the question already asked; closed afterwards."""
+    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(cwd), encoding="utf-8", timeout=600, dimensions=(50, 200))
     try:
         child.expect("sleuth>")
-        child.sendline("what does L18H6 do?")
+        child.sendline(question)
+        yield child
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+
+def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
+    with chat_session(env, tmp_path, "what does L18H6 do?") as child:
         child.expect("head_scan")  # a tool call appears live
         child.expect("validated|rejected")
         child.expect("sleuth>")
@@ -116,21 +127,13 @@ def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
         child.expect("saved")
         child.sendline("/save /etc/outside.md")
         child.expect("only inside the working directory")
-        child.sendline("/quit")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
     text = (tmp_path / "notes" / "session.md").read_text()
     assert "what does L18H6 do?" in text and "head_scan" in text and "ev-" in text
     assert not Path("/etc/outside.md").exists()
 
 
 def test_ctrl_c_cancels_the_step_and_resume_continues(env, tmp_path):
-    child = pexpect.spawn(SLEUTH, ["chat"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=600,
-                          dimensions=(50, 200))
-    try:
-        child.expect("sleuth>")
-        child.sendline("what does L3N100 do?")
+    with chat_session(env, tmp_path, "what does L3N100 do?") as child:
         child.expect("top_activations")
         child.sendintr()
         child.expect("cancelled")
@@ -139,9 +142,5 @@ def test_ctrl_c_cancels_the_step_and_resume_continues(env, tmp_path):
         child.expect("resuming")
         child.expect("validated|rejected")
         child.expect("sleuth>")
-        child.sendline("/quit")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
     history = Path(env["SLEUTH_HOME"]) / "chat_history"
     assert "what does L3N100 do?" in history.read_text()  # input history persists across sessions
