@@ -5,6 +5,7 @@ Ctrl-C during an investigation cancels that step; the thread is checkpointed and
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import typer
@@ -128,6 +129,8 @@ def chat(
 
     home = load_settings().home
     home.mkdir(parents=True, exist_ok=True)
+    # Ctrl-C must cancel a step even when the parent started us with SIGINT ignored (background jobs)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     printer = EventPrinter(console)
     with investigator(model, sae, printer, resume=resume) as (inv, client):
         session = ChatSession(inv, client, printer)
