@@ -132,11 +132,23 @@ def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
     assert not Path("/etc/outside.md").exists()
 
 
-def test_ctrl_c_cancels_the_step_and_resume_continues(env, tmp_path):
+def test_ctrl_c_cancels_the_step_and_resume_continues(env, fake, tmp_path):
+    reached, release = threading.Event(), threading.Event()
+
+    def hold_first_hypotheses(request):
+        title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+        if title == "Hypotheses" and not reached.is_set():
+            reached.set()
+            release.wait(60)  # the step is still waiting for the LLM when Ctrl-C arrives
+        return policy(request)
+
+    fake.responder = hold_first_hypotheses
     with chat_session(env, tmp_path, "what does L3N100 do?") as child:
         child.expect("top_activations")
+        assert reached.wait(300), "the investigation never asked for hypotheses"
         child.sendintr()
         child.expect("cancelled")
+        release.set()
         child.expect("sleuth>")
         child.sendline("/resume")
         child.expect("resuming")
