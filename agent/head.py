@@ -4,7 +4,7 @@ fresh prompts (in validate)."""
 
 from __future__ import annotations
 
-from sleuth.agent.schemas import head_kinds_model
+from sleuth.agent.schemas import head_kinds, head_kinds_model
 from sleuth.target import Site
 
 TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads
@@ -36,7 +36,7 @@ def plan(task: dict, state: dict, deps) -> dict:
     if stage == "hypothesize":
         reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=120, component=Site.parse(c).short,
                          model=deps.target.name, memory=state.get("memory", []), links=task.get("links", []),
-                         feedback=task.get("feedback"), kinds=_kinds())
+                         feedback=task.get("feedback"), kinds=head_kinds())
         hyps = [{"id": f"H{i + 1}", "statement": f"{Site.parse(c).short} is a {k.replace('_', '-')} head", "kind": k,
                  "status": "open", "accuracy": None} for i, k in enumerate(dict.fromkeys(reply.kinds))]
         return {"task": {"hypotheses": hyps, "stage": "test"}}
@@ -47,12 +47,6 @@ def plan(task: dict, state: dict, deps) -> dict:
         kind = best_kind(task)
         return {"pending": [{"tool": "head_scan", "purpose": "fresh_scan", "fresh": True, "args": {"kind": kind, "top": 5}}]}
     raise ValueError(f"head protocol has no stage '{stage}'")
-
-
-def _kinds() -> tuple[str, ...]:
-    from sleuth.agent.schemas import head_kinds
-
-    return head_kinds()
 
 
 def best_kind(task: dict) -> str:
@@ -84,7 +78,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         accuracy = sum(outcomes) / len(outcomes)
         mine = scan.get(h["kind"], {}).get("percentile", 0.0)
         hyps.append({**h, "accuracy": round(accuracy, 3), "status": "supported" if mine >= TOP_SHARE else "refuted"})
-    untested = [k for k in _kinds() if k not in scan]
+    untested = [k for k in head_kinds() if k not in scan]
     if untested and not any(h["status"] == "supported" for h in hyps):
         # the floor: when no proposed behaviour holds, the protocol tests the remaining known ones itself
         short = Site.parse(c).short

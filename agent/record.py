@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sleuth.jobs.evidence import evidence_from
+from sleuth.jobs.evidence import evidence_from, small_result
 from sleuth.memory import Evidence
 
 BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "head_scan": "head_scan",
@@ -22,7 +22,6 @@ def evidence_for(result: dict, run_id: str, model: str, component: str | None, h
         tool_result.provenance.args = args
         return evidence_from(tool_result, run_id)
     summary = result.get("subject_summary") or result["summary"]
-    data = result["data"]
-    small = data if len(str(data)) <= 16_000 else {}
-    return [Evidence(run_id=run_id, model=model, component=component, tool=result["tool"], args=args, result=small,
+    return [Evidence(run_id=run_id, model=model, component=component, tool=result["tool"], args=args,
+                     result=small_result(result["data"]),
                      summary=summary[:1000], hypothesis_ids=hypothesis_ids)]

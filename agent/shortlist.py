@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from sleuth.agent.head import scan_position
-from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds_model
+from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds, head_kinds_model
 from sleuth.target import Site
 
 
@@ -20,7 +20,7 @@ def plan(state: dict, deps) -> dict:
         if kind is None:
             reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=80, component="every head",
                              model=target.name, memory=state.get("memory", []), links=[state["question"]],
-                             feedback=None, kinds=_kinds())
+                             feedback=None, kinds=head_kinds())
             kind = reply.kinds[0]
         return {"shape": {**shape, "head_kind": kind},
                 "pending": [{"tool": "head_scan", "purpose": "shortlist_heads", "args": {"kind": kind, "top": 10}}]}
@@ -37,12 +37,6 @@ def plan(state: dict, deps) -> dict:
     return {"shape": shape, "pending": [{"tool": "attribution_patch", "purpose": "shortlist_behaviour",
                                          "args": {"clean": [shape["prompt"]], "corrupt": [cf.corrupt], "answers": [answer],
                                                   "foils": [foil], "sweep": "heads", "top": 10}}]}
-
-
-def _kinds():
-    from sleuth.agent.schemas import head_kinds
-
-    return head_kinds()
 
 
 def _counterfactual(shape: dict, deps) -> Counterfactual:

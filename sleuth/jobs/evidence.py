@@ -8,7 +8,7 @@ from sleuth.tools import ToolResult
 MAX_INLINE_NUMBERS = 2000
 
 
-def _small(data: dict) -> dict:
+def small_result(data: dict) -> dict:
     """Keep numeric results inline unless they are large (then only their shapes are kept)."""
     import json
 
@@ -32,5 +32,5 @@ def components_of(result: ToolResult) -> list[tuple[str, str]]:
 
 def evidence_from(result: ToolResult, run_id: str, hypothesis_ids: list[str] | None = None) -> list[Evidence]:
     return [Evidence(run_id=run_id, model=result.provenance.model, component=component, tool=result.tool,
-                     args=result.provenance.args, result=_small(result.data), summary=summary[:1000],
+                     args=result.provenance.args, result=small_result(result.data), summary=summary[:1000],
                      hypothesis_ids=hypothesis_ids or []) for component, summary in components_of(result)]
