@@ -32,7 +32,7 @@ def selector(site: Site, positions: list[int] | None) -> tuple:
     if site.hook == "attn.hook_pattern":
         head = slice(None) if site.index is None else site.index
         return (slice(None), head, pos)
-    if site.index is None or site.direction is not None or site.sae is not None:
+    if site.index is None or site.direction is not None:
         return (slice(None), pos)
     return (slice(None), pos, site.index)
 
@@ -76,6 +76,19 @@ def _edit_direction(view: torch.Tensor, edit: Edit, direction: torch.Tensor) -> 
     else:
         target = _as(edit.value, proj) if edit.value is not None else proj.mean().expand_as(proj)
     view[sel] = vecs + (target - proj).unsqueeze(-1) * direction
+
+
+def apply_latent_edit(view: torch.Tensor, edit: Edit, mask: torch.Tensor, sae) -> None:
+    """Edit SAE latents in place of `view`, keeping the SAE's reconstruction error.
+
+    The latents f are encoded from the view, edited to f', and the view moves by
+    (f' - f) @ W_dec: only what the edited latents write changes.
+    """
+    latents = sae.encode(view)
+    edited = latents.clone()
+    apply_edit(edited, edit, mask, None)
+    delta = (edited - latents) @ sae.decoder_rows()
+    view += delta.view_as(view)
 
 
 def _as(value, like: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,8 @@ class Target:
         self.shape = self.adapter.shape
         self.nn = NNsight(model)
         self.directions: dict[str, torch.Tensor] = {}
+        self.saes: dict = {}  # name -> SparseDictionary
+        self.sae_sites: dict[str, Site] = {}  # name -> the whole site it reads
 
     # ---- sites -----------------------------------------------------------
     def hook_sites(self) -> list[Site]:
@@ -70,7 +72,7 @@ class Target:
         if site.hook in BLOCK_HOOKS and site.hook not in self.adapter.block_hooks:
             raise SiteError(f"site '{site.base}' does not exist on {s.arch} models (parallel residual)")
         if site.sae is not None:
-            raise SiteError(f"no SAE named '{site.sae}' is loaded for {self.name}")
+            self._check_sae_site(site)
         if site.direction is not None and site.direction not in self.directions:
             known = ", ".join(self.directions) or "none"
             raise SiteError(f"no direction named '{site.direction}' is registered (known: {known})")
@@ -78,6 +80,37 @@ class Target:
             limit = self.index_range(site)
             if site.index >= limit:
                 raise SiteError(f"{site.index_kind} {site.index} out of range in '{site}': valid {site.index_kind}s are 0..{limit - 1}")
+        return site
+
+    def _check_sae_site(self, site: Site) -> None:
+        sae = self.saes.get(site.sae)
+        if sae is None:
+            known = ", ".join(self.saes) or "none; load one with --sae"
+            raise SiteError(f"no SAE named '{site.sae}' is loaded for {self.name} (loaded: {known})")
+        home = self.sae_sites[site.sae]
+        if site.base != home:
+            raise SiteError(f"SAE '{site.sae}' reads {home}, not {site.base}; use {home}@{site.sae}[latent]")
+        if site.index is not None and site.index >= sae.d_sae:
+            raise SiteError(f"latent {site.index} out of range in '{site}': valid latents are 0..{sae.d_sae - 1}")
+
+    def site_width(self, site: Site) -> int:
+        """Width of the flattened vector at a whole site (heads·d_head for q/k/v/z)."""
+        s = self.shape
+        if site.hook in ("attn.hook_q", "attn.hook_z"):
+            return s.n_heads * s.d_head
+        if site.hook in ("attn.hook_k", "attn.hook_v"):
+            return s.n_kv_heads * s.d_head
+        if site.hook in ("mlp.hook_pre", "mlp.hook_post"):
+            return s.d_mlp
+        return s.vocab_size if site.hook == "logits" else s.d_model
+
+    def attach_sae(self, name: str, sae) -> Site:
+        """Make `sae` addressable as `<its site>@name[latent]`; checks its site and widths."""
+        from sleuth.sae.binding import bind_site
+
+        site = bind_site(self, name, sae)
+        self.saes[name] = sae
+        self.sae_sites[name] = site
         return site
 
     def add_direction(self, name: str, vector: torch.Tensor) -> None:
@@ -141,9 +174,12 @@ class Target:
             self.check_site(edit.site)
             if edit.site.hook == "attn.hook_pattern":
                 raise SiteError("attn.hook_pattern is read-only; edit attn.hook_z or attn.hook_q/k instead")
+            if edit.site.sae is not None and self.saes[edit.site.sae].is_transcoder:
+                raise SiteError(f"transcoder latents are read-only here ({edit.site}); "
+                                "read them with activations, top_activations or sae_encode")
         with torch.set_grad_enabled(grad):
             return run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
-                              reads, edits, self.directions, last_only)
+                              reads, edits, self.directions, last_only, self.saes)
 
     def forward(self, inputs) -> torch.Tensor:
         """Plain HF forward (no hooks): logits [batch, pos, vocab]."""

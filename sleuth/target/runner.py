@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 
 from sleuth.target.adapters import Adapter, HookPoint
-from sleuth.target.interventions import Edit, apply_edit, direction_read, selector
+from sleuth.target.interventions import Edit, apply_edit, apply_latent_edit, direction_read, selector
 from sleuth.target.site import Site
 
 
@@ -57,11 +57,11 @@ def _element(raw, item: int | None) -> torch.Tensor:
     return raw
 
 
-def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache, copy: bool) -> None:
+def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, saes, cache, copy: bool) -> None:
     hp = visit.hookpoint
     raw = envoy.output if hp.io == "output" else envoy.input
     if visit.edits:
-        raw = _edited(adapter, raw, visit, mask, directions)
+        raw = _edited(adapter, raw, visit, mask, directions, saes)
         if hp.io == "output":
             envoy.output = raw
         else:
@@ -71,18 +71,25 @@ def _visit(adapter: Adapter, envoy, visit: _Visit, mask, directions, cache, copy
         view = adapter.view(site, tensor)
         if site.direction is not None:
             cache[site] = direction_read(view, directions[site.direction], None).detach().clone()
+        elif site.sae is not None:
+            latents = saes[site.sae].encode(view)
+            cache[site] = latents[selector(site, None)].detach()
         else:
             value = view[selector(site, None)].detach()
             cache[site] = value.clone() if copy else value
 
 
-def _edited(adapter: Adapter, raw, visit: _Visit, mask, directions):
+def _edited(adapter: Adapter, raw, visit: _Visit, mask, directions, saes):
     """A copy of the raw value with every edit of this hook point applied."""
     items = list(raw) if isinstance(raw, (tuple, list)) else None
     for edit in visit.edits:
         item = adapter.hookpoint(edit.site).item or 0
         tensor = (items[item] if items is not None else raw).clone()
-        apply_edit(adapter.view(edit.site, tensor), edit, mask, directions.get(edit.site.direction))
+        view = adapter.view(edit.site, tensor)
+        if edit.site.sae is not None:
+            apply_latent_edit(view, edit, mask, saes[edit.site.sae])
+        else:
+            apply_edit(view, edit, mask, directions.get(edit.site.direction))
         if items is not None:
             items[item] = tensor
         else:
@@ -99,6 +106,7 @@ def run_traced(
     edits: list[Edit],
     directions: dict[str, torch.Tensor],
     last_only: bool = False,
+    saes: dict | None = None,
 ) -> RunOutput:
     """Run the wrapped model once with the given reads and edits.
 
@@ -116,7 +124,7 @@ def run_traced(
     with nn_model.trace(input_ids, **kwargs):
         for visit in visits:
             envoy = _envoy(nn_model, visit.hookpoint.module)
-            _visit(adapter, envoy, visit, attention_mask, directions, cache, copy)
+            _visit(adapter, envoy, visit, attention_mask, directions, saes or {}, cache, copy)
         logits = nn_model.output.logits.save()
     rows = torch.arange(len(input_ids))
     column = torch.searchsorted(kept, last) if last_only else last

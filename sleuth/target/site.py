@@ -7,6 +7,7 @@ Canonical text forms (parse and print round-trip exactly):
     blocks.3.mlp.hook_post[1021]        neuron 1021 of layer 3
     blocks.3.hook_resid_post[12]        residual dimension 12
     blocks.6.hook_resid_post@res-6[77]  latent 77 of SAE "res-6"
+    blocks.6.ln2.hook_normalized@tc-6[3]  latent 3 of transcoder "tc-6" (reads the MLP input)
     blocks.6.hook_resid_post~my-probe   a named direction
     ln_final.hook_normalized            logits
 
@@ -39,6 +40,7 @@ BLOCK_HOOKS: dict[str, IndexKind | None] = {
     "attn.hook_pattern": IndexKind.head,
     "attn.hook_attn_out": IndexKind.unit,
     "hook_resid_mid": IndexKind.unit,
+    "ln2.hook_normalized": IndexKind.unit,  # the MLP's (normalised) input, what transcoders read
     "mlp.hook_pre": IndexKind.neuron,
     "mlp.hook_post": IndexKind.neuron,
     "mlp.hook_mlp_out": IndexKind.unit,
@@ -55,7 +57,7 @@ GLOBAL_ORDER = {"hook_embed": (-1, 0), "ln_final.hook_normalized": (10**9, 0), "
 
 _NAME = r"[A-Za-z0-9_.\-]+"
 _SITE_RE = re.compile(
-    rf"^(?:blocks\.(?P<layer>0|[1-9]\d*)\.)?(?P<hook>[a-z_.]+?)"
+    rf"^(?:blocks\.(?P<layer>0|[1-9]\d*)\.)?(?P<hook>[a-z][a-z0-9_.]*?)"
     rf"(?:@(?P<sae>{_NAME}))?(?:\[(?P<index>0|[1-9]\d*)\])?(?:~(?P<direction>{_NAME}))?$"
 )
 _SHORT_RE = re.compile(r"^L(?P<layer>\d+)(?P<kind>[HN])(?P<index>\d+)$")

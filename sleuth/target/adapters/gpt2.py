@@ -23,6 +23,7 @@ class GPT2Adapter(Adapter):
         "attn.hook_pattern": ("attn", "output", 1),
         "attn.hook_attn_out": ("attn", "output", 0),
         "hook_resid_mid": ("ln_2", "input", None),
+        "ln2.hook_normalized": ("mlp", "input", None),
         "mlp.hook_pre": ("mlp.c_fc", "output", None),
         "mlp.hook_post": ("mlp.c_proj", "input", None),
         "mlp.hook_mlp_out": ("mlp", "output", None),

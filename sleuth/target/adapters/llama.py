@@ -15,6 +15,7 @@ LLAMA_BLOCK: HookTable = {
     "attn.hook_pattern": ("self_attn", "output", 1),
     "attn.hook_attn_out": ("self_attn", "output", 0),
     "hook_resid_mid": ("post_attention_layernorm", "input", None),
+    "ln2.hook_normalized": ("mlp", "input", None),
     "mlp.hook_pre": ("mlp.gate_proj", "output", None),
     "mlp.hook_post": ("mlp.down_proj", "input", None),
     "mlp.hook_mlp_out": ("mlp", "output", None),

@@ -27,6 +27,7 @@ class NeoXAdapter(Adapter):
         "attn.hook_pattern": ("attention", "output", 1),
         "attn.hook_attn_out": ("attention", "output", 0),
         "hook_resid_mid": ("post_attention_layernorm", "input", None),
+        "ln2.hook_normalized": ("mlp", "input", None),
         "mlp.hook_pre": ("mlp.dense_h_to_4h", "output", None),
         "mlp.hook_post": ("mlp.dense_4h_to_h", "input", None),
         "mlp.hook_mlp_out": ("mlp", "output", None),

@@ -1,0 +1,149 @@
+"""Training a dictionary on activations streamed from the corpus, with checkpoints and resume.
+
+Checkpoints go to `<out>.train/` every `checkpoint_every` steps (written to a
+staging folder, then renamed). `resume=True` reloads the latest one and the
+activation stream skips straight to the token where it stopped. The finished
+dictionary is written to `<out>` in SAE-Lens format, and the checkpoints removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sleuth.sae.backends import SaeLensBackend, StepStats, TranscoderBackend
+from sleuth.sae.dictionary import SaeError, SparseDictionary
+from sleuth.sae.format import CFG_FILE, save_dictionary
+from sleuth.sae.stream import ActivationStream
+from sleuth.target.site import Site
+
+TRAINING_FILE = "sleuth_training.json"
+DEFAULT_SPARSITY = {"standard": 5.0, "jumprelu": 1.0, "transcoder": 5.0, "topk": 0.0}
+
+
+class TrainSpec(BaseModel):
+    site: str
+    arch: Literal["standard", "topk", "jumprelu", "transcoder"] = "topk"
+    width: int = Field(4096, gt=0)
+    k: int = Field(32, gt=0)
+    tokens: int = Field(2_000_000, gt=0)
+    sparsity: float | None = Field(None, ge=0, description="L1 (standard, transcoder) or L0 (jumprelu) coefficient")
+    lr: float = Field(1e-3, gt=0)
+    batch: int = Field(1024, gt=0)
+    seed: int = 0
+    checkpoint_every: int = Field(50, gt=0)
+
+
+class Progress(BaseModel):
+    tokens: int
+    total: int
+    tokens_per_s: float
+    stats: dict
+
+
+def parse_tokens(text: str) -> int:
+    """'2M', '500k', '300000' -> a token count."""
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1:], 1)
+    try:
+        value = float(text[:-1] if scale > 1 else text)
+    except ValueError:
+        raise SaeError(f"--tokens must be a count like 2M, 500k or 300000, not '{text}'") from None
+    if value <= 0:
+        raise SaeError("--tokens must be positive")
+    return int(value * scale)
+
+
+def training_sites(target, spec: TrainSpec) -> tuple[Site, Site | None]:
+    """(input site, output site or None). A transcoder of layer L reads the MLP input and writes its output."""
+    site = target.check_site(spec.site)
+    if site.index is not None or site.sae is not None or site.direction is not None:
+        raise SaeError(f"train on a whole site such as {site.base}, not one component")
+    if site.hook == "attn.hook_pattern":
+        raise SaeError("an SAE cannot be trained on attn.hook_pattern")
+    if spec.arch != "transcoder":
+        return site, None
+    if site.layer is None or site.hook not in ("ln2.hook_normalized", "mlp.hook_mlp_out"):
+        raise SaeError("--arch transcoder takes the MLP of one layer: blocks.L.ln2.hook_normalized "
+                       "(its input) or blocks.L.mlp.hook_mlp_out (its output)")
+    return Site(hook="ln2.hook_normalized", layer=site.layer), Site(hook="mlp.hook_mlp_out", layer=site.layer)
+
+
+def _backend(spec: TrainSpec, d_in: int, d_out: int):
+    sparsity = spec.sparsity if spec.sparsity is not None else DEFAULT_SPARSITY[spec.arch]
+    dead_window = max(spec.batch, min(spec.tokens // 4, 200_000))
+    if spec.arch == "transcoder":
+        return TranscoderBackend(d_in, d_out, spec.width, sparsity, spec.lr, spec.batch, spec.tokens, spec.seed,
+                                 dead_window)
+    if spec.arch == "topk" and spec.k > spec.width:
+        raise SaeError(f"k ({spec.k}) cannot exceed the width ({spec.width})")
+    return SaeLensBackend(spec.arch, d_in, spec.width, spec.k, sparsity, spec.lr, spec.batch, spec.tokens,
+                          spec.seed, dead_window)
+
+
+def _checkpoint(backend, folder: Path) -> None:
+    staging = folder.with_name(folder.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    backend.save(staging)
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool = False, model_name: str = "",
+                     corpus_checksum: str = "", on_progress: Callable[[Progress], None] | None = None) -> SparseDictionary:
+    """Train per `spec` on `windows` (token rows) and write the result to `out`."""
+    out = Path(out)
+    checkpoint = out.with_name(out.name + ".train")
+    if (out / CFG_FILE).exists() and not resume:
+        raise SaeError(f"{out} already holds an SAE; choose another --out (nothing was overwritten)")
+    site_in, site_out = training_sites(target, spec)
+    stream = ActivationStream(target, windows, site_in, site_out, seed=spec.seed)
+    if spec.tokens > stream.capacity:
+        raise SaeError(f"--tokens {spec.tokens:,} exceeds the {stream.capacity:,} tokens the corpus split holds")
+    backend = _backend(spec, target.site_width(site_in), target.site_width(site_out) if site_out else 0)
+    if resume and (checkpoint / "spec.json").is_file():
+        saved = TrainSpec.model_validate_json((checkpoint / "spec.json").read_text())
+        if saved != spec:
+            raise SaeError(f"the checkpoint in {checkpoint} was made with other settings; resume with the same ones")
+        backend.load(checkpoint / "state")
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    (checkpoint / "spec.json").write_text(spec.model_dump_json())
+    start, started = backend.samples, time.perf_counter()
+    stats = StepStats(0.0, 1.0, 0.0, 0)
+    steps = 0
+    for x, y in stream.rows(spec.batch, start_token=start):
+        if backend.samples >= spec.tokens:
+            break
+        stats = backend.step(x, y)
+        steps += 1
+        if steps % spec.checkpoint_every == 0:
+            _checkpoint(backend, checkpoint / "state")
+        if on_progress is not None:
+            rate = (backend.samples - start) / max(time.perf_counter() - started, 1e-9)
+            on_progress(Progress(tokens=backend.samples, total=spec.tokens, tokens_per_s=rate, stats=stats.__dict__))
+        if backend.samples >= spec.tokens:
+            break
+    seconds = time.perf_counter() - started
+    sae = backend.export()
+    sae.cfg.metadata.update({
+        "model_name": model_name or target.name, "hook_name": str(site_in), "context_size": windows.shape[1],
+        "prepend_bos": False, "dataset_path": f"sleuth corpus {corpus_checksum[:16]}", "seed": spec.seed,
+        "trained_by": "sleuth", **({"hook_name_out": str(site_out)} if site_out else {}),
+    })
+    save_dictionary(sae, out)
+    record = {"spec": spec.model_dump(), "tokens": backend.samples, "seconds_this_run": round(seconds, 1),
+              "resumed_from": start, "final": stats.__dict__}
+    (out / TRAINING_FILE).write_text(json.dumps(record, indent=2))
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    return sae
