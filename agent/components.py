@@ -14,13 +14,15 @@ from pydantic import BaseModel
 
 from sleuth.target import Site
 
-_SITE = re.compile(r"\b(?:blocks\.\d+\.[a-z_.]+?|hook_embed|ln_final\.hook_normalized)"
+_SITE = re.compile(r"\b(?:blocks\.\d+\.[a-z][a-z0-9_.]*?|hook_embed|ln_final\.hook_normalized)"
                    r"(?:@[A-Za-z0-9_.\-]+)?(?:\[\d+\])?(?:~[A-Za-z0-9_.\-]+)?(?=[\s,;:?!)'\"]|\.(?:\s|$)|$)")
 _SHORT = re.compile(r"\bL(\d+)\s*\.?\s*([HN])\s*(\d+)\b", re.IGNORECASE)
 _LAYER_THEN = re.compile(r"\blayer\s+(\d+)(?:'s)?,?\s+(?:attention\s+)?(head|neuron|mlp neuron)\s+(\d+)", re.IGNORECASE)
 _THEN_LAYER = re.compile(r"\b(?:attention\s+|mlp\s+)?(head|neuron)\s+(\d+)\s+(?:in|of|at)\s+layer\s+(\d+)", re.IGNORECASE)
 _DOTTED = re.compile(r"\b(?:(mlp|attention)\s+)?(head|neuron)\s+(\d+)\.(\d+)\b", re.IGNORECASE)
 _LAYER = re.compile(r"\blayer\s+(\d+)\b", re.IGNORECASE)
+_LATENT = re.compile(r"\b(?:SAE\s+)?(?:latent|feature)\s+#?(\d+)\b", re.IGNORECASE)
+_LATENT_WORDS = re.compile(r"\b(?:latents?|features?)\b", re.IGNORECASE)
 _DOUBLE_QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 _SINGLE_QUOTED = re.compile(r"(?<![A-Za-z])['‘]([^'’]+)['’](?![A-Za-z])")
 _HEAD_KINDS = {"induction": "induction", "previous token": "previous_token", "previous-token": "previous_token",
@@ -33,7 +35,8 @@ QuestionKind = Literal["component", "search", "behaviour"]
 class QuestionShape(BaseModel):
     kind: QuestionKind
     components: list[str] = []  # canonical site strings, in the order named
-    unit: Literal["head", "neuron"] | None = None  # what a search looks for
+    unit: Literal["head", "neuron", "latent"] | None = None  # what a search looks for
+    sae: str | None = None  # the loaded SAE a latent search ranks
     head_kind: str | None = None  # a head_scan kind named in the question
     layer: int | None = None  # a layer a search is restricted to
     concept: str | None = None  # what a neuron search looks for
@@ -49,9 +52,12 @@ def _neuron(layer: int, neuron: int) -> Site:
     return Site(hook="mlp.hook_post", layer=layer, index=neuron)
 
 
-def find_components(question: str) -> list[Site]:
-    """Every component named in the question, in order of appearance, without repeats."""
+def find_components(question: str, sae_site: Site | None = None) -> list[Site]:
+    """Every component named in the question, in order of appearance, without repeats.
+    With an SAE loaded (`sae_site` = its site@name), "latent 77" / "feature 77" name its latents."""
     found: list[tuple[int, Site]] = []
+    if sae_site is not None:
+        found += [(m.start(), sae_site.with_index(int(m.group(1)))) for m in _LATENT.finditer(question)]
     for m in _SITE.finditer(question):
         found.append((m.start(), Site.parse(m.group(0))))
     for m in _SHORT.finditer(question):
@@ -76,7 +82,9 @@ def find_components(question: str) -> list[Site]:
 
 def parse_question(question: str, target=None) -> QuestionShape:
     """The question's shape; components are validated against `target` when given."""
-    sites = find_components(question)
+    sae = next(iter(target.saes), None) if target is not None else None
+    sae_site = target.sae_sites[sae].model_copy(update={"sae": sae}) if sae else None
+    sites = find_components(question, sae_site)
     if target is not None:
         sites = [target.check_site(s) for s in sites]
     if sites:
@@ -94,6 +102,8 @@ def parse_question(question: str, target=None) -> QuestionShape:
     if "head" in lower or head_kind:
         return QuestionShape(kind="search", unit="head", head_kind=head_kind, layer=layer)
     concept = _concept(question)
+    if sae and _LATENT_WORDS.search(question):
+        return QuestionShape(kind="search", unit="latent", sae=sae, concept=concept)
     return QuestionShape(kind="search", unit="neuron", layer=layer, concept=concept)
 
 

@@ -56,6 +56,7 @@ class Investigator:
         shape = parse_question(question, self.deps.target)
         thread_id = thread_id or new_thread_id(question)
         start = {"thread_id": thread_id, "model": self.deps.target.name, "question": question,
+                 "saes": list(self.deps.target.sae_sources.values()),
                  "shape": shape.model_dump(), "stage": "start", "budget": fresh_budget(), "status": "running",
                  "findings": [], "tasks": [], "current": 0, "partial": None}
         self.deps.on_event("thread", {"thread_id": thread_id, "shape": shape.model_dump()})

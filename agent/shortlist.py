@@ -26,9 +26,12 @@ def plan(state: dict, deps) -> dict:
                 "pending": [{"tool": "head_scan", "purpose": "shortlist_heads", "args": {"kind": kind, "top": 10}}]}
     if shape["kind"] == "search":
         layer = shape["layer"] if shape.get("layer") is not None else target.shape.n_layers // 2
+        site = f"blocks.{layer}.mlp.hook_post"
+        if shape.get("unit") == "latent":
+            site = f"{target.sae_sites[shape['sae']]}@{shape['sae']}"
         texts = deps.ask("contrast_texts", ContrastTexts, max_tokens=300, concept=shape["concept"])
         return {"pending": [{"tool": "contrast_units", "purpose": "shortlist_units",
-                             "args": {"site": f"blocks.{layer}.mlp.hook_post", "positive": texts.positive,
+                             "args": {"site": site, "positive": texts.positive,
                                       "negative": texts.negative, "top": 10}}]}
     cf = _counterfactual(shape, deps)
     answer, foil = " " + shape["answer"].strip(), " " + cf.foil.strip()

@@ -37,6 +37,7 @@ class Task(TypedDict, total=False):
 class AgentState(TypedDict, total=False):
     thread_id: str
     model: str
+    saes: list[str]  # --sae specs (registry names or folders) to reload on resume
     question: str
     shape: dict  # QuestionShape
     stage: str  # question-level stage: shortlist | investigate | answer | done

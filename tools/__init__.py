@@ -8,7 +8,7 @@ from sleuth.tools.result import ToolOutput, ToolResult
 
 TOOL_MODULES = ("activations", "top_activations", "ablate", "patch", "attribution_patch", "logit_lens",
                 "attention", "head_scan", "probe", "steer", "path_patch", "subspace_patch", "compare_models",
-                "contrast")
+                "contrast", "sae_encode", "sae_latent_logits", "sae_feature_attribution")
 
 
 def load_all() -> dict[str, ToolSpec]:

@@ -89,19 +89,25 @@ def _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m) -> 
     return scores
 
 
+def _source_site(site: Site) -> Site:
+    """What to read from the clean run: the whole hook point, or the direction / SAE latents themselves."""
+    return site if site.direction is not None or site.sae is not None else site.base
+
+
 @tool("patch", "Activation patching clean->corrupt over heads, layers, positions or given sites; 0 = no effect, 1 = full recovery.")
 def patch(args: PatchArgs, ctx) -> PatchOut:
     target = ctx.target
     cb, xb = paired_batches(target, args.clean, args.corrupt)
     answer, foil = answer_ids(target, args.answers, len(cb)), answer_ids(target, args.foils, len(cb))
     sites = sweep_sites(target, args)
-    clean_run = target.run(cb, reads=list({s.base if s.direction is None else s for s in sites}), last_only=True)
+    clean_run = target.run(cb, reads=list({_source_site(s) for s in sites}), last_only=True)
     clean_m = float(logit_diff(clean_run, cb, answer, foil).mean())
     corrupt_m = float(logit_diff(target.run(xb, last_only=True), xb, answer, foil).mean())
 
     def patched(site: Site, positions=None) -> float:
-        source = clean_run[site.base if site.direction is None else site]
-        value = source[:, :, site.index] if site.index is not None and site.hook != "attn.hook_pattern" else source
+        source = clean_run[_source_site(site)]
+        whole = _source_site(site) != site.base
+        value = source[:, :, site.index] if site.index is not None and not whole and site.hook != "attn.hook_pattern" else source
         if positions is not None:
             value = value[:, positions]
         edit = Edit(site=site, op="set", value=value, positions=positions)

@@ -63,7 +63,8 @@ def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
-    key = f"{ctx.target.name}|{site}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
+    sae = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
+    key = f"{ctx.target.name}|{site}|{sae}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 

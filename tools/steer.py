@@ -12,7 +12,8 @@ from sleuth.tools.result import ToolOutput
 
 
 class SteerArgs(BaseModel):
-    site: str = Field(description="A residual site, e.g. blocks.6.hook_resid_post")
+    site: str = Field(description="A residual site, e.g. blocks.6.hook_resid_post, or an SAE latent "
+                                  "(site@sae[latent]) to steer along its decoder row")
     prompt: str = Field(min_length=1)
     coefficient: float = Field(4.0, description="Multiple of the direction added at every position")
     direction: str | None = Field(None, description="A registered direction name (e.g. from probe register_as)")
@@ -60,6 +61,8 @@ def resolve_direction(target, site: Site, args: SteerArgs) -> tuple[torch.Tensor
 def steer(args: SteerArgs, ctx) -> SteerOut:
     target = ctx.target
     site = target.check_site(args.site)
+    if site.sae is not None and site.index is not None:
+        return _steer_latent(target, site, args)
     if site.index is not None or site.hook not in ("hook_resid_pre", "hook_resid_mid", "hook_resid_post",
                                                      "attn.hook_attn_out", "mlp.hook_mlp_out", "hook_embed"):
         raise ToolError(f"steer adds to a d_model vector site (e.g. blocks.6.hook_resid_post), not {site}")
@@ -70,4 +73,19 @@ def steer(args: SteerArgs, ctx) -> SteerOut:
     summary = (f"steering {site} by {args.coefficient} x {source} (norm {float(vector.norm()):.2f}): "
                f"baseline {baseline!r} -> steered {steered!r}")
     return SteerOut(summary=summary, site=str(site), direction_source=source, direction_norm=round(float(vector.norm()), 4),
+                    baseline=baseline, steered=steered)
+
+
+def _steer_latent(target, site: Site, args: SteerArgs) -> SteerOut:
+    """Add `coefficient` to one SAE latent: the site moves by coefficient x its decoder row."""
+    sae = target.saes[site.sae]
+    if sae.is_transcoder:
+        raise ToolError(f"{site} is a transcoder latent; steer along an SAE latent or a residual direction")
+    row_norm = float(sae.decoder_rows()[site.index].norm())
+    edit = Edit(site=site, op="add", value=args.coefficient)
+    baseline = generate(target, args.prompt, args.max_new_tokens, lambda n: [])
+    steered = generate(target, args.prompt, args.max_new_tokens, lambda n: [edit])
+    source = f"decoder row of latent {site.index} of SAE '{site.sae}'"
+    summary = f"steering {site} by {args.coefficient} ({source}, norm {row_norm:.2f}): baseline {baseline!r} -> steered {steered!r}"
+    return SteerOut(summary=summary, site=str(site), direction_source=source, direction_norm=round(row_norm, 4),
                     baseline=baseline, steered=steered)

@@ -5,12 +5,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from sleuth.cli.output import console
-from sleuth.errors import SleuthError
-
-
-def _check_sae(sae: str | None) -> None:
-    if sae:
-        raise SleuthError(f"no SAE named '{sae}' is registered: SAE support is not built yet (see the README status)")
 
 
 @contextmanager
@@ -24,17 +18,21 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
     from sleuth.llm import llm_config
     from sleuth.llm.endpoint import llm_session
     from sleuth.memory import open_store
+    from sleuth.sae.library import load_sae
     from sleuth.target import load_target
     from sleuth.tools import ToolContext
 
-    _check_sae(sae)
     settings = load_settings()
+    saes = [sae] if sae else []
     if resume:
-        model = saved_thread(settings.home, resume)["model"]
+        saved = saved_thread(settings.home, resume)
+        model, saes = saved["model"], saved.get("saes") or saes
     cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries)
     with console.status("loading the target model and the evidence store") if not quiet else _nothing():
         store = open_store(settings.home, settings.chroma_url)
         target = load_target(model or settings.model)
+        for spec in saes:
+            load_sae(spec, target, settings.home)
         ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
         if question:
             parse_question(question, target)

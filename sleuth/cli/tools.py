@@ -49,12 +49,14 @@ def run(
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     corpus: str = typer.Option(None, "--corpus", help="Corpus for tools that scan one."),
     seed: int = typer.Option(0, help="Seed for sampling."),
+    sae: list[str] = typer.Option(None, "--sae", help="Load an SAE (registry name or folder); repeatable."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
 ):
     """Run one tool on a model: `sleuth tools run ablate -m smollm2-135m --args '{...}' --json`."""
     from sleuth.config import load_settings
     from sleuth.target import load_target
     from sleuth.tools import ToolContext, ToolError, get_tool, run_tool
+    from sleuth.sae.library import load_sae
     from sleuth.tools.registry import validate_args
 
     try:
@@ -67,6 +69,8 @@ def run(
     validated = validate_args(spec, parsed)  # fail before loading a model
     settings = load_settings()
     target = load_target(model or settings.model)
+    for spec in sae or []:
+        load_sae(spec, target, settings.home)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=corpus or settings.corpus, seed=seed)
     result = run_tool(name, validated, ctx)
     if json_out:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sleuth.errors import SiteError
 from sleuth.sae.dictionary import SaeError, SparseDictionary
 from sleuth.target.site import Site
@@ -38,3 +40,18 @@ def bind_site(target, name: str, sae: SparseDictionary) -> Site:
         if sae.cfg.width_out != target.shape.d_model:
             raise SaeError(f"transcoder '{name}' has d_out {sae.cfg.width_out}; the MLP output is {target.shape.d_model} wide")
     return site
+
+
+def fingerprint(sae: SparseDictionary) -> str:
+    digest = hashlib.sha256()
+    for param in (sae.W_enc, sae.b_enc, sae.W_dec):
+        digest.update(param.detach().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def attached(target, name: str) -> tuple[SparseDictionary, Site]:
+    """A loaded SAE and the site it reads; SiteError naming the loaded ones otherwise."""
+    if name not in target.saes:
+        known = ", ".join(target.saes) or "none; load one with --sae"
+        raise SiteError(f"no SAE named '{name}' is loaded (loaded: {known})")
+    return target.saes[name], target.sae_sites[name]

@@ -18,6 +18,7 @@ import torch
 from sleuth.sae.dictionary import ARCHITECTURES, SaeConfig, SaeError, SparseDictionary
 
 CFG_FILE = "cfg.json"
+SAE_LENS_FORMAT = "6.0.0"  # the SAE-Lens config layout written here
 WEIGHTS_FILE = "sae_weights.safetensors"
 # Older SAE-Lens configs keep these at the top level; sleuth keeps them in metadata.
 METADATA_KEYS = ("model_name", "hook_name", "hook_name_out", "hook_head_index", "hook_layer", "neuronpedia_id",
@@ -55,7 +56,8 @@ def config_to_dict(cfg: SaeConfig) -> dict:
     out = cfg.model_dump(exclude={"extra", "metadata", "architecture"}, exclude_none=True)
     out.update({k: v for k, v in cfg.extra.items() if k not in out})
     out["device"] = "cpu"
-    out["metadata"] = cfg.metadata
+    # SAE-Lens reads a config without metadata.sae_lens_version as pre-6.0 (flat) and drops the metadata
+    out["metadata"] = {"sae_lens_version": SAE_LENS_FORMAT, **cfg.metadata}
     out["architecture"] = cfg.architecture
     return out
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from sleuth.sae.hooks import site_hooks
 from sleuth.target.site import Site
 
 
@@ -21,35 +22,20 @@ class _Stop(Exception):
 
 def capture(target, input_ids: torch.Tensor, sites: list[Site]) -> dict[Site, torch.Tensor]:
     """Flattened [batch, pos, width] activations at whole `sites`, running only as far as needed."""
-    adapter = target.adapter
     captured: dict[Site, torch.Tensor] = {}
     last = max(sites, key=lambda s: s.order)
-    handles = []
 
-    def store(site, value):
-        tensor = value[adapter.hookpoint(site).item or 0] if isinstance(value, (tuple, list)) else value
-        view = adapter.view(site, tensor)
-        captured[site] = view.flatten(2) if view.dim() == 4 else view
+    def store(site, flat):
+        captured[site] = flat
         if site == last:
             raise _Stop
 
-    for site in sites:
-        point = adapter.hookpoint(site)
-        module = target.model.get_submodule(point.module.rstrip("."))
-        if point.io == "output":
-            handles.append(module.register_forward_hook(lambda m, a, out, s=site: store(s, out)))
-        else:
-            handles.append(module.register_forward_pre_hook(
-                lambda m, args, kwargs, s=site: store(s, args if args else next(iter(kwargs.values()))),
-                with_kwargs=True))
-    try:
-        with torch.no_grad():
-            target.model(input_ids=input_ids)
-    except _Stop:
-        pass
-    finally:
-        for handle in handles:
-            handle.remove()
+    with site_hooks(target, {s: (lambda flat, s=s: store(s, flat)) for s in sites}):
+        try:
+            with torch.no_grad():
+                target.model(input_ids=input_ids)
+        except _Stop:
+            pass
     return captured
 
 

@@ -44,6 +44,8 @@ class Target:
         self.directions: dict[str, torch.Tensor] = {}
         self.saes: dict = {}  # name -> SparseDictionary
         self.sae_sites: dict[str, Site] = {}  # name -> the whole site it reads
+        self.sae_fingerprints: dict[str, str] = {}  # name -> weights hash (keys cached scans)
+        self.sae_sources: dict[str, str] = {}  # name -> how it was asked for (registry name or folder)
 
     # ---- sites -----------------------------------------------------------
     def hook_sites(self) -> list[Site]:
@@ -106,11 +108,12 @@ class Target:
 
     def attach_sae(self, name: str, sae) -> Site:
         """Make `sae` addressable as `<its site>@name[latent]`; checks its site and widths."""
-        from sleuth.sae.binding import bind_site
+        from sleuth.sae.binding import bind_site, fingerprint
 
         site = bind_site(self, name, sae)
         self.saes[name] = sae
         self.sae_sites[name] = site
+        self.sae_fingerprints[name] = fingerprint(sae)
         return site
 
     def add_direction(self, name: str, vector: torch.Tensor) -> None:

@@ -1,0 +1,60 @@
+"""Plain torch hooks on a site: read or replace its flattened [batch, pos, width] value.
+
+The nnsight runner serves the tools; training and evaluation need only one or two
+sites on many batches, so they hook the HF modules directly and can stop early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+
+from sleuth.target.site import Site
+
+SiteFn = Callable[[torch.Tensor], torch.Tensor | None]
+
+
+def _swap(adapter, site: Site, raw, fn: SiteFn):
+    """Apply fn to the site's flat view inside `raw`; return the raw value to pass on, or None."""
+    item = adapter.hookpoint(site).item or 0
+    tensor = raw[item] if isinstance(raw, (tuple, list)) else raw
+    view = adapter.view(site, tensor)
+    flat = view.flatten(2) if view.dim() == 4 else view
+    new = fn(flat)
+    if new is None:
+        return None
+    new = new.reshape(tensor.shape).to(tensor.dtype)
+    if isinstance(raw, (tuple, list)):
+        items = list(raw)
+        items[item] = new
+        return type(raw)(items)
+    return new
+
+
+@contextmanager
+def site_hooks(target, hooks: dict[Site, SiteFn]) -> Iterator[None]:
+    """Install `fn` at each site for the duration; fn may return a replacement value."""
+    adapter = target.adapter
+    handles = []
+    for site, fn in hooks.items():
+        point = adapter.hookpoint(site)
+        module = target.model.get_submodule(point.module.rstrip("."))
+        if point.io == "output":
+            handles.append(module.register_forward_hook(lambda m, a, out, s=site, f=fn: _swap(adapter, s, out, f)))
+        else:
+            def pre(m, args, kwargs, s=site, f=fn):
+                if args:
+                    new = _swap(adapter, s, args[0], f)
+                    return None if new is None else ((new, *args[1:]), kwargs)
+                key = next(iter(kwargs))
+                new = _swap(adapter, s, kwargs[key], f)
+                return None if new is None else (args, {**kwargs, key: new})
+
+            handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
