@@ -45,3 +45,23 @@ def embedded_corpus(sleuth_home):
     from sleuth.corpus import open_corpus
 
     return open_corpus("embedded", sleuth_home / "corpus")
+
+
+@pytest.fixture(scope="session")
+def default_sae_path(sleuth_home, smollm):
+    """The default SAE of SmolLM2 (trained once per machine by `make setup`, or here if missing)."""
+    from sleuth.sae.library import ensure_entry
+    from sleuth.sae.registry import known_saes
+
+    return ensure_entry(known_saes().default_for("smollm2-135m"), smollm, sleuth_home)
+
+
+@pytest.fixture(scope="session")
+def smollm_sae(sleuth_home, default_sae_path):
+    """A separate SmolLM2 with the default SAE attached (the plain `smollm` stays SAE-free)."""
+    from sleuth.sae.library import load_sae
+    from sleuth.target import load_target
+
+    target = load_target("smollm2-135m", sleuth_home)
+    load_sae("smollm2-res-6", target, sleuth_home)
+    return target

@@ -42,7 +42,7 @@ def _spliced_latents(target, sae, site: Site, stash: dict):
     """Hooks that route the site through the SAE (plus its detached error) and keep the latents."""
     if not sae.is_transcoder:
         def through(flat):
-            latents = sae.encode(flat)
+            latents = sae.encode(flat).detach().requires_grad_(True)
             stash["latents"] = latents
             recon = sae.decode(latents)
             return recon + (flat - recon).detach()
@@ -50,7 +50,7 @@ def _spliced_latents(target, sae, site: Site, stash: dict):
     out_site = Site(hook="mlp.hook_mlp_out", layer=site.layer)
 
     def read_input(flat):
-        stash["latents"] = sae.encode(flat)
+        stash["latents"] = sae.encode(flat).detach().requires_grad_(True)
 
     def write_output(flat):
         recon = sae.decode(stash["latents"])

@@ -1,7 +1,8 @@
 """JSON schemas for tools, specialised to a loaded target.
 
 Fields named layer/head/neuron get bounds; fields named site get a pattern
-that only admits hook points that exist on the model.
+that only admits hook points that exist on the model (and SAEs that are loaded);
+fields named sae become an enum of the loaded SAEs.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ _SITE_BOUNDED = {"layer": "n_layers", "layers": "n_layers", "head": "n_heads", "
 def site_pattern(target: Target) -> str:
     layers = "|".join(str(i) for i in range(target.shape.n_layers))
     block = "|".join(re.escape(h) for h in target.adapter.block_hooks)
+    saes = "|".join(re.escape(name) for name in target.saes)
+    sae = rf"(@({saes}))?" if saes else ""
     return (rf"^(hook_embed|ln_final\.hook_normalized|logits|blocks\.({layers})\.({block}))"
-            r"(@[A-Za-z0-9_.\-]+)?(\[\d+\])?(~[A-Za-z0-9_.\-]+)?$|^L\d+[HN]\d+$")
+            rf"{sae}(\[\d+\])?(~[A-Za-z0-9_.\-]+)?$|^L\d+[HN]\d+$")
 
 
 def _bound(node: dict, limit: int) -> None:
@@ -39,6 +42,8 @@ def specialise(schema: dict, target: Target) -> dict:
             for name, prop in node.get("properties", {}).items():
                 if name in _SITE_BOUNDED:
                     _bound(prop, getattr(target.shape, _SITE_BOUNDED[name]))
+                elif name == "sae" and prop.get("type") == "string" and target.saes:
+                    prop["enum"] = sorted(target.saes)
                 elif name in ("site", "sites", "components"):
                     holder = prop["items"] if prop.get("type") == "array" else prop
                     if holder.get("type") == "string":

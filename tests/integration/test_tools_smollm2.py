@@ -39,12 +39,15 @@ EXAMPLE_ARGS = {
                        "negative": ["Born in a small town.", "Due soon, they said."], "top": 5},
     "steer": {"site": "blocks.6.hook_resid_post", "prompt": "I think", "positive_texts": ["love"],
               "negative_texts": ["hate"], "max_new_tokens": 3},
+    "sae_encode": {"sae": "smollm2-res-6", "texts": ["The cat sat on the mat."], "top_k": 3},
+    "sae_latent_logits": {"sae": "smollm2-res-6", "latent": 7},
+    "sae_feature_attribution": {"sae": "smollm2-res-6", "texts": CLEAN[:2], "token": " Mary"},
 }
 
 
 @pytest.fixture(scope="module")
-def ctx(smollm, sleuth_home):
-    return ToolContext(target=smollm, home=sleuth_home)
+def ctx(smollm_sae, sleuth_home):
+    return ToolContext(target=smollm_sae, home=sleuth_home)
 
 
 @pytest.mark.parametrize("name", sorted(load_all()))
