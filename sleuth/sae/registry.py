@@ -61,7 +61,8 @@ class SaeRegistry:
 
     def get(self, name: str) -> SaeEntry:
         if name not in self.entries:
-            raise SaeError(f"unknown SAE '{name}'; known: {', '.join(self.entries)} (or give a folder path)")
+            raise SaeError(f"no SAE named '{name}' is registered (known: {', '.join(self.entries)}); "
+                           "or give the path of an SAE-Lens folder")
         return self.entries[name]
 
     def default_for(self, model: str) -> SaeEntry | None:

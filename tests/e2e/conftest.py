@@ -22,7 +22,7 @@ def make_agent_home(sleuth_home, tmp_path_factory):
     """Make a SLEUTH_HOME of its own (memory, checkpoints, history) sharing the cached models, corpus and scans."""
     def make():
         home = tmp_path_factory.mktemp("agent-home")
-        for shared in ("models", "corpus", "cache", "llm", "gguf"):
+        for shared in ("models", "corpus", "cache", "llm", "gguf", "saes"):
             (sleuth_home / shared).mkdir(exist_ok=True)
             (home / shared).symlink_to(sleuth_home / shared)
         return home

@@ -53,6 +53,18 @@ def test_ask_json_prints_description_claims_evidence_scores_and_tokens(env):
     assert "head_scan" in proc.stderr  # tool calls are reported on stderr, so stdout stays JSON
 
 
+def test_ask_searches_and_describes_sae_latents(env, default_sae_path):
+    proc = run(env, "ask", "which latents respond to dates?", "--sae", "smollm2-res-6", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["findings"], out
+    for finding in out["findings"]:
+        assert "@smollm2-res-6[" in finding["component"] and finding["status"] in ("validated", "rejected")
+        assert finding["claims"] and all(c["evidence_ids"] for c in finding["claims"])
+        assert any(s["status"] == "scored" for s in finding["scores"])
+    assert "contrast_units" in proc.stderr and out["answer"]
+
+
 @pytest.mark.parametrize("args,message", [
     (["ask", "what does L99H0 do?"], "layer 99 out of range"),
     (["ask", "what does layer 3 head 40 do?"], "head 40 out of range"),
