@@ -65,7 +65,7 @@ def train(
 
     from sleuth.sae.dictionary import ARCHITECTURES, SaeError
     from sleuth.sae.library import corpus_rows
-    from sleuth.sae.train import TRAINING_FILE, TrainSpec, parse_tokens, train_dictionary
+    from sleuth.sae.train import TRAINING_FILE, TrainSpec, parse_tokens, train_dictionary, training_sites
 
     if arch not in ARCHITECTURES:
         raise SaeError(f"unknown SAE architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
@@ -73,6 +73,7 @@ def train(
                      lr=lr or (4e-3 if arch == "topk" else 1e-3), sparsity=sparsity, batch=batch, seed=seed,
                      checkpoint_every=checkpoint_every)
     target, settings = _model_and_home(model)
+    training_sites(target, spec)  # a bad site fails before the progress bar appears
     rows, checksum = corpus_rows(target, settings.home, settings.corpus)
     with training_bar(f"{arch} {site}", quiet=json_out) as update:
         train_dictionary(target, rows, spec, out, resume=resume, model_name=target.name, corpus_checksum=checksum,

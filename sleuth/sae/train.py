@@ -114,7 +114,7 @@ def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool =
     backend = _backend(spec, target.site_width(site_in), target.site_width(site_out) if site_out else 0)
     if resume and (checkpoint / "spec.json").is_file():
         saved = TrainSpec.model_validate_json((checkpoint / "spec.json").read_text())
-        if saved != spec:
+        if saved.model_dump(exclude={"checkpoint_every"}) != spec.model_dump(exclude={"checkpoint_every"}):
             raise SaeError(f"the checkpoint in {checkpoint} was made with other settings; resume with the same ones")
         backend.load(checkpoint / "state")
     checkpoint.mkdir(parents=True, exist_ok=True)
