@@ -12,6 +12,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from sleuth.target import Edit, Site
+from sleuth.target.hooks import blocks_from, site_hooks
 from sleuth.tools.metrics import answer_ids, logit_diff
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput
@@ -71,20 +72,34 @@ def normalised(metric: torch.Tensor, clean: float, corrupt: float) -> float:
 
 
 def _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m) -> list[float]:
-    """Every head of a layer in one batched forward: copy h of the corrupt batch gets head h patched."""
-    from sleuth.target import Batch
+    """Exact patching of every head, one batched pass per layer that recomputes only blocks >= layer.
 
-    n_heads, b = target.shape.n_heads, len(xb)
-    big = Batch(xb.input_ids.repeat(n_heads, 1), xb.attention_mask.repeat(n_heads, 1))
+    Copy h of the corrupt batch gets head h's clean output. Blocks before the layer
+    are the same in every copy, so their output (the corrupt run's resid_pre) is
+    cached once and fed in; on average half the model is recomputed.
+    """
+    s = target.shape
+    n_heads, b = s.n_heads, len(xb)
+    zs = [Site(hook="attn.hook_z", layer=layer) for layer in range(s.n_layers)]
+    pres = [Site(hook="hook_resid_pre", layer=layer) for layer in range(s.n_layers)]
+    corrupt = target.run(xb, reads=zs + pres, last_only=True)
+    ids, mask = xb.input_ids.repeat(n_heads, 1), xb.attention_mask.repeat(n_heads, 1)
+    last = (xb.lengths - 1).repeat(n_heads)
+    kept = torch.unique(last)
+    rows, column = torch.arange(len(ids)), torch.searchsorted(kept, last)
     big_answer, big_foil = answer.repeat(n_heads), foil.repeat(n_heads) if foil is not None else None
     scores = []
-    for layer in range(target.shape.n_layers):
-        z = Site(hook="attn.hook_z", layer=layer)
-        corrupt_z = target.run(xb, reads=[z], last_only=True)[z]
-        value = corrupt_z.repeat(n_heads, 1, 1, 1)
+    for layer in range(s.n_layers):
+        z, pre = zs[layer], pres[layer]
+        value = corrupt[z].repeat(n_heads, 1, 1, 1)
         for h in range(n_heads):
             value[h * b : (h + 1) * b, :, h] = clean_run[z][:, :, h]
-        metric = logit_diff(target.run(big, edits=[Edit(site=z, op="set", value=value)], last_only=True), big, big_answer, big_foil)
+        resid = corrupt[pre].repeat(n_heads, 1, 1)
+        hooks = {pre: lambda flat: resid, z: lambda flat: value.flatten(2)}
+        with torch.no_grad(), site_hooks(target, hooks), blocks_from(target, layer):
+            logits = target.model(input_ids=ids, attention_mask=mask, logits_to_keep=kept).logits
+        final = logits[rows, column]
+        metric = final[rows, big_answer] - (final[rows, big_foil] if big_foil is not None else 0)
         scores += [normalised(metric[h * b : (h + 1) * b], clean_m, corrupt_m) for h in range(n_heads)]
     return scores
 

@@ -10,7 +10,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from sleuth.sae.binding import attached
-from sleuth.sae.hooks import site_hooks
+from sleuth.target.hooks import site_hooks
 from sleuth.target.site import Site
 from sleuth.tools.registry import ToolError, tool
 from sleuth.tools.result import ToolOutput

@@ -16,7 +16,7 @@ import torch
 from pydantic import BaseModel
 
 from sleuth.sae.dictionary import SparseDictionary
-from sleuth.sae.hooks import site_hooks
+from sleuth.target.hooks import site_hooks
 from sleuth.sae.stream import capture
 from sleuth.target.site import Site
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from sleuth.sae.hooks import site_hooks
+from sleuth.target.hooks import site_hooks
 from sleuth.target.site import Site
 
 

@@ -53,8 +53,10 @@ def test_ask_json_prints_description_claims_evidence_scores_and_tokens(env):
     assert "head_scan" in proc.stderr  # tool calls are reported on stderr, so stdout stays JSON
 
 
-def test_ask_searches_and_describes_sae_latents(env, default_sae_path):
-    proc = run(env, "ask", "which latents respond to dates?", "--sae", "smollm2-res-6", "--json")
+def test_ask_searches_and_describes_sae_latents(env, default_sae_path, tmp_path):
+    config = tmp_path / "one-candidate.toml"
+    config.write_text(Path(env["SLEUTH_CONFIG"]).read_text() + "max_candidates = 1\n")
+    proc = run({**env, "SLEUTH_CONFIG": str(config)}, "ask", "which latents respond to dates?", "--sae", "smollm2-res-6", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["findings"], out

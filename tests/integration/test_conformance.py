@@ -67,3 +67,29 @@ def test_pattern_rows_sum_to_one(targets, arch):
     assert pattern.shape == (2, target.shape.n_heads, 10, 10)
     torch.testing.assert_close(pattern.sum(-1), torch.ones(pattern.shape[:-1]), atol=1e-5, rtol=0)
     assert torch.all(pattern.triu(diagonal=1) == 0), "attention must be causal"
+
+
+def test_fast_head_sweep_equals_patching_each_head_through_the_whole_model(targets, arch):
+    """The sweep recomputes only blocks >= L from the cached corrupt run; it must match full runs."""
+    from sleuth.tools.metrics import logit_diff
+    from sleuth.tools.patch import _head_sweep, normalised
+
+    target = targets[arch]
+    clean = target.as_batch(_ids(target, batch=3, length=8, seed=2))
+    corrupt_ids = clean.input_ids.clone()
+    corrupt_ids[:, 3] = (corrupt_ids[:, 3] + 7) % target.shape.vocab_size
+    corrupt = target.as_batch(corrupt_ids)
+    answer, foil = torch.tensor([5, 6, 7]), torch.tensor([9, 10, 11])
+    zs = [Site(hook="attn.hook_z", layer=layer) for layer in range(target.shape.n_layers)]
+    clean_run = target.run(clean, reads=zs, last_only=True)
+    clean_m = float(logit_diff(clean_run, clean, answer, foil).mean())
+    corrupt_m = float(logit_diff(target.run(corrupt, last_only=True), corrupt, answer, foil).mean())
+    fast = _head_sweep(target, clean, corrupt, clean_run, answer, foil, clean_m, corrupt_m)
+    slow = []
+    for z in zs:
+        for h in range(target.shape.n_heads):
+            edit = Edit(site=z.with_index(h), op="set", value=clean_run[z][:, :, h])
+            run = target.run(corrupt, edits=[edit], last_only=True)
+            slow.append(normalised(logit_diff(run, corrupt, answer, foil), clean_m, corrupt_m))
+    torch.testing.assert_close(torch.tensor(fast), torch.tensor(slow), atol=1e-4, rtol=1e-4)
+    assert len(target.adapter.block(0).state_dict()) and target.forward(clean.input_ids).shape[1] == 8  # blocks restored

@@ -1,7 +1,9 @@
-"""Plain torch hooks on a site: read or replace its flattened [batch, pos, width] value.
+"""Plain torch hooks on a site, and runs that start at a later block.
 
-The nnsight runner serves the tools; training and evaluation need only one or two
-sites on many batches, so they hook the HF modules directly and can stop early.
+The nnsight runner serves most tools. Hot loops (SAE training and evaluation, the
+exact head-patching sweep) touch one or two sites on many batches, so they hook
+the HF modules directly: read or replace a site's flattened [batch, pos, width]
+value, stop early, or skip the blocks before a layer.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
+from torch import nn
 
 from sleuth.target.site import Site
 
@@ -58,3 +61,20 @@ def site_hooks(target, hooks: dict[Site, SiteFn]) -> Iterator[None]:
     finally:
         for handle in handles:
             handle.remove()
+
+
+@contextmanager
+def blocks_from(target, layer: int) -> Iterator[None]:
+    """For the duration, the model runs only blocks `layer`.. (the block list is cut).
+
+    Give block `layer` its input with a hook on blocks.{layer}.hook_resid_pre; hooks
+    must be installed (site_hooks) before entering, while module paths still hold.
+    """
+    parent_path, name = target.adapter.blocks_path.rsplit(".", 1)
+    parent = target.model.get_submodule(parent_path)
+    blocks = getattr(parent, name)
+    setattr(parent, name, nn.ModuleList(list(blocks)[layer:]))
+    try:
+        yield
+    finally:
+        setattr(parent, name, blocks)
