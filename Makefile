@@ -42,7 +42,11 @@ test-integration: setup
 test-e2e: setup
 	$(PY) -m pytest tests/e2e -q
 
-bench: setup
+# TransformerLens 4.3, the speed baseline of the patching benchmark, beside the 3.9 that sae-lens needs
+.bench/tl4:
+	$(PIP) --no-deps --target .bench/tl4 transformer-lens==4.3.0 $(QUIET)
+
+bench: setup .bench/tl4
 	$(PY) -m benchmarks
 
 clean:

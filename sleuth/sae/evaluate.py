@@ -115,11 +115,11 @@ def _density(freq: torch.Tensor) -> DensityHistogram:
 
 
 def random_baseline(sae: SparseDictionary, seed: int = 0) -> SparseDictionary:
-    """Same width, L0 and bias as `sae`, with random unit directions: what structure alone buys.
+    """A dictionary of random unit directions with the same width, L0 rule, biases and decoder norms.
 
-    Encoder = decoder transpose, each latent scaled by least squares on the fly is too
-    costly; instead the decoder rows keep the trained norms and the encoder is their
-    pseudo-inverse, so a TopK code still picks the k best-aligned random directions.
+    Each latent reads the projection on its direction (scaled by 1/norm) and writes it
+    back along that direction, so a TopK code keeps the k best-aligned random directions:
+    the baseline shows what training buys over random structure of the same size.
     """
     gen = torch.Generator().manual_seed(seed)
     rand = SparseDictionary(sae.cfg.model_copy(deep=True))
@@ -128,8 +128,10 @@ def random_baseline(sae: SparseDictionary, seed: int = 0) -> SparseDictionary:
         directions = directions / directions.norm(dim=-1, keepdim=True)
         rand.W_dec.copy_(directions * sae.W_dec.norm(dim=-1, keepdim=True))
         rand.b_dec.copy_(sae.b_dec)
-        enc = directions.T / sae.W_dec.norm(dim=-1).clamp(min=1e-6)
-        rand.W_enc.copy_(enc if enc.shape == rand.W_enc.shape else torch.randn(rand.W_enc.shape, generator=gen) / math.sqrt(sae.cfg.d_in))
+        if sae.is_transcoder:  # input and output spaces differ: read along independent random directions
+            rand.W_enc.copy_(torch.randn(rand.W_enc.shape, generator=gen) / math.sqrt(sae.cfg.d_in))
+        else:
+            rand.W_enc.copy_(directions.T / sae.W_dec.norm(dim=-1).clamp(min=1e-6))
         rand.b_enc.zero_()
         if hasattr(rand, "threshold"):
             rand.threshold.copy_(sae.threshold)
