@@ -190,3 +190,16 @@ def test_transcoder_and_hook_z_saes_train_load_and_look_up(sleuth_home, tmp_path
         target.run([TEXT], edits=[Edit(site=Site.parse("blocks.1.ln2.hook_normalized@tc-1[0]"), op="zero")])
     attribution = run_tool("sae_feature_attribution", {"sae": "tc-1", "texts": [TEXT], "token": " the"}, ctx).data
     assert attribution["latents"]
+
+
+@pytest.mark.parametrize("arch", ["standard", "jumprelu"])
+def test_relu_and_jumprelu_saes_train_through_sae_lens(smollm, sleuth_home, tmp_path, arch):
+    rows, _ = corpus_rows(smollm, sleuth_home)
+    spec = TrainSpec(site="blocks.1.hook_resid_post", arch=arch, width=64, tokens=4096, batch=512, lr=4e-3)
+    sae = train_dictionary(smollm, rows[:100], spec, tmp_path / arch)
+    loaded = load_dictionary(tmp_path / arch)
+    assert loaded.cfg.architecture == arch and loaded.d_sae == 64
+    x = torch.randn(4, 576)
+    torch.testing.assert_close(loaded.encode(x), sae.encode(x))
+    if arch == "jumprelu":
+        assert float(loaded.threshold.abs().sum()) > 0
