@@ -105,7 +105,11 @@ def evaluate(
 
         raise SaeError("the corpus has no held-out windows to evaluate on")
     rows = rows[:windows]
-    result = evaluate_dictionary(target, dictionary, target.sae_sites[name], rows, name=name)
+    with Progress(TextColumn("[bold]evaluating"), BarColumn(), TextColumn("{task.completed}/{task.total} batches"),
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=json_out) as bar:
+        task = bar.add_task("eval", total=None)
+        result = evaluate_dictionary(target, dictionary, target.sae_sites[name], rows, name=name,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
     if json_out:
         return emit_json(result)
     table = Table("metric", "value", title=f"{name} on {result.site} ({result.tokens:,} held-out tokens)")
