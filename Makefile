@@ -31,7 +31,7 @@ run: setup
 	$(VENV)/bin/sleuth run
 
 test: setup
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --durations=15
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q

@@ -55,7 +55,7 @@ def test_ask_json_prints_description_claims_evidence_scores_and_tokens(env):
 
 def test_ask_searches_and_describes_sae_latents(env, default_sae_path, tmp_path):
     config = tmp_path / "one-candidate.toml"
-    config.write_text(Path(env["SLEUTH_CONFIG"]).read_text() + "max_candidates = 1\n")
+    config.write_text("[agent]\nexplain_windows = 64\nheldout_windows = 64\nmax_attempts = 1\nmax_candidates = 1\n")
     proc = run({**env, "SLEUTH_CONFIG": str(config)}, "ask", "which latents respond to dates?", "--sae", "smollm2-res-6", "--json")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

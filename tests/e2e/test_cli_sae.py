@@ -41,7 +41,7 @@ def test_train_eval_and_reload_in_sae_lens(cli, tmp_path):
 
 def test_kill_9_during_training_then_resume_finishes(sleuth_home, cli, tmp_path):
     out = tmp_path / "sae"
-    proc = subprocess.Popen([SLEUTH, "sae", "train", *SMALL, "--tokens", "60k", "--out", str(out),
+    proc = subprocess.Popen([SLEUTH, "sae", "train", *SMALL, "--tokens", "24k", "--out", str(out),
                              "--checkpoint-every", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out.with_name("sae.train") / "state"
     deadline = time.time() + 300
@@ -51,8 +51,8 @@ def test_kill_9_during_training_then_resume_finishes(sleuth_home, cli, tmp_path)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / CFG_FILE).exists()
-    record = json.loads(cli("sae", "train", *SMALL, "--tokens", "60k", "--out", str(out), "--resume", "--json").stdout)
-    assert record["resumed_from"] > 0 and record["tokens"] >= 60_000
+    record = json.loads(cli("sae", "train", *SMALL, "--tokens", "24k", "--out", str(out), "--resume", "--json").stdout)
+    assert record["resumed_from"] > 0 and record["tokens"] >= 24_000
     assert not out.with_name("sae.train").exists()
 
 

@@ -87,8 +87,8 @@ def test_top_activations_scans_latents_and_caches(ctx):
 def test_default_sae_beats_a_random_dictionary_of_the_same_width_and_l0(smollm_sae, sleuth_home):
     rows, _ = corpus_rows(smollm_sae, sleuth_home, split="heldout")
     sae = smollm_sae.saes[SAE]
-    trained = evaluate_dictionary(smollm_sae, sae, BASE, rows[:24], name=SAE)
-    random = evaluate_dictionary(smollm_sae, random_baseline(sae), BASE, rows[:24], name="random")
+    trained = evaluate_dictionary(smollm_sae, sae, BASE, rows[:12], name=SAE)
+    random = evaluate_dictionary(smollm_sae, random_baseline(sae), BASE, rows[:12], name="random")
     assert trained.l0 == pytest.approx(32, abs=0.5) and random.l0 == pytest.approx(32, abs=0.5)
     assert trained.fvu < 0.5 < random.fvu
     assert trained.ce_loss_recovered > 0.5 and trained.ce_loss_recovered > random.ce_loss_recovered + 0.2
