@@ -146,6 +146,7 @@ def list_saes(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
 def default(model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured).")):
     """Make sure the model's default SAE is trained and cached under SLEUTH_HOME (trains it once)."""
     from sleuth.sae.dictionary import SaeError
+    from sleuth.sae.format import CFG_FILE
     from sleuth.sae.library import ensure_entry
     from sleuth.sae.registry import known_saes
 
@@ -153,6 +154,7 @@ def default(model: str = typer.Option(None, "--model", "-m", help="Target model 
     entry = known_saes().default_for(target.name)
     if entry is None:
         raise SaeError(f"no default SAE is registered for {target.name}")
-    with training_bar(f"default SAE {entry.name}") as update:
+    present = (entry.local_path(settings.home) / CFG_FILE).is_file()
+    with training_bar(f"default SAE {entry.name}", quiet=present) as update:
         path = ensure_entry(entry, target, settings.home, update)
     console.print(f"{entry.name}: {path}")
