@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from sleuth.sae.dictionary import SparseDictionary
 from sleuth.target.hooks import site_hooks
-from sleuth.sae.stream import capture
 from sleuth.target.site import Site
 
 SKIP_FIRST = 1
@@ -62,26 +61,28 @@ def evaluate_dictionary(target, sae: SparseDictionary, site_in: Site, rows: np.n
     """Evaluate `sae` (reading `site_in`) on token `rows` (held-out windows)."""
     site_out = Site(hook="mlp.hook_mlp_out", layer=site_in.layer) if sae.is_transcoder else site_in
     fired = torch.zeros(sae.d_sae)
-    sums = {"l0": 0.0, "err": 0.0, "x": 0.0, "x2": 0.0, "tokens": 0}
+    sums = {"l0": 0.0, "err": 0.0, "x2": 0.0, "tokens": 0}
     ce = {"clean": 0.0, "spliced": 0.0, "zero": 0.0}
     xsum = None
     batches = range(0, len(rows), batch_windows)
     for n, start in enumerate(batches):
         ids = torch.as_tensor(rows[start : start + batch_windows], dtype=torch.long)
-        acts = capture(target, ids, [site_in, site_out] if sae.is_transcoder else [site_in])
-        x_in = acts[site_in][:, SKIP_FIRST:].float()
-        x_out = acts[site_out][:, SKIP_FIRST:].float().flatten(0, 1)
+        acts: dict = {}
+        reads = {site: (lambda flat, site=site: acts.__setitem__(site, flat) or None) for site in (site_in, site_out)}
         with torch.no_grad():
+            with site_hooks(target, reads):  # the clean run also supplies the activations
+                clean = target.model(input_ids=ids).logits
+            x_in = acts[site_in][:, SKIP_FIRST:].float()
+            x_out = acts[site_out][:, SKIP_FIRST:].float().flatten(0, 1)
             latents = sae.encode(x_in).flatten(0, 1)
             recon = sae.decode(latents)
-            clean = target.model(input_ids=ids).logits
-            stash: dict = {}
-            hooks = {site_out: _replace(lambda f: sae(stash["x"]).reshape(f.shape))}
-            if sae.is_transcoder:
-                hooks[site_in] = lambda flat: stash.__setitem__("x", flat[:, SKIP_FIRST:]) or None
+            if sae.is_transcoder:  # the MLP output is replaced by the transcoder's reading of the MLP input
+                stash: dict = {}
+                splice = {site_in: lambda flat: stash.__setitem__("x", flat[:, SKIP_FIRST:]) or None,
+                          site_out: _replace(lambda f: sae(stash["x"]).reshape(f.shape))}
             else:
-                hooks = {site_in: _replace(lambda f: sae(f).reshape(f.shape))}
-            with site_hooks(target, hooks):
+                splice = {site_in: _replace(lambda f: sae(f).reshape(f.shape))}
+            with site_hooks(target, splice):
                 spliced = target.model(input_ids=ids).logits
             with site_hooks(target, {site_out: _replace(torch.zeros_like)}):
                 zeroed = target.model(input_ids=ids).logits
