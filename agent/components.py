@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from sleuth.target import Site
 
+_SYNTHETIC = re.compile(r"\bsynthetic\.[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*")
 _SITE = re.compile(r"\b(?:blocks\.\d+\.[a-z][a-z0-9_.]*?|hook_embed|ln_final\.hook_normalized)"
                    r"(?:@[A-Za-z0-9_.\-]+)?(?:\[\d+\])?(?:~[A-Za-z0-9_.\-]+)?(?=[\s,;:?!)'\"]|\.(?:\s|$)|$)")
 _SHORT = re.compile(r"\bL(\d+)\s*\.?\s*([HN])\s*(\d+)\b", re.IGNORECASE)
@@ -59,6 +60,8 @@ def find_components(question: str, sae_site: Site | None = None) -> list[Site]:
     if sae_site is not None:
         found += [(m.start(), sae_site.with_index(int(m.group(1)))) for m in _LATENT.finditer(question)]
     for m in _SITE.finditer(question):
+        found.append((m.start(), Site.parse(m.group(0))))
+    for m in _SYNTHETIC.finditer(question):
         found.append((m.start(), Site.parse(m.group(0))))
     for m in _SHORT.finditer(question):
         layer, kind, index = int(m.group(1)), m.group(2).upper(), int(m.group(3))

@@ -36,7 +36,7 @@ def component_values(target, site, batch):
 def activations(args: ActivationsArgs, ctx) -> ActivationsOut:
     target = ctx.target
     site = target.check_site(args.site)
-    if site.index is None and site.direction is None:
+    if not site.is_component:
         raise ToolError(f"activations needs one component, e.g. {site}[0]; for a whole site use top_activations")
     if site.hook == "attn.hook_pattern":
         raise ToolError("use attention_pattern for attn.hook_pattern")

@@ -36,8 +36,9 @@ def contrast_units(args: ContrastArgs, ctx) -> ContrastOut:
     site = whole_site(target, args.site, "contrast_units")
     diff = _text_max(target, site, args.positive).mean(0) - _text_max(target, site, args.negative).mean(0)
     order = torch.argsort(diff, descending=True)[: args.top].tolist()
-    labels = [str(site.with_index(i)) for i in order]
+    unit = (lambda i: site) if site.is_component else site.with_index  # a synthetic unit is a site of one
+    labels = [str(unit(i)) for i in order]
     scores = [round(float(diff[i]), 4) for i in order]
     summary = f"{site} units firing more on the positive texts: " + ", ".join(
-        f"{site.with_index(i).short} +{s:.3f}" for i, s in zip(order, scores))
+        f"{unit(i).short} {s:+.3f}" for i, s in zip(order, scores))
     return ContrastOut(summary=summary, site=str(site), labels=labels, scores=scores)

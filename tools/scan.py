@@ -40,6 +40,8 @@ class SiteScan:
 def whole_site(target, text: str, tool_name: str):
     """A checked site that is a whole vector site (not one component, not a pattern)."""
     site = target.check_site(text)
+    if site.name is not None:  # a synthetic unit is a site of one unit
+        return site
     if site.index is not None or site.direction is not None or site.hook == "attn.hook_pattern":
         raise ToolError(f"{tool_name} needs a whole vector site such as {site.base}, not one component")
     return site
@@ -64,6 +66,8 @@ def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarra
 
 def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     sae = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
+    if site.name is not None:  # a synthetic unit: its rule keys the cache
+        sae = ctx.target.synthetic[site.name].fingerprint
     key = f"{ctx.target.name}|{site}|{sae}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 

@@ -21,8 +21,10 @@ def site_pattern(target: Target) -> str:
     block = "|".join(re.escape(h) for h in target.adapter.block_hooks)
     saes = "|".join(re.escape(name) for name in target.saes)
     sae = rf"(@({saes}))?" if saes else ""
+    planted = "|".join(re.escape(f"synthetic.{name}") for name in target.synthetic)
+    synthetic = rf"|^({planted})$" if planted else ""
     return (rf"^(hook_embed|ln_final\.hook_normalized|logits|blocks\.({layers})\.({block}))"
-            rf"{sae}(\[\d+\])?(~[A-Za-z0-9_.\-]+)?$|^L\d+[HN]\d+$")
+            rf"{sae}(\[\d+\])?(~[A-Za-z0-9_.\-]+)?$|^L\d+[HN]\d+${synthetic}")
 
 
 def _bound(node: dict, limit: int) -> None:

@@ -70,7 +70,7 @@ def _examples(ctx, site: Site, unit: int, ids: np.ndarray, picks) -> list[Exampl
     windows = ctx.windows
     rows = [ids[i] for i, _ in picks]
     tokens = torch.as_tensor(windows.tokens[rows], dtype=torch.long)
-    whole = site.index is None and site.direction is None
+    whole = not site.is_component
     values = units_of(ctx.target.run(tokens, reads=[site])[site])[..., unit if whole else 0]
     examples = []
     for (pos, kind), row, acts, toks in zip(picks, rows, values, tokens):
@@ -90,7 +90,7 @@ def top_activations(args: TopActivationsArgs, ctx) -> TopActivationsOut:
     reports = []
     for site in sites:
         s = scans[site]
-        whole = site.index is None and site.direction is None
+        whole = not site.is_component
         units = np.argsort(-s.window_max.max(0))[: args.units_per_site] if whole else [0]
         for unit in units:
             col = s.window_max[:, unit]

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from sleuth import __version__
-from sleuth.cli import corpus, llm, memory, models, sae, tools
+from sleuth.cli import corpus, eval as evals, llm, memory, models, sae, tools
 from sleuth.cli.ask import ask as ask_command
 from sleuth.cli.chat import chat as chat_command
 from sleuth.cli.run import run as run_command
@@ -27,6 +27,7 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(memory.app, name="memory")
 app.add_typer(llm.app, name="llm")
 app.add_typer(sae.app, name="sae")
+app.add_typer(evals.app, name="eval")
 app.command("run")(run_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)

@@ -11,7 +11,8 @@ from sleuth.errors import SiteError
 from sleuth.target.adapters import adapter_for
 from sleuth.target.interventions import Edit
 from sleuth.target.runner import RunOutput, run_traced
-from sleuth.target.site import BLOCK_HOOKS, Site
+from sleuth.target.site import BLOCK_HOOKS, SYNTHETIC, Site
+from sleuth.target.synthetic import SyntheticUnit, synthetic_values
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Target:
         self.sae_sites: dict[str, Site] = {}  # name -> the whole site it reads
         self.sae_fingerprints: dict[str, str] = {}  # name -> weights hash (keys cached scans)
         self.sae_sources: dict[str, str] = {}  # name -> how it was asked for (registry name or folder)
+        self.synthetic: dict[str, SyntheticUnit] = {}  # name -> a planted unit (values from a rule, not the model)
+        self._pieces: dict[int, str] = {}  # token id -> its text (synthetic units read tokens as text)
 
     # ---- sites -----------------------------------------------------------
     def hook_sites(self) -> list[Site]:
@@ -68,6 +71,11 @@ class Target:
     def check_site(self, site: Site | str) -> Site:
         """Parse and validate a site against this model; raise SiteError with the valid range."""
         site = Site.parse(site) if isinstance(site, str) else site
+        if site.hook == SYNTHETIC:
+            if site.name not in self.synthetic:
+                known = ", ".join(f"synthetic.{n}" for n in self.synthetic) or "none"
+                raise SiteError(f"no synthetic component '{site}' is registered on {self.name} (registered: {known})")
+            return site
         s = self.shape
         if site.layer is not None and not 0 <= site.layer < s.n_layers:
             raise SiteError(f"layer {site.layer} out of range in '{site}': {self.name} has layers 0..{s.n_layers - 1}")
@@ -116,6 +124,12 @@ class Target:
         self.sae_fingerprints[name] = fingerprint(sae)
         return site
 
+    def attach_synthetic(self, name: str, unit: SyntheticUnit) -> Site:
+        """Register a synthetic component, addressable as `synthetic.<name>` like any neuron."""
+        site = Site(hook=SYNTHETIC, name=name)
+        self.synthetic[name] = unit
+        return site
+
     def add_direction(self, name: str, vector: torch.Tensor) -> None:
         """Register a named direction (unit-normalised) usable as `site~name`."""
         vector = torch.as_tensor(vector, dtype=torch.float32).flatten()
@@ -148,7 +162,13 @@ class Target:
         return Batch(input_ids, mask)
 
     def str_tokens(self, ids) -> list[str]:
-        return [self.tokenizer.decode([int(i)]) for i in ids]
+        pieces = self._pieces
+        out = []
+        for i in map(int, ids):
+            if i not in pieces:
+                pieces[i] = self.tokenizer.decode([i])
+            out.append(pieces[i])
+        return out
 
     def token_id(self, text: str) -> int:
         """The single token id of `text` (the first token if it splits)."""
@@ -175,14 +195,25 @@ class Target:
         edits = [e if isinstance(e, Edit) else Edit(**e) for e in edits]
         for edit in edits:
             self.check_site(edit.site)
+            if edit.site.hook == SYNTHETIC:
+                raise SiteError(f"{edit.site} is a synthetic component with no causal path through the model; "
+                                "patching, ablation and steering cannot edit it (read it with activations or top_activations)")
             if edit.site.hook == "attn.hook_pattern":
                 raise SiteError("attn.hook_pattern is read-only; edit attn.hook_z or attn.hook_q/k instead")
             if edit.site.sae is not None and self.saes[edit.site.sae].is_transcoder:
                 raise SiteError(f"transcoder latents are read-only here ({edit.site}); "
                                 "read them with activations, top_activations or sae_encode")
-        with torch.set_grad_enabled(grad):
-            return run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
-                              reads, edits, self.directions, last_only, self.saes)
+        planted = [s for s in reads if s.hook == SYNTHETIC]
+        reads = [s for s in reads if s.hook != SYNTHETIC]
+        if planted and not reads and not edits:
+            out = RunOutput(logits=torch.empty(0))  # nothing to run the model for
+        else:
+            with torch.set_grad_enabled(grad):
+                out = run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
+                                 reads, edits, self.directions, last_only, self.saes)
+        for site in planted:
+            out.cache[site] = synthetic_values(self.synthetic[site.name], batch, self.str_tokens)
+        return out
 
     def forward(self, inputs) -> torch.Tensor:
         """Plain HF forward (no hooks): logits [batch, pos, vocab]."""

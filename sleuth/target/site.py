@@ -10,6 +10,7 @@ Canonical text forms (parse and print round-trip exactly):
     blocks.6.ln2.hook_normalized@tc-6[3]  latent 3 of transcoder "tc-6" (reads the MLP input)
     blocks.6.hook_resid_post~my-probe   a named direction
     ln_final.hook_normalized            logits
+    synthetic.find.u07                  a synthetic (planted) component registered on the target
 
 Shorthands accepted by `Site.parse`: L4H5 (head), L3N100 (MLP neuron).
 """
@@ -46,6 +47,7 @@ BLOCK_HOOKS: dict[str, IndexKind | None] = {
     "mlp.hook_mlp_out": IndexKind.unit,
     "hook_resid_post": IndexKind.unit,
 }
+SYNTHETIC = "synthetic"  # hook of synthetic components: their values come from a rule, not from the model
 GLOBAL_HOOKS: dict[str, IndexKind | None] = {
     "hook_embed": IndexKind.unit,
     "ln_final.hook_normalized": IndexKind.unit,
@@ -60,6 +62,7 @@ _SITE_RE = re.compile(
     rf"^(?:blocks\.(?P<layer>0|[1-9]\d*)\.)?(?P<hook>[a-z][a-z0-9_.]*?)"
     rf"(?:@(?P<sae>{_NAME}))?(?:\[(?P<index>0|[1-9]\d*)\])?(?:~(?P<direction>{_NAME}))?$"
 )
+_SYNTHETIC_RE = re.compile(rf"^synthetic\.(?P<name>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*)$")
 _SHORT_RE = re.compile(r"^L(?P<layer>\d+)(?P<kind>[HN])(?P<index>\d+)$")
 
 
@@ -73,9 +76,16 @@ class Site(BaseModel):
     index: int | None = None  # head, neuron, unit or SAE latent
     sae: str | None = None
     direction: str | None = None
+    name: str | None = None  # a synthetic component's name (hook "synthetic")
 
     @model_validator(mode="after")
     def _check(self) -> "Site":
+        if self.hook == SYNTHETIC:
+            if not self.name or any(v is not None for v in (self.layer, self.index, self.sae, self.direction)):
+                raise SiteError("a synthetic site is synthetic.<suite>.<name>, with no layer, index, SAE or direction")
+            return self
+        if self.name is not None:
+            raise SiteError(f"only synthetic sites have a name, not '{self.hook}'")
         if self.hook in BLOCK_HOOKS:
             if self.layer is None:
                 raise SiteError(f"site '{self.hook}' needs a layer: blocks.L.{self.hook}")
@@ -99,6 +109,11 @@ class Site(BaseModel):
     @classmethod
     def parse(cls, text: str) -> "Site":
         text = text.strip()
+        synthetic = _SYNTHETIC_RE.match(text)
+        if synthetic:
+            return cls(hook=SYNTHETIC, name=synthetic["name"])
+        if text.startswith("synthetic."):
+            raise SiteError(f"malformed synthetic site '{text}'; expected synthetic.<suite>.<name>")
         short = _SHORT_RE.match(text)
         if short:
             hook = "attn.hook_z" if short["kind"] == "H" else "mlp.hook_post"
@@ -123,6 +138,8 @@ class Site(BaseModel):
         )
 
     def __str__(self) -> str:
+        if self.hook == SYNTHETIC:
+            return f"synthetic.{self.name}"
         text = self.hook if self.layer is None else f"blocks.{self.layer}.{self.hook}"
         if self.sae is not None:
             text += f"@{self.sae}"
@@ -138,17 +155,28 @@ class Site(BaseModel):
         """What `index` selects: head, neuron, unit or latent."""
         if self.sae is not None:
             return "latent"
+        if self.hook == SYNTHETIC:
+            return "synthetic"
         kind = BLOCK_HOOKS.get(self.hook) or GLOBAL_HOOKS.get(self.hook)
         return kind.value if kind else None
 
     @property
+    def is_component(self) -> bool:
+        """One scalar component (a neuron, head, unit, latent, direction or synthetic unit), not a whole site."""
+        return self.index is not None or self.direction is not None or self.hook == SYNTHETIC
+
+    @property
     def base(self) -> "Site":
-        """The whole hook point, with no component selected."""
+        """The whole hook point, with no component selected (a synthetic site is its own base)."""
+        if self.hook == SYNTHETIC:
+            return self
         return Site(hook=self.hook, layer=self.layer)
 
     @property
     def order(self) -> tuple[int, int]:
         """Execution order key: sites that run earlier sort first."""
+        if self.hook == SYNTHETIC:
+            return (-2, 0)
         if self.layer is None:
             return GLOBAL_ORDER[self.hook]
         return (self.layer, BLOCK_ORDER[self.hook])

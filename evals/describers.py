@@ -1,0 +1,78 @@
+"""How an eval gets a description of a unit: the full agent, or one-shot (explain once from top examples).
+
+Both start from the same corpus scan (the agent's own first experiment, same arguments),
+so the comparison is agent loop vs no loop, with the same LLM and the same examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from sleuth.agent.snippets import crop, marked
+from sleuth.prompts import render
+from sleuth.tools import run_tool
+
+
+class Described(BaseModel):
+    text: str | None  # None when no description came back (status says why)
+    status: str  # validated / rejected / failed (agent), described / failed (one-shot)
+    reason: str | None = None
+
+
+class OneShotDescription(BaseModel):
+    description: str = Field(min_length=3, max_length=600)
+
+
+@dataclass
+class DescribeEnv:
+    ctx: object  # sleuth.tools.ToolContext
+    llm: object  # sleuth.llm.LLMClient
+    agent_settings: object  # sleuth.config.AgentSettings
+    work_dir: Path  # the agent's private memory and checkpoints for this eval run
+    _investigator: object | None = field(default=None, repr=False)
+
+    def explain_scan_args(self, site: str) -> dict:
+        """The agent's explore step, exactly (see sleuth.agent.neuron)."""
+        return {"sites": [site], "k": 8, "n_windows": self.agent_settings.explain_windows, "split": "explain",
+                "n_quantiles": 2, "n_random": 3, "units_per_site": 1}
+
+    def investigator(self):
+        if self._investigator is None:
+            from sleuth.agent import AgentDeps, Investigator
+            from sleuth.memory import open_store
+
+            store = open_store(self.work_dir, path=self.work_dir / "memory")
+            deps = AgentDeps(ctx=self.ctx, llm=self.llm, store=store, settings=self.agent_settings)
+            self._investigator = Investigator(deps, self.work_dir)
+        return self._investigator
+
+    def close(self) -> None:
+        if self._investigator is not None:
+            self._investigator.close()
+
+
+def one_shot(site: str, env: DescribeEnv) -> Described:
+    report = run_tool("top_activations", env.explain_scan_args(site), env.ctx).data["components"][0]
+    top = [e for e in report["examples"] if e["kind"] == "top"]
+    quiet = [e for e in report["examples"] if e["kind"] == "random"]
+    examples = [{"text": marked(e["tokens"], e["values"])} for e in top if e["max_value"] > 0]
+    stats = f"It fires on {100 * report['frequency']:.2f}% of tokens; its largest activation is {report['max']:.3f}."
+    prompt = render("oneshot_describe", component=site, model=env.ctx.target.name, stats=stats, examples=examples,
+                    quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet])
+    reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=160)
+    return Described(text=reply.description.strip(), status="described")
+
+
+def agent(site: str, env: DescribeEnv) -> Described:
+    state = env.investigator().ask(f"What does {site} do?")
+    finding = next((f for f in state.get("findings", []) if f["component"] == site), None)
+    if finding is None:
+        return Described(text=None, status="failed", reason=state.get("partial") or "the agent reached no finding")
+    return Described(text=finding["text"], status=finding["status"], reason=finding.get("reason"))
+
+
+DESCRIBERS: dict[str, Callable[[str, DescribeEnv], Described]] = {"oneshot": one_shot, "agent": agent}

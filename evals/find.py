@@ -1,0 +1,197 @@
+"""`sleuth eval find`: describe planted units (FIND-style) and score the words against the truth.
+
+Each suite component is attached to the target as an opaque synthetic site
+(`synthetic.eval.uNN`, in a seeded order), so neither the agent nor the one-shot describer
+learns anything from its name. Descriptions are scored on held-out texts they never saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from sleuth.evals.describers import DESCRIBERS, DescribeEnv
+from sleuth.evals.heldout import heldout_pool, texts_for
+from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
+from sleuth.evals.scoreboard import Row
+from sleuth.llm.errors import LLMError, LLMUnreachable
+from sleuth.predicates import PredicateError, SuiteComponent
+from sleuth.tools import ToolError
+
+REPORT_VERSION = 1
+DEFAULT_SUITE = Path(__file__).parent / "find"
+
+
+class ComponentResult(BaseModel):
+    name: str
+    category: str
+    site: str
+    mode: str
+    description: str | None
+    status: str
+    reason: str | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    balanced_accuracy: float | None = None
+    judge: str | None = None  # match / partial / miss against the true words
+    judge_score: float | None = None
+    decoy_score: float | None = None  # the same judge against another component's words
+    llm_tokens: int = 0  # describer tokens
+    seconds: float = 0.0
+
+
+class Summary(BaseModel):
+    n: int
+    failed: int
+    f1: float
+    precision: float
+    recall: float
+    judge_match: float
+    decoy_match: float
+    llm_tokens: int
+    seconds: float
+
+
+class ModeReport(BaseModel):
+    mode: str
+    overall: Summary
+    per_category: dict[str, Summary]
+
+
+class FindReport(BaseModel):
+    version: int = REPORT_VERSION
+    suite: str
+    suite_checksum: str
+    model: str
+    llm: str
+    judge_llm: str
+    seed: int
+    texts_per_component: int
+    modes: list[ModeReport] = Field(default_factory=list)
+    components: list[ComponentResult] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+def suite_checksum(components: list[SuiteComponent]) -> str:
+    text = "|".join(c.model_dump_json() for c in components)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def attach(target, components: list[SuiteComponent], seed: int) -> dict[str, str]:
+    """Register every component under an opaque name; returns component name -> site."""
+    order = list(range(len(components)))
+    random.Random(seed).shuffle(order)
+    sites = {}
+    for slot, i in enumerate(order):
+        sites[components[i].name] = str(target.attach_synthetic(f"eval.u{slot:02d}", components[i]))
+    return sites
+
+
+def summarize(results: list[ComponentResult]) -> Summary:
+    def mean(values):
+        values = list(values)
+        return round(sum(values) / len(values), 4) if values else 0.0
+
+    # a failed item scores 0 (it produced no usable description); it is never left out
+    return Summary(n=len(results), failed=sum(r.f1 is None for r in results),
+                   f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
+                   recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
+                   decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
+                   seconds=round(sum(r.seconds for r in results), 1))
+
+
+def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
+    categories = sorted({r.category for r in results})
+    return ModeReport(mode=mode, overall=summarize(results),
+                      per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
+
+
+def _tokens(llm) -> int:
+    totals = llm.ledger.totals()
+    return totals["prompt_tokens"] + totals["completion_tokens"]
+
+
+def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
+              seed: int) -> ComponentResult:
+    start, before = time.perf_counter(), _tokens(env.llm)
+    result = ComponentResult(name=component.name, category=component.category, site=site, mode=mode,
+                             description=None, status="failed")
+    try:
+        described = DESCRIBERS[mode](site, env)
+        result.description, result.status, result.reason = described.text, described.status, described.reason
+        result.llm_tokens = _tokens(env.llm) - before
+        if described.text:
+            agreement = predictive_agreement(judge_llm, described.text, held, seed)
+            result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
+            result.balanced_accuracy = agreement.balanced_accuracy
+            verdict = judge(judge_llm, described.text, component.description)
+            result.judge, result.judge_score = verdict.verdict, VERDICT_SCORE[verdict.verdict]
+            result.decoy_score = VERDICT_SCORE[judge(judge_llm, described.text, decoy).verdict]
+    except LLMUnreachable:
+        raise
+    except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
+        result.status, result.reason = "failed", str(exc)
+        result.f1 = result.judge_score = None
+    result.llm_tokens = result.llm_tokens or _tokens(env.llm) - before
+    result.seconds = round(time.perf_counter() - start, 1)
+    return result
+
+
+def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, modes: list[str], suite: str,
+             seed: int = 0, texts: int = 12, progress: Callable[[str], None] | None = None,
+             done: Callable[[], None] | None = None) -> FindReport:
+    """Describe every component in every mode and score each description on held-out texts."""
+    start = time.perf_counter()
+    target = env.ctx.target
+    sites = attach(target, components, seed)
+    pool = heldout_pool(env.ctx, seed)
+    report = FindReport(suite=suite, suite_checksum=suite_checksum(components), model=target.name,
+                        llm=env.llm.model, judge_llm=judge_llm.model, seed=seed, texts_per_component=texts)
+    rng = random.Random(seed)
+    held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
+    decoys = {c.name: rng.choice([o for o in components if o.name != c.name] or [c]).description for c in components}
+    for mode in modes:
+        results = []
+        for component in components:
+            if progress:
+                progress(f"{mode}: {component.name}")
+            results.append(score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
+                                     decoys[component.name], seed))
+            if done:
+                done()
+        report.components += results
+        report.modes.append(mode_report(mode, results))
+    report.seconds = round(time.perf_counter() - start, 1)
+    return report
+
+
+def select(components: list[SuiteComponent], limit: int | None = None, only: str | None = None) -> list[SuiteComponent]:
+    """--only names, or the first `limit` components taken round-robin over categories (every category early)."""
+    if only:
+        names = [n.strip() for n in only.split(",") if n.strip()]
+        known = {c.name: c for c in components}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise PredicateError(f"no component named '{missing[0]}' in the suite (known: {', '.join(known)})")
+        return [known[n] for n in names]
+    by_category: dict[str, list[SuiteComponent]] = {}
+    for c in components:
+        by_category.setdefault(c.category, []).append(c)
+    spread = [c for group in _round_robin(list(by_category.values())) for c in group]
+    return spread[:limit] if limit else components
+
+
+def _round_robin(groups: list[list]) -> list[list]:
+    return [[g[i] for g in groups if i < len(g)] for i in range(max(map(len, groups), default=0))]
+
+
+def find_rows(report: FindReport) -> list[Row]:
+    return [Row(suite=f"find:{report.suite}", mode=m.mode, n=m.overall.n, failed=m.overall.failed, f1=m.overall.f1,
+                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, llm_tokens=m.overall.llm_tokens,
+                seconds=m.overall.seconds, llm=report.llm) for m in report.modes]

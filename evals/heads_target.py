@@ -1,0 +1,43 @@
+"""The target of the heads suite: its trained attention-only model (default) or any loadable model."""
+
+from __future__ import annotations
+
+from sleuth.errors import SiteError
+from sleuth.evals.heads_model import HeadsRecipe, load_or_train
+
+SUITE_MODEL = "heads-attn-only-2l"
+
+
+def heads_target(model: str | None, settings):
+    """The suite's model (with the embedded model's tokenizer, so texts work) or `model`."""
+    from sleuth.target import Target, load_target
+
+    if model and model != SUITE_MODEL:
+        return load_target(model, settings.home)
+    tokenizer = load_target(settings.model, settings.home).tokenizer
+    net, info = load_or_train(settings.home, HeadsRecipe(), len(tokenizer))
+    return Target(SUITE_MODEL, net, tokenizer, source=f"trained: {info['recipe']}")
+
+
+def default_heads(ctx, model: str | None, given: str | None) -> list[str]:
+    """Heads to describe one by one: --heads, every head of the suite's model, or a sample elsewhere."""
+    from sleuth.evals.heads import measure_truth
+
+    shape = ctx.target.shape
+    every = [f"L{layer}H{h}" for layer in range(shape.n_layers) for h in range(shape.n_heads)]
+    if given:
+        chosen = [h.strip() for h in given.split(",") if h.strip()]
+        bad = [h for h in chosen if h not in every]
+        if bad:
+            raise SiteError(f"head '{bad[0]}' is not on {ctx.target.name} (heads L0H0..L{shape.n_layers - 1}H{shape.n_heads - 1})")
+        return chosen
+    if not model or model == SUITE_MODEL:
+        return every
+    truth = measure_truth(ctx)
+    picked = []
+    for kind in truth.scores:
+        ranked = sorted(truth.scores[kind], key=lambda h: -truth.scores[kind][h])
+        picked += ranked[:2]
+    quiet = [h for h in every if h not in picked and all(h not in v for v in truth.heads.values())]
+    picked += quiet[:: max(1, len(quiet) // 2)][:2]
+    return list(dict.fromkeys(picked))

@@ -1,0 +1,77 @@
+"""Scores of a description against a known function: predictive agreement and judge match.
+
+- predictive agreement: an LLM reads only the description and lists the tokens that fire in
+  each held-out text; precision, recall and F1 against the clean function, and per-token
+  balanced accuracy (a predictor that ignores the description scores 0.5 on it).
+- judge match: an LLM compares the description with the ground-truth words (match 1,
+  partial 0.5, miss 0), and with a decoy (another component's words) the same way, so a
+  judge that ignores what it reads gets the same score on both.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sleuth.evals.heldout import HeldoutTexts
+from sleuth.prompts import render
+from sleuth.scorers.simulation import guesses_model
+
+BATCH = 6
+VERDICT_SCORE = {"match": 1.0, "partial": 0.5, "miss": 0.0}
+
+
+class Agreement(BaseModel):
+    precision: float
+    recall: float
+    f1: float
+    balanced_accuracy: float
+    tokens: int
+    texts: int
+
+
+class Verdict(BaseModel):
+    verdict: Literal["match", "partial", "miss"]
+    reason: str = Field("", max_length=300)
+
+
+def _marks(tokens: list[str], listed: list[str]) -> list[bool]:
+    wanted = {t.strip().casefold() for t in listed if t.strip()}
+    return [t.strip().casefold() in wanted and bool(t.strip()) for t in tokens]
+
+
+def agreement(truth: list[bool], guess: list[bool], texts: int) -> Agreement:
+    tp = sum(t and g for t, g in zip(truth, guess))
+    fp = sum(g and not t for t, g in zip(truth, guess))
+    fn = sum(t and not g for t, g in zip(truth, guess))
+    tn = len(truth) - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    rates = [r for r in (tp / (tp + fn) if tp + fn else None, tn / (tn + fp) if tn + fp else None) if r is not None]
+    return Agreement(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4),
+                     balanced_accuracy=round(sum(rates) / len(rates), 4) if rates else 0.5,
+                     tokens=len(truth), texts=texts)
+
+
+def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 0) -> Agreement:
+    """The LLM marks firing tokens from the description alone; compared with the true function."""
+    order = list(range(len(held.views)))
+    random.Random(seed).shuffle(order)
+    truth, guess = [], []
+    for start in range(0, len(order), BATCH):
+        group = order[start:start + BATCH]
+        prompt = render("simulation", description=description, texts=[held.views[i].tokens for i in group])
+        reply = llm.structured([{"role": "user", "content": prompt}], guesses_model(len(group)),
+                               max_tokens=32 + 24 * len(group))
+        for i, listed in zip(group, reply.tokens):
+            truth += held.truth[i]
+            guess += _marks(held.views[i].tokens, listed)
+    return agreement(truth, guess, len(order))
+
+
+def judge(llm, description: str, reference: str) -> Verdict:
+    prompt = render("eval_judge", description=description, reference=reference)
+    return llm.structured([{"role": "user", "content": prompt}], Verdict, max_tokens=120)

@@ -1,0 +1,117 @@
+"""A synthetic component: a predicate (`fn`) plus how strongly it fires (`value`) and FIND-style `noise`.
+
+    value: 0.8                              the activation wherever fn holds (default 1.0)
+    value: {graded: list_order}             token_in only: the i-th of n listed words fires (i+1)/n
+    value: {graded: number, scale: 100}     the token's number / scale, capped at 1
+    noise: {p_drop: 0.1, p_spurious: 0.02, seed: 3}
+
+Noise is deterministic: it depends only on the seed, the token's text and its position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sleuth.predicates import forms as f
+from sleuth.predicates.evaluate import holds
+from sleuth.predicates.tokens import TokenView
+
+
+class Graded(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    graded: Literal["list_order", "number"]
+    scale: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _scale(self) -> "Graded":
+        if self.graded == "number" and self.scale is None:
+            raise ValueError("graded: number needs a scale (the number that maps to 1.0)")
+        if self.graded == "list_order" and self.scale is not None:
+            raise ValueError("graded: list_order takes no scale")
+        return self
+
+
+class Noise(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    p_drop: float = Field(0.0, ge=0, le=1)
+    p_spurious: float = Field(0.0, ge=0, le=1)
+    seed: int = 0
+
+
+def _contains(predicate, form: type) -> bool:
+    if isinstance(predicate, form):
+        return True
+    children = getattr(predicate, "all_", None) or getattr(predicate, "any_", None) or []
+    if isinstance(predicate, f.Not):
+        children = [predicate.not_]
+    return any(_contains(c, form) for c in children)
+
+
+def _uniform(seed: int, position: int, token: str) -> float:
+    digest = hashlib.blake2b(f"{seed}|{position}|{token}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+class SyntheticComponent(BaseModel):
+    """What fires, how strongly, with what corruption. Evaluated by sleuth's own code only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fn: f.Predicate
+    value: float | Graded = 1.0
+    noise: Noise | None = None
+
+    @model_validator(mode="after")
+    def _grading_fits(self) -> "SyntheticComponent":
+        if isinstance(self.value, Graded):
+            if self.value.graded == "list_order" and not isinstance(self.fn, f.TokenIn):
+                raise ValueError("graded: list_order needs a token_in fn")
+            if self.value.graded == "number" and not _contains(self.fn, f.Numeric):
+                raise ValueError("graded: number needs a numeric predicate in fn")
+        return self
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+    def clean(self, tokens: list[str] | TokenView) -> list[float]:
+        """The true function, without noise."""
+        view = tokens if isinstance(tokens, TokenView) else TokenView(list(tokens))
+        if not len(view):
+            return []
+        fires = holds(self.fn, view)
+        return [self._strength(view, i) if hit else 0.0 for i, hit in enumerate(fires)]
+
+    def activations(self, tokens: list[str] | TokenView) -> list[float]:
+        """What the unit outputs: the clean function with its noise applied."""
+        view = tokens if isinstance(tokens, TokenView) else TokenView(list(tokens))
+        values = self.clean(view)
+        if self.noise is None:
+            return values
+        peak = 1.0 if isinstance(self.value, Graded) else float(self.value)
+        out = []
+        for i, (token, v) in enumerate(zip(view.tokens, values)):
+            u = _uniform(self.noise.seed, i, token)
+            if v > 0 and u < self.noise.p_drop:
+                v = 0.0
+            elif v == 0 and u < self.noise.p_spurious:
+                v = peak
+            out.append(v)
+        return out
+
+    def _strength(self, view: TokenView, i: int) -> float:
+        if not isinstance(self.value, Graded):
+            return float(self.value)
+        if self.value.graded == "number":
+            number = view.numbers[i]
+            return 0.0 if number is None else min(number / self.value.scale, 1.0)
+        words = self.fn.token_in
+        for rank, word in enumerate(words):
+            if view.stripped[i] == word or view.words[i] == word:
+                return (rank + 1) / len(words)
+        return 0.0

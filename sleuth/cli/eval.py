@@ -1,0 +1,168 @@
+"""`sleuth eval find|heads`: ground-truth suites, a scoreboard, and a history of runs."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sleuth.cli.output import console, emit_json, err_console
+
+app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known heads (heads).", no_args_is_help=True)
+
+MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "both": ["oneshot", "agent"]}
+
+
+def _clients(stack: ExitStack, settings, llm: str | None, llm_model: str | None, judge_llm: str | None,
+             judge_model: str | None):
+    """(describer client, judge client); the judge is the describer unless --judge-llm is given."""
+    from sleuth.llm import llm_config
+    from sleuth.llm.endpoint import llm_session
+
+    s = settings.llm
+    cfg = llm_config(llm or s.base_url, llm_model or s.model, s.timeout_s, s.max_retries)
+    describer = stack.enter_context(llm_session(cfg, settings.home, s.local_model))
+    describer.schema_mode()  # one line and exit 2 when the endpoint is unreachable
+    if not judge_llm:
+        return describer, describer
+    judge = stack.enter_context(llm_session(llm_config(judge_llm, judge_model, s.timeout_s, s.max_retries),
+                                            settings.home, s.local_model))
+    judge.schema_mode()
+    return describer, judge
+
+
+def _progress(total: int, quiet: bool):
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                   TimeElapsedColumn(), console=err_console, disable=quiet)
+    return bar, bar.add_task("eval", total=total)
+
+
+def _board_paths(settings, scoreboard: Path | None) -> tuple[Path, Path]:
+    folder = settings.home / "evals"
+    return (scoreboard or folder / "scoreboard.json"), folder / "history.jsonl"
+
+
+def _print_rows(rows) -> None:
+    table = Table("suite", "mode", "n", "failed", "F1", "judge match", "decoy", "head P", "head R", "tokens", "wall s")
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    for r in rows:
+        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.judge_match), fmt(r.decoy_match),
+                      fmt(r.head_precision), fmt(r.head_recall), str(r.llm_tokens), f"{r.seconds:.0f}")
+    console.print(table)
+
+
+@app.command("find")
+def find(
+    suite: Path = typer.Option(None, "--suite", help="A folder of suite YAML files (default: the packaged evals/find)."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot or both."),
+    model: str = typer.Option(None, "--model", "-m", help="Target model whose tokenizer and corpus windows are used."),
+    llm: str = typer.Option(None, "--llm", help="Describer endpoint (OpenAI-compatible base URL); default: configured."),
+    llm_model: str = typer.Option(None, "--llm-model", help="Model name at --llm."),
+    judge_llm: str = typer.Option(None, "--judge-llm", help="Judge/predictor endpoint (default: the describer's)."),
+    judge_model: str = typer.Option(None, "--judge-model", help="Model name at --judge-llm."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N components (spread over categories)."),
+    only: str = typer.Option(None, "--only", help="Comma-separated component names."),
+    texts: int = typer.Option(12, "--texts", min=2, max=60, help="Held-out texts per component."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    out: Path = typer.Option(None, "--out", help="Write the full report (report.json) here."),
+    scoreboard: Path = typer.Option(None, "--scoreboard", help="Scoreboard JSON to update (default: SLEUTH_HOME/evals)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Describe planted units and score the descriptions against the truth on held-out texts."""
+    from sleuth.config import load_settings
+    from sleuth.errors import ConfigError
+    from sleuth.evals.describers import DescribeEnv
+    from sleuth.evals.find import DEFAULT_SUITE, find_rows, run_find, select
+    from sleuth.evals.scoreboard import stamp, update
+    from sleuth.predicates import load_suite
+    from sleuth.target import load_target
+    from sleuth.tools import ToolContext
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
+    settings = load_settings()
+    suite_dir = suite or DEFAULT_SUITE
+    components = select(load_suite(suite_dir), limit, only)
+    target = load_target(model or settings.model, settings.home)
+    ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
+    work = (out or settings.home / "evals" / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    with ExitStack() as stack:
+        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)
+        env = DescribeEnv(ctx=ctx, llm=describer, agent_settings=settings.agent, work_dir=work)
+        stack.callback(env.close)
+        modes = MODES[mode]
+        bar, task = _progress(len(components) * len(modes), json_out)
+        with bar:
+            report = run_find(components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts,
+                              progress=lambda label: bar.update(task, description=label),
+                              done=lambda: bar.advance(task))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "report.json").write_text(report.model_dump_json(indent=1))
+    rows = stamp(find_rows(report))
+    board, history = _board_paths(settings, scoreboard)
+    update(board, rows, history)
+    if json_out:
+        return emit_json(report)
+    _print_rows(rows)
+    console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
+
+
+@app.command("heads")
+def heads(
+    model: str = typer.Option(None, "--model", "-m",
+                              help="Default: the suite's trained 2-layer attention-only model; or e.g. smollm2-135m."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot or both."),
+    llm: str = typer.Option(None, "--llm", help="Describer endpoint (OpenAI-compatible base URL); default: configured."),
+    llm_model: str = typer.Option(None, "--llm-model", help="Model name at --llm."),
+    judge_llm: str = typer.Option(None, "--judge-llm", help="Judge endpoint (default: the describer's)."),
+    judge_model: str = typer.Option(None, "--judge-model", help="Model name at --judge-llm."),
+    head_list: str = typer.Option(None, "--heads", help="Heads to describe one by one, e.g. L0H1,L1H2 "
+                                  "(default: every head of the suite's model; on another model the top 2 of each kind "
+                                  "and 2 others)."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    out: Path = typer.Option(None, "--out", help="Write the full report (report.json) here."),
+    scoreboard: Path = typer.Option(None, "--scoreboard", help="Scoreboard JSON to update (default: SLEUTH_HOME/evals)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Find induction and previous-token heads by investigation; describe heads; score against measured truth."""
+    from sleuth.config import load_settings
+    from sleuth.errors import ConfigError
+    from sleuth.evals.describers import DescribeEnv
+    from sleuth.evals.heads import heads_rows, run_heads
+    from sleuth.evals.heads_target import default_heads, heads_target
+    from sleuth.evals.scoreboard import stamp, update
+    from sleuth.tools import ToolContext
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
+    settings = load_settings()
+    with err_console.status("loading (first time: training the suite's model, about 3 minutes)", ) if not json_out \
+            else ExitStack():
+        target = heads_target(model, settings)
+    ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
+    chosen = default_heads(ctx, model, head_list)
+    work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
+    with ExitStack() as stack:
+        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)
+        env = DescribeEnv(ctx=ctx, llm=describer, agent_settings=settings.agent, work_dir=work)
+        stack.callback(env.close)
+        modes = MODES[mode]
+        bar, task = _progress((len(chosen) + 2) * len(modes), json_out)
+        with bar:
+            report = run_heads(env, judge, modes, chosen, progress=lambda label: bar.update(task, description=label),
+                               done=lambda: bar.advance(task))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "report.json").write_text(report.model_dump_json(indent=1))
+    rows = stamp(heads_rows(report, f"heads:{target.name}"))
+    board, history = _board_paths(settings, scoreboard)
+    update(board, rows, history)
+    if json_out:
+        return emit_json(report)
+    console.print("ground truth: " + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in report.truth.heads.items()),
+                  highlight=False)
+    _print_rows(rows)
+    console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
