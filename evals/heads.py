@@ -111,11 +111,11 @@ def oneshot_head(head: str, env) -> tuple[str | None, str, str | None]:
     texts = ["".join(env.ctx.target.str_tokens(row[:32])) for row in env.ctx.windows.tokens[:3]]
     pattern = run_tool("attention_pattern", {"layer": layer, "head": index, "texts": texts}, env.ctx)
     prompt = render("oneshot_head", head=head, summary=pattern.summary)
-    reply = env.llm.structured([{"role": "user", "content": prompt}], _Description, max_tokens=120)
+    reply = env.llm.structured([{"role": "user", "content": prompt}], HeadDescription, max_tokens=120)
     return reply.description, "described", None
 
 
-class _Description(BaseModel):
+class HeadDescription(BaseModel):
     description: str = Field(min_length=3, max_length=600)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from sleuth.evals.heldout import HeldoutTexts
 from sleuth.prompts import render
-from sleuth.scorers.simulation import guesses_model
+from sleuth.scorers.simulation import guesses_model  # the same reply shape as the simulation scorer
 
 BATCH = 6
 VERDICT_SCORE = {"match": 1.0, "partial": 0.5, "miss": 0.0}
@@ -38,8 +38,18 @@ class Verdict(BaseModel):
 
 
 def _marks(tokens: list[str], listed: list[str]) -> list[bool]:
-    wanted = {t.strip().casefold() for t in listed if t.strip()}
-    return [t.strip().casefold() in wanted and bool(t.strip()) for t in tokens]
+    """Each listed token marks one place: the next unmarked equal token after the previous mark, else the
+    first unmarked one. Listing a frequent token once marks it once, so guessing earns no extra credit."""
+    norm = [t.strip().casefold() for t in tokens]
+    marks, cursor = [False] * len(tokens), 0
+    for entry in (e.strip().casefold() for e in listed):
+        if not entry:
+            continue
+        order = [*range(cursor, len(tokens)), *range(0, cursor)]
+        hit = next((i for i in order if not marks[i] and norm[i] == entry), None)
+        if hit is not None:
+            marks[hit], cursor = True, hit + 1
+    return marks
 
 
 def agreement(truth: list[bool], guess: list[bool], texts: int) -> Agreement:
@@ -63,7 +73,7 @@ def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 
     truth, guess = [], []
     for start in range(0, len(order), BATCH):
         group = order[start:start + BATCH]
-        prompt = render("simulation", description=description, texts=[held.views[i].tokens for i in group])
+        prompt = render("eval_predict", description=description, texts=[held.views[i].tokens for i in group])
         reply = llm.structured([{"role": "user", "content": prompt}], guesses_model(len(group)),
                                max_tokens=32 + 24 * len(group))
         for i, listed in zip(group, reply.tokens):

@@ -83,3 +83,30 @@ def investigator(request: dict) -> str | dict | None:
 def _count(prompt: str) -> int:
     m = re.search(r"exactly (\d+) booleans", prompt)
     return int(m.group(1)) if m else 0
+
+
+def evaluator(request: dict) -> str | dict | None:
+    """The investigator plus the eval's own steps: one-shot descriptions, the predictor and the judge.
+    Each follows what it reads: the marked tokens, the quoted words of a description."""
+    fmt = request.get("response_format") or {}
+    title = (fmt.get("schema") or {}).get("title")
+    prompt = request["messages"][-1]["content"]
+    if title == "OneShotDescription":
+        marked = MARK.findall(prompt)
+        token = max(set(marked), key=marked.count).strip() if marked else "the"
+        return {"description": f"Fires on the token '{token}'."}
+    if title == "HeadDescription":
+        return {"description": "Each token attends to the token immediately before it: a 'previous-token' head."}
+    if title == "HeadChoice":
+        labels = re.findall(r"\b(L\d+H\d+) (\d\.\d+)", prompt)
+        return {"heads": [label for label, score in labels if float(score) >= 0.4][:4]}
+    if title == "Verdict":
+        a, b = re.findall(r"<<<DATA description [AB]\n(.*?)\nDATA>>>", prompt, re.S)
+        words = lambda text: {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}  # noqa: E731
+        overlap = len(words(a) & words(b)) / max(1, min(len(words(a)), len(words(b))))
+        return {"verdict": "match" if overlap > 0.5 else "partial" if overlap > 0.25 else "miss", "reason": "word overlap"}
+    if title == "TokenGuesses" and "listed once for each place" in prompt:
+        keys = keywords(_description(prompt))
+        lists = [json.loads(t) for t in _texts(prompt)]
+        return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
+    return investigator(request)

@@ -33,7 +33,7 @@ def _text_max(target, site, texts: list[str]) -> torch.Tensor:
 @tool("contrast_units", "Rank the units of a site (neurons, dimensions) by activation on positive minus negative texts.")
 def contrast_units(args: ContrastArgs, ctx) -> ContrastOut:
     target = ctx.target
-    site = whole_site(target, args.site, "contrast_units")
+    site = whole_site(target, args.site, "contrast_units", synthetic_ok=True)
     diff = _text_max(target, site, args.positive).mean(0) - _text_max(target, site, args.negative).mean(0)
     order = torch.argsort(diff, descending=True)[: args.top].tolist()
     unit = (lambda i: site) if site.is_component else site.with_index  # a synthetic unit is a site of one

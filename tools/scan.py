@@ -37,11 +37,15 @@ class SiteScan:
         return self.total / max(self.tokens, 1)
 
 
-def whole_site(target, text: str, tool_name: str):
-    """A checked site that is a whole vector site (not one component, not a pattern)."""
+def whole_site(target, text: str, tool_name: str, synthetic_ok: bool = False):
+    """A checked site that is a whole vector site (not one component, not a pattern).
+    synthetic_ok: a synthetic unit counts as a site of one unit."""
     site = target.check_site(text)
-    if site.name is not None:  # a synthetic unit is a site of one unit
-        return site
+    if site.name is not None:
+        if synthetic_ok:
+            return site
+        raise ToolError(f"{tool_name} needs a site of the model; {site} is a synthetic component "
+                        "(read it with activations, top_activations or contrast_units)")
     if site.index is not None or site.direction is not None or site.hook == "attn.hook_pattern":
         raise ToolError(f"{tool_name} needs a whole vector site such as {site.base}, not one component")
     return site

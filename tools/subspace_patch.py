@@ -41,7 +41,7 @@ def _reader(target, site: Site) -> torch.Tensor:
         return target.adapter.W_out(site.layer)
     if site.hook == "attn.hook_z" and site.index is not None:
         return target.adapter.W_O(site.layer)[site.index]
-    raise ToolError("subspace_patch supports blocks.L.mlp.hook_post or one head blocks.L.attn.hook_z[h]")
+    raise ToolError(f"subspace_patch supports blocks.L.mlp.hook_post or one head blocks.L.attn.hook_z[h], not {site}")
 
 
 def _project(value: torch.Tensor, v: torch.Tensor, target_proj: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,7 @@ def _board_paths(settings, scoreboard: Path | None) -> tuple[Path, Path]:
 
 
 def _print_rows(rows) -> None:
-    table = Table("suite", "mode", "n", "failed", "F1", "judge match", "decoy", "head P", "head R", "tokens", "wall s")
+    table = Table("suite", "mode", "n", "fail", "F1", "judge", "decoy", "P", "R", "tokens", "s")
     fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
         table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.judge_match), fmt(r.decoy_match),

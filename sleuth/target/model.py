@@ -205,7 +205,7 @@ class Target:
                                 "read them with activations, top_activations or sae_encode")
         planted = [s for s in reads if s.hook == SYNTHETIC]
         reads = [s for s in reads if s.hook != SYNTHETIC]
-        if planted and not reads and not edits:
+        if planted and not reads and not edits and not (grad or last_only):
             out = RunOutput(logits=torch.empty(0))  # nothing to run the model for
         else:
             with torch.set_grad_enabled(grad):

@@ -1,0 +1,166 @@
+"""Synthetic components on real SmolLM2: the same tools, the agent, and the find scorers (which can fail)."""
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleuth.agent import AgentDeps, Investigator
+from sleuth.config import AgentSettings
+from sleuth.evals.heldout import heldout_pool, texts_for
+from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
+from sleuth.llm import LLMClient, LLMConfig
+from sleuth.llm.fake_server import FakeLLM
+from sleuth.memory import open_store
+from sleuth.predicates import SyntheticComponent
+from sleuth.predicates.suite import SuiteComponent
+from sleuth.tools import ToolContext, ToolError, load_all, run_tool
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import investigator as policy  # noqa: E402
+from test_tools_smollm2 import EXAMPLE_ARGS  # noqa: E402
+
+THE = SuiteComponent(name="the", description="Fires on the word 'the'.", category="lexical", source="test",
+                     unit=SyntheticComponent(fn={"token_in": ["the"]}))
+EVEN = SuiteComponent(name="even", description="Fires on even numbers.", category="numeric", source="test",
+                      unit=SyntheticComponent(fn={"numeric": "even"}))
+SITE_FIELDS = ("site", "sites", "components")
+
+
+@pytest.fixture(scope="module")
+def ctx(smollm, sleuth_home):
+    smollm.attach_synthetic("test.the", THE)
+    smollm.attach_synthetic("test.even", EVEN)
+    return ToolContext(target=smollm, home=sleuth_home)
+
+
+def test_a_synthetic_unit_reads_like_a_neuron(ctx):
+    out = run_tool("activations", {"site": "synthetic.test.the", "texts": ["The cat and the dog."]}, ctx).data
+    row = out["per_text"][0]
+    assert row["values"] == THE.activations(row["tokens"]) and sum(row["values"]) == 2.0
+    scan = run_tool("top_activations", {"sites": ["synthetic.test.even"], "n_windows": 64, "k": 3}, ctx).data
+    report = scan["components"][0]
+    assert report["component"] == "synthetic.test.even" and report["max"] == 1.0 and 0 < report["frequency"] < 0.2
+    for example in report["examples"]:
+        assert example["values"] == EVEN.activations(example["tokens"])  # the corpus window, evaluated exactly
+    ranked = run_tool("contrast_units", {"site": "synthetic.test.even", "positive": ["I have 4 cats"],
+                                         "negative": ["I have cats"]}, ctx).data
+    assert ranked["labels"] == ["synthetic.test.even"] and ranked["scores"] == [1.0]
+
+
+SITE_TOOLS = [n for n in sorted(load_all()) if any(f in EXAMPLE_ARGS[n] for f in SITE_FIELDS)]
+
+
+@pytest.mark.parametrize("name", SITE_TOOLS)
+def test_every_tool_either_reads_a_synthetic_unit_or_refuses_it_clearly(ctx, name):
+    args = dict(EXAMPLE_ARGS[name])
+    fields = [f for f in SITE_FIELDS if f in args]
+    for f in fields:
+        args[f] = ["synthetic.test.the"] if isinstance(args[f], list) else "synthetic.test.the"
+    if name == "patch":
+        args["sweep"] = "sites"
+    try:
+        result = run_tool(name, args, ctx)
+    except ToolError as exc:
+        assert "synthetic.test.the" in str(exc) and "\n" not in str(exc)
+        return
+    assert name in ("activations", "top_activations", "contrast_units"), f"{name} should refuse a synthetic unit"
+    assert result.summary
+
+
+def test_unknown_synthetic_site_is_a_one_line_error(ctx):
+    with pytest.raises(ToolError, match="no synthetic component 'synthetic.test.nope'"):
+        run_tool("activations", {"site": "synthetic.test.nope", "texts": ["x"]}, ctx)
+
+
+def test_the_agent_investigates_a_synthetic_unit_as_a_neuron(ctx, tmp_path):
+    with FakeLLM(responder=policy) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=1)
+        deps = AgentDeps(ctx=ctx, llm=client, store=open_store(tmp_path, path=tmp_path / "memory"), settings=settings)
+        state = Investigator(deps, tmp_path).ask("what does synthetic.test.the do?")
+        prompts = " ".join(m["content"] for r in fake.requests for m in r.get("messages", []))
+    finding = state["findings"][0]
+    assert finding["component"] == "synthetic.test.the"
+    assert "'the'" in finding["text"].lower() and finding["status"] == "validated"
+    assert "Fires on the word 'the'" not in prompts and "token_in" not in prompts  # no hint of the truth
+
+
+# ---- the find scorers on real held-out texts ---------------------------------------------------
+QUOTED = re.compile(r"'([^']+)'")
+
+
+def _predictor(request):
+    """Marks the tokens the description quotes: follows the words it reads."""
+    prompt = request["messages"][-1]["content"]
+    description = re.search(r"<<<DATA description\n(.*?)\nDATA>>>", prompt, re.S).group(1)
+    keys = {k.strip().lower() for k in QUOTED.findall(description)}
+    lists = [json.loads(t) for t in re.findall(r"^<<<DATA\n(.*?)\nDATA>>>", prompt, re.S | re.M)]
+    if "even numbers" in description:
+        return {"tokens": [[t for t in toks if t.strip().isdigit() and int(t) % 2 == 0] for toks in lists]}
+    return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
+
+
+def _blind(kind: str):
+    rng = random.Random(0)
+
+    def respond(request):
+        prompt = request["messages"][-1]["content"]
+        lists = [json.loads(t) for t in re.findall(r"^<<<DATA\n(.*?)\nDATA>>>", prompt, re.S | re.M)]
+        pick = {"all": lambda toks: toks, "none": lambda toks: [],
+                "alternate": lambda toks: toks[::2], "random": lambda toks: [t for t in toks if rng.random() < 0.3]}[kind]
+        return {"tokens": [pick(toks) for toks in lists]}
+
+    return respond
+
+
+@pytest.fixture(scope="module")
+def held(ctx):
+    pool = heldout_pool(ctx, seed=0, n_windows=120)
+    return texts_for(THE, pool, 12, seed=1)
+
+
+def test_predictive_agreement_follows_the_words(held):
+    with FakeLLM(responder=_predictor) as fake:
+        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        right = predictive_agreement(llm, "Fires on the word 'the'.", held)
+        wrong = predictive_agreement(llm, "Fires on the word 'of'.", held)
+    assert right.f1 == 1.0 and right.balanced_accuracy == 1.0
+    assert wrong.f1 < 0.3 and wrong.balanced_accuracy < 0.6
+
+
+@pytest.mark.parametrize("kind", ["all", "none", "alternate", "random"])
+def test_a_predictor_that_ignores_the_description_scores_at_chance(held, kind):
+    with FakeLLM(responder=_blind(kind)) as fake:
+        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        result = predictive_agreement(llm, "Fires on the word 'the'.", held)
+    assert result.balanced_accuracy <= 0.6
+
+
+def test_judge_match_and_its_decoy_control():
+    def reader(request):  # matches when both descriptions quote the same word
+        prompt = request["messages"][-1]["content"]
+        a, b = re.findall(r"<<<DATA description [AB]\n(.*?)\nDATA>>>", prompt, re.S)
+        same = set(QUOTED.findall(a)) & set(QUOTED.findall(b))
+        return {"verdict": "match" if same else "miss", "reason": "compared quoted words"}
+
+    with FakeLLM(responder=reader) as fake:
+        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        assert judge(llm, "It fires on 'the'.", THE.description).verdict == "match"
+        assert judge(llm, "It fires on 'of'.", THE.description).verdict == "miss"
+        assert judge(llm, "It fires on 'the'.", "Fires on the word 'and'.").verdict == "miss"
+    with FakeLLM(responder=lambda r: {"verdict": "match", "reason": "always"}) as fake:
+        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        true = VERDICT_SCORE[judge(llm, "It fires on 'of'.", THE.description).verdict]
+        decoy = VERDICT_SCORE[judge(llm, "It fires on 'of'.", "Fires on the word 'and'.").verdict]
+    assert true == decoy  # a blind judge cannot separate the truth from a decoy
+
+
+def test_heldout_texts_come_only_from_heldout_documents(ctx, held):
+    windows = ctx.windows
+    explain_texts = {"".join(ctx.target.str_tokens(row[:32])) for row in windows.tokens[~windows.heldout][:3000]}
+    assert not explain_texts & {v.text for v in held.views}
+    assert sum(any(t) for t in held.truth) == 6  # half of the texts contain a firing token
