@@ -8,15 +8,19 @@ from sleuth.evals.heads_model import HeadsRecipe, load_or_train
 SUITE_MODEL = "heads-attn-only-2l"
 
 
-def heads_target(model: str | None, settings):
-    """The suite's model (with the embedded model's tokenizer, so texts work) or `model`."""
+def heads_target(model: str | None, settings, progress=None):
+    """The suite's trained model (default; trained once per machine) or any loadable `model`."""
+    from sleuth.corpus import open_corpus
     from sleuth.target import Target, load_target
 
     if model and model != SUITE_MODEL:
         return load_target(model, settings.home)
-    tokenizer = load_target(settings.model, settings.home).tokenizer
-    net, info = load_or_train(settings.home, HeadsRecipe(), len(tokenizer))
-    return Target(SUITE_MODEL, net, tokenizer, source=f"trained: {info['recipe']}")
+
+    def texts() -> list[str]:
+        return [d.text for d in open_corpus(settings.corpus, settings.home / "corpus").documents]
+
+    net, tokenizer, info = load_or_train(settings.home, HeadsRecipe(), texts, progress)
+    return Target(SUITE_MODEL, net, tokenizer, source=f"trained in {info['train_seconds']} s: {info['recipe']}")
 
 
 def default_heads(ctx, model: str | None, given: str | None) -> list[str]:

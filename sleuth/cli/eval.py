@@ -133,16 +133,14 @@ def heads(
     from sleuth.errors import ConfigError
     from sleuth.evals.describers import DescribeEnv
     from sleuth.evals.heads import heads_rows, run_heads
-    from sleuth.evals.heads_target import default_heads, heads_target
+    from sleuth.evals.heads_target import default_heads
     from sleuth.evals.scoreboard import stamp, update
     from sleuth.tools import ToolContext
 
     if mode not in MODES:
         raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
     settings = load_settings()
-    with err_console.status("loading (first time: training the suite's model, about 3 minutes)", ) if not json_out \
-            else ExitStack():
-        target = heads_target(model, settings)
+    target = _suite_target(model, settings, json_out)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     chosen = default_heads(ctx, model, head_list)
     work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
@@ -166,3 +164,25 @@ def heads(
                   highlight=False)
     _print_rows(rows)
     console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
+
+
+def _suite_target(model: str | None, settings, quiet: bool):
+    """The heads suite's target; training its model (first use) shows a progress bar."""
+    from sleuth.evals.heads_target import heads_target
+
+    bar = Progress(TextColumn("[bold]training the heads suite's model"), BarColumn(),
+                   TextColumn("{task.completed}/{task.total} steps  loss {task.fields[loss]:.3f}"), TimeElapsedColumn(),
+                   console=err_console, disable=quiet, transient=True)
+    task = bar.add_task("train", total=None, loss=float("nan"))
+    with bar:
+        return heads_target(model, settings, lambda step, total, loss: bar.update(task, completed=step, total=total,
+                                                                                    loss=loss))
+
+
+@app.command("prepare")
+def prepare():
+    """Train and cache the heads suite's model now (make setup does this; later runs find it)."""
+    from sleuth.config import load_settings
+
+    target = _suite_target(None, load_settings(), quiet=False)
+    console.print(f"{target.name}: {target.source}", highlight=False)

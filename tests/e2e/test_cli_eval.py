@@ -1,0 +1,88 @@
+"""`sleuth eval find|heads` as a user runs them, with the scripted LLM behind a real HTTP endpoint."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleuth.llm.fake_server import FakeLLM
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import evaluator  # noqa: E402
+
+SUITE = """category: mini
+components:
+  - name: the_word
+    description: Fires on the word 'the'.
+    fn: {token_in: [the]}
+  - name: evens
+    description: Fires on even numbers.
+    fn: {numeric: even}
+"""
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeLLM(responder=evaluator) as server:
+        yield server
+
+
+@pytest.fixture
+def home(make_agent_home, monkeypatch):
+    path = make_agent_home()
+    monkeypatch.setenv("SLEUTH_HOME", str(path))
+    return path
+
+
+def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_path):
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "mini.yaml").write_text(SUITE)
+    out = cli("eval", "find", "--suite", str(tmp_path / "suite"), "--llm", fake.base_url, "--texts", "6",
+              "--out", str(tmp_path / "run"), "--json")
+    report = json.loads(out.stdout)
+    assert [m["mode"] for m in report["modes"]] == ["oneshot", "agent"]
+    by = {(c["name"], c["mode"]): c for c in report["components"]}
+    the = by[("the_word", "oneshot")]
+    assert the["description"] == "Fires on the token 'the'." and the["f1"] == 1.0
+    assert by[("the_word", "agent")]["status"] in ("validated", "rejected") and by[("the_word", "agent")]["f1"] == 1.0
+    assert by[("evens", "oneshot")]["f1"] < 0.5  # a wrong description scores low
+    assert all(c["site"].startswith("synthetic.eval.u") for c in report["components"])  # opaque names
+    assert json.loads((tmp_path / "run" / "report.json").read_text())["suite_checksum"] == report["suite_checksum"]
+    board = (home / "evals" / "scoreboard.md").read_text()
+    assert "| find:suite | agent | 2 |" in board and "| find:suite | oneshot | 2 |" in board
+    assert len((home / "evals" / "history.jsonl").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("suite_text, says", [
+    ("components:\n  - {name: bad, description: d, fn: {tokn_in: [x]}}\n", "component 'bad': unknown predicate key"),
+    ("components: [\n", "not valid YAML"),
+])
+def test_eval_find_bad_suites_are_one_line_errors(cli, home, tmp_path, suite_text, says):
+    (tmp_path / "s.yaml").write_text(suite_text)
+    proc = cli("eval", "find", "--suite", str(tmp_path / "s.yaml"), ok=False)
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+    assert not (home / "evals" / "scoreboard.json").exists()
+
+
+def test_eval_find_bad_mode_and_unreachable_llm(cli, home, tmp_path):
+    proc = cli("eval", "find", "--mode", "nope", ok=False)
+    assert proc.returncode == 2 and "unknown --mode 'nope'" in proc.stderr
+    (tmp_path / "s.yaml").write_text(SUITE)
+    proc = cli("eval", "find", "--suite", str(tmp_path / "s.yaml"), "--llm", "http://127.0.0.1:9/v1", ok=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_eval_heads_finds_the_trained_heads(cli, fake, home):
+    out = cli("eval", "heads", "--heads", "L0H1,L1H0", "--llm", fake.base_url, "--json")
+    report = json.loads(out.stdout)
+    truth = report["truth"]["heads"]
+    assert truth["induction"] and truth["previous_token"]  # the trained model formed both kinds
+    assert "L0H1" in truth["previous_token"] or "L1H0" in truth["induction"]
+    oneshot, agent = report["summary"]["oneshot"], report["summary"]["agent"]
+    assert oneshot["head_precision"] == 1.0 and oneshot["head_recall"] > 0.5  # read off one scan
+    assert agent["failed"] == 0 and agent["head_precision"] == 1.0 and agent["head_recall"] > 0
+    per_head = [r for r in report["results"] if r["head"] and r["mode"] == "agent"]
+    assert {r["head"] for r in per_head} == {"L0H1", "L1H0"} and all(r["verdict"] for r in per_head)
+    proc = cli("eval", "heads", "--heads", "L7H0", ok=False)
+    assert proc.returncode == 2 and "head 'L7H0' is not on heads-attn-only-2l" in proc.stderr
