@@ -116,7 +116,7 @@ def load_or_train(home: Path, recipe: HeadsRecipe, texts: Callable[[], list[str]
     `texts` gives the corpus text the tokenizer is trained on (called only when training)."""
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-    folder = home / "evals" / f"heads-model-{recipe.key()}"
+    folder = home / "models" / f"heads-attn-only-{recipe.key()}"
     manifest = folder / "manifest.json"
     if manifest.is_file():
         try:

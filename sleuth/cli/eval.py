@@ -87,11 +87,11 @@ def find(
     settings = load_settings()
     suite_dir = suite or DEFAULT_SUITE
     components = select(load_suite(suite_dir), limit, only)
-    target = load_target(model or settings.model, settings.home)
-    ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     work = (out or settings.home / "evals" / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     with ExitStack() as stack:
-        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)
+        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)  # fails fast
+        target = load_target(model or settings.model, settings.home)
+        ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
         env = DescribeEnv(ctx=ctx, llm=describer, agent_settings=settings.agent, work_dir=work)
         stack.callback(env.close)
         modes = MODES[mode]

@@ -30,6 +30,12 @@ EXAMPLE = {
     "answer": dict(question="what does L3N100 do?", partial=None, notation="L{layer}N{neuron}",
                    findings=[{"component": "L3N100", "text": "fires on def", "status": "validated",
                               "scores": [{"scorer": "detection", "value": 0.8}]}]),
+    "eval_predict": dict(description="Fires on 'def'.", texts=[["def", " f"], ["hi"]]),
+    "eval_judge": dict(description="Fires on 'def'.", reference="Fires on the Python keyword def."),
+    "oneshot_describe": dict(component="synthetic.eval.u03", model="smollm2-135m", stats="It fires on 2% of tokens.",
+                             examples=[{"text": "x [[def]] y"}], quiet=["plain text"]),
+    "oneshot_heads": dict(question="Which attention heads are induction heads?", summary="induction scores: L1H0 0.95"),
+    "oneshot_head": dict(head="L0H1", summary="L0H1 strongest links: 'b' -> 'a' (0.99)"),
 }
 
 
