@@ -93,3 +93,15 @@ def load_suite(folder: Path | str) -> list[SuiteComponent]:
     if not components:
         raise PredicateError(f"suite '{folder}' has no components")
     return components
+
+
+def suite_name(folder: Path | str) -> str:
+    """The name a suite's components live under: synthetic.<suite name>.<component name>."""
+    path = Path(folder)
+    return path.stem if path.is_file() else path.name
+
+
+def attach_suite(target, folder: Path | str) -> list[str]:
+    """Register every component of a suite on `target` as synthetic.<suite>.<name>; returns the sites."""
+    name = suite_name(folder)
+    return [str(target.attach_synthetic(f"{name}.{c.name}", c)) for c in load_suite(folder)]

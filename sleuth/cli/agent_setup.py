@@ -9,7 +9,7 @@ from sleuth.cli.output import console
 
 @contextmanager
 def investigator(model: str | None, sae: str | None, on_event, resume: str | None = None, quiet: bool = False,
-                 question: str | None = None):
+                 question: str | None = None, synthetic: list | None = None):
     """Yield (Investigator, LLM client); the embedded LLM server started for it is released afterwards.
     The question's components and the LLM endpoint are checked before any experiment runs."""
     from sleuth.agent import AgentDeps, Investigator, parse_question
@@ -18,6 +18,7 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
     from sleuth.llm import llm_config
     from sleuth.llm.endpoint import llm_session
     from sleuth.memory import open_store
+    from sleuth.predicates.suite import attach_suite
     from sleuth.sae.library import load_sae
     from sleuth.target import load_target
     from sleuth.tools import ToolContext
@@ -33,6 +34,8 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
         target = load_target(model or settings.model)
         for spec in saes:
             load_sae(spec, target, settings.home)
+        for suite in synthetic or []:
+            attach_suite(target, suite)
         ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
         if question:
             parse_question(question, target)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.markup import escape
 
@@ -34,6 +36,8 @@ def ask(
     question: str = typer.Argument(None, help='e.g. "what does L3N100 do?"'),
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     sae: str = typer.Option(None, "--sae", help="An SAE to investigate latents of."),
+    synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite folder or YAML file whose components "
+                                         "become sites synthetic.<suite>.<name> (see sleuth eval); repeatable."),
     resume: str = typer.Option(None, "--resume", help="Continue a checkpointed investigation (its thread id)."),
     thread: str = typer.Option(None, "--thread", help="Name the investigation's thread (default: generated)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -45,7 +49,8 @@ def ask(
     if not question and not resume:
         raise typer.BadParameter("give a question, or --resume THREAD")
     printer = EventPrinter(err_console if json_out else console)  # with --json, progress goes to stderr
-    with investigator(model, sae, printer, resume=resume, quiet=json_out, question=question) as (inv, client):
+    with investigator(model, sae, printer, resume=resume, quiet=json_out, question=question,
+                      synthetic=synthetic) as (inv, client):
         state = inv.resume(resume) if resume else inv.ask(question, thread_id=thread)
         printer.end_answer(state.get("answer", ""))
         summary = summarize(state, client.ledger.totals())

@@ -118,6 +118,8 @@ def _thread_for(question: str) -> str:
 def chat(
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     sae: str = typer.Option(None, "--sae", help="An SAE to investigate latents of."),
+    synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite folder or YAML file whose components "
+                                         "become sites synthetic.<suite>.<name> (see sleuth eval); repeatable."),
     resume: str = typer.Option(None, "--resume", help="Continue a checkpointed investigation first."),
 ):
     """Ask questions about the target model interactively; every tool call is shown live."""
@@ -132,7 +134,7 @@ def chat(
     # Ctrl-C must cancel a step even when the parent started us with SIGINT ignored (background jobs)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     printer = EventPrinter(console)
-    with investigator(model, sae, printer, resume=resume) as (inv, client):
+    with investigator(model, sae, printer, resume=resume, synthetic=synthetic) as (inv, client):
         session = ChatSession(inv, client, printer)
         console.print(f"[bold]sleuth chat[/] on {inv.deps.target.name}; /help for commands, /quit to leave")
         if resume:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -50,10 +51,13 @@ def run(
     corpus: str = typer.Option(None, "--corpus", help="Corpus for tools that scan one."),
     seed: int = typer.Option(0, help="Seed for sampling."),
     sae: list[str] = typer.Option(None, "--sae", help="Load an SAE (registry name or folder); repeatable."),
+    synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite folder or YAML file: its components "
+                                         "become sites synthetic.<suite>.<name>; repeatable."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
 ):
     """Run one tool on a model: `sleuth tools run ablate -m smollm2-135m --args '{...}' --json`."""
     from sleuth.config import load_settings
+    from sleuth.predicates.suite import attach_suite
     from sleuth.target import load_target
     from sleuth.tools import ToolContext, ToolError, get_tool, run_tool
     from sleuth.sae.library import load_sae
@@ -71,6 +75,8 @@ def run(
     target = load_target(model or settings.model)
     for spec in sae or []:
         load_sae(spec, target, settings.home)
+    for suite in synthetic or []:
+        attach_suite(target, suite)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=corpus or settings.corpus, seed=seed)
     result = run_tool(name, validated, ctx)
     if json_out:

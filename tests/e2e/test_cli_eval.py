@@ -86,3 +86,22 @@ def test_eval_heads_finds_the_trained_heads(cli, fake, home):
     assert {r["head"] for r in per_head} == {"L0H1", "L1H0"} and all(r["verdict"] for r in per_head)
     proc = cli("eval", "heads", "--heads", "L7H0", ok=False)
     assert proc.returncode == 2 and "head 'L7H0' is not on heads-attn-only-2l" in proc.stderr
+
+
+def test_ask_and_tools_run_on_a_synthetic_unit(cli, fake, home, tmp_path, monkeypatch):
+    (tmp_path / "mini.yaml").write_text(SUITE)
+    config = tmp_path / "sleuth.toml"
+    config.write_text("[agent]\nexplain_windows = 64\nheldout_windows = 64\nmax_attempts = 1\n")
+    monkeypatch.setenv("SLEUTH_LLM_BASE_URL", fake.base_url)
+    monkeypatch.setenv("SLEUTH_CONFIG", str(config))
+    out = cli("tools", "run", "activations", "--synthetic", str(tmp_path / "mini.yaml"), "--json",
+              "--args", '{"site": "synthetic.mini.evens", "texts": ["Take 4 of 7"]}')
+    row = json.loads(out.stdout)["data"]["per_text"][0]
+    assert [t for t, v in zip(row["tokens"], row["values"]) if v] == ["4"]
+    out = cli("ask", "--synthetic", str(tmp_path / "mini.yaml"), "what does synthetic.mini.the_word do?", "--json")
+    finding = json.loads(out.stdout)["findings"][0]
+    assert finding["component"] == "synthetic.mini.the_word" and "'the'" in finding["text"].lower()
+    assert finding["status"] in ("validated", "rejected") and finding["scores"]
+    proc = cli("tools", "run", "ablate", "--synthetic", str(tmp_path / "mini.yaml"),
+               "--args", '{"components": ["synthetic.mini.evens"], "texts": ["a b"]}', ok=False)
+    assert proc.returncode == 2 and "no causal path" in proc.stderr and "Traceback" not in proc.stderr
