@@ -8,6 +8,7 @@ from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
+from sleuth.memory.embedding import MiniLMEmbedding
 from sleuth.prompts import render
 from sleuth.scorers import ScoringExample
 from sleuth.scorers.registry import run_scorer
@@ -42,7 +43,8 @@ def describe(state: dict, deps) -> dict:
 def _scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
     if task["kind"] == "neuron":
         examples = [ScoringExample(**e) for e in task.get("heldout", []) + task.get("counter", [])]
-        return deps.settings.neuron_scorers, {"examples": examples, "llm": deps.llm, "seed": deps.ctx.seed}
+        return deps.settings.neuron_scorers, {"examples": examples, "llm": deps.llm, "seed": deps.ctx.seed,
+                                              "embed": MiniLMEmbedding()}
     fresh = task.get("fresh", {})
     if task["kind"] == "circuit":
         return ["patch_recovery"], {"fresh_value": fresh.get("value")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sleuth.jobs.evidence import evidence_from, small_result
+from sleuth.memory.from_results import evidence_from, small_result
 from sleuth.memory import Evidence
 
 BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "head_scan": "head_scan",

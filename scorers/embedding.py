@@ -15,12 +15,13 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 @scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.")
-def embedding(description: str, examples: list[ScoringExample], **_) -> tuple[float, int, dict]:
-    from sleuth.memory.embedding import MiniLMEmbedding
-
+def embedding(description: str, examples: list[ScoringExample], embed=None, **_) -> tuple[float, int, dict]:
+    """`embed(texts) -> unit vectors` comes with the inputs (the agent passes memory's MiniLM)."""
+    if embed is None:
+        raise ScorerError("needs an embedding function (embed)")
     if not any(e.active for e in examples) or all(e.active for e in examples):
         raise ScorerError("needs both firing and non-firing examples")
-    vectors = np.asarray(MiniLMEmbedding()([description] + [e.text for e in examples]))
+    vectors = np.asarray(embed([description] + [e.text for e in examples]))
     sims = vectors[1:] @ vectors[0]
     pos = [float(s) for s, e in zip(sims, examples) if e.active]
     neg = [float(s) for s, e in zip(sims, examples) if not e.active]

@@ -86,4 +86,5 @@ def run_tool(name: str, args: dict | BaseModel, ctx) -> ToolResult:
         seconds=round(time.perf_counter() - start, 3),
         provenance=Provenance(tool=name, args=parsed.model_dump(mode="json"), model=ctx.target.name,
                               corpus_checksum=ctx.corpus_checksum(), seed=ctx.seed),
+        about=output.about(),
     )

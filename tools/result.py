@@ -12,6 +12,18 @@ class ToolOutput(BaseModel):
 
     summary: str
 
+    def about(self) -> list[tuple[str, str]]:
+        """(component, one-line summary) pairs this result is evidence about. Ranked outputs (labels and
+        scores) are about their top three; an output with a site is about that site. Tools override it."""
+        labels, scores = getattr(self, "labels", None), getattr(self, "scores", None)
+        if labels and scores and len(labels) == len(scores):
+            from sleuth.target import Site
+
+            ranked = sorted(zip(scores, labels), key=lambda x: -abs(x[0]))[:3]
+            return [(str(Site.parse(label)), f"{label} scores {score:.3f}; {self.summary}") for score, label in ranked]
+        site = getattr(self, "site", None)
+        return [(site if isinstance(site, str) and site else "logits", self.summary)]
+
 
 class Provenance(BaseModel):
     tool: str
@@ -28,6 +40,7 @@ class ToolResult(BaseModel):
     shapes: dict[str, list[int]]
     seconds: float
     provenance: Provenance
+    about: list[tuple[str, str]] = []  # (component, summary): what the result is evidence about
 
 
 def _shape(value) -> list[int] | None:

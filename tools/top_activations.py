@@ -49,6 +49,9 @@ class TopActivationsOut(ToolOutput):
     windows_scanned: int
     components: list[ComponentReport]
 
+    def about(self) -> list[tuple[str, str]]:  # each component, with its own summary line
+        return [(c.component, line) for c, line in zip(self.components, self.summary.splitlines())]
+
 
 def _pick(window_max: np.ndarray, k: int, n_q: int, n_r: int, seed: int) -> list[tuple[int, str]]:
     order = np.argsort(-window_max, kind="stable")

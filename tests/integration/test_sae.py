@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sleuth.errors import SleuthError
+from sleuth.sae.binding import attach
 from sleuth.sae.dictionary import SaeConfig, SaeError, SparseDictionary
 from sleuth.sae.evaluate import evaluate_dictionary, random_baseline
 from sleuth.sae.format import load_dictionary
@@ -131,11 +132,11 @@ def test_unloaded_or_mismatched_saes_are_refused(smollm_sae):
     narrow = SparseDictionary(SaeConfig(architecture="standard", d_in=100, d_sae=8,
                                         metadata={"hook_name": "blocks.6.hook_resid_post"}))
     with pytest.raises(SaeError, match="d_in 100"):
-        smollm_sae.attach_sae("narrow", narrow)
+        attach(smollm_sae, "narrow", narrow)
     far = SparseDictionary(SaeConfig(architecture="standard", d_in=576, d_sae=8,
                                      metadata={"hook_name": "blocks.99.hook_resid_post"}))
     with pytest.raises(SleuthError, match="layer 99 out of range"):
-        smollm_sae.attach_sae("far", far)
+        attach(smollm_sae, "far", far)
     assert set(smollm_sae.saes) == {SAE}
 
 

@@ -1,44 +1,128 @@
-"""Layering rules from DESIGN.md, checked on the source."""
+"""The layering rules of DESIGN.md, checked on every module's imports (function-level ones included).
+
+Each top-level folder is one subpackage and one layer (sleuth.<folder>); sleuth/ itself is the
+package root (config, errors). A layer may import its own modules, the root, and the layers
+listed for it here, nothing else.
+"""
 
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+BASE = {"target", "corpus", "sae", "predicates"}
+ALLOWED: dict[str, set[str]] = {
+    "sleuth": set(),  # the package root: config, errors
+    "predicates": set(),
+    "target": set(),
+    "corpus": set(),
+    "llm": set(),  # none of the interpretability code
+    "memory": set(),  # only its own record types
+    "prompts": set(),
+    "sae": {"target", "corpus"},
+    "tools": BASE,
+    "scorers": {"llm", "prompts", "target", "corpus", "predicates"},
+    "agent": BASE | {"tools", "scorers", "memory", "llm", "prompts"},
+    "jobs": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: batch jobs
+    "evals": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: ground truth
+    "cli": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "jobs", "evals"},
+}
+RULE = {
+    "cli": "nothing imports the CLI",
+    "agent": "only front ends (cli, jobs, evals) import the agent",
+    "jobs": "front ends sit at the top; nothing below imports them",
+    "evals": "front ends sit at the top; nothing below imports them",
+}
 
 
-def _imports(folder: str) -> set[str]:
-    found = set()
-    for path in (ROOT / folder).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module)
-            elif isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
+def layer_of(module: str) -> str | None:
+    """The layer a `sleuth...` module name belongs to (None: not sleuth's)."""
+    parts = module.split(".")
+    if parts[0] != "sleuth":
+        return None
+    if len(parts) > 1 and parts[1] in ALLOWED and (ROOT / parts[1]).is_dir():
+        return parts[1]
+    return "sleuth"
+
+
+def imports_of(source: str) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
     return found
 
 
-def test_target_and_corpus_import_nothing_above_them():
-    for folder in ("sleuth/target", "sleuth/corpus"):
-        bad = {m for m in _imports(folder) if m.startswith(("sleuth.tools", "sleuth.agent", "sleuth.memory", "sleuth.cli"))}
-        assert not bad, f"{folder} imports {bad}"
+def violations(layer: str, path_label: str, source: str) -> list[str]:
+    out = []
+    for line, module in imports_of(source):
+        if module.split(".")[0] in ALLOWED and module.split(".")[0] != "sleuth":
+            out.append(f"{path_label}:{line} imports bare '{module}'; use sleuth.{module}")
+            continue
+        target = layer_of(module)
+        if target is None or target in (layer, "sleuth") or target in ALLOWED[layer]:
+            continue
+        why = RULE.get(target, f"{layer} sits below {target}")
+        out.append(f"{path_label}:{line} {layer} imports {module}: {why}")
+    return out
 
 
-def test_nothing_imports_the_cli():
-    for folder in ("sleuth/target", "sleuth/corpus", "tools", "agent", "memory", "evals", "scorers", "prompts"):
-        assert not {m for m in _imports(folder) if m.startswith("sleuth.cli")}, folder
+def all_modules():
+    for layer in ALLOWED:
+        folder = ROOT / layer
+        for path in sorted(folder.rglob("*.py")):
+            yield layer, path
 
 
-def test_no_bare_top_level_packages():
-    for folder in ("tools", "agent", "memory", "evals", "prompts", "scorers"):
-        bad = {m for m in _imports("sleuth") | _imports(folder) if m.split(".")[0] == folder}
-        assert not bad, f"bare import of {bad}"
+def test_every_top_level_folder_is_one_layer():
+    code = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"benchmarks"}
+    assert code == set(ALLOWED), f"folders without a layer rule: {code - set(ALLOWED)}; rules without a folder: " \
+                                 f"{set(ALLOWED) - code}"
+    assert {p.stem for p in (ROOT / "sleuth").glob("*.py")} <= {"__init__", "config", "errors", "gguf_files"}
 
 
-def test_only_front_ends_import_the_agent():
-    for folder in ("sleuth/target", "sleuth/corpus", "sleuth/llm", "sleuth/jobs", "tools", "memory", "scorers", "prompts"):
-        assert not {m for m in _imports(folder) if m.startswith("sleuth.agent")}, folder
+def test_every_module_follows_the_layering_rules():
+    problems = []
+    for layer, path in all_modules():
+        problems += violations(layer, str(path.relative_to(ROOT)), path.read_text())
+    assert not problems, "\n".join(problems)
 
 
-def test_scorers_sit_below_the_agent_and_tools():
-    bad = {m for m in _imports("scorers") if m.startswith(("sleuth.tools", "sleuth.agent", "sleuth.cli", "sleuth.jobs"))}
-    assert not bad, f"scorers import {bad}"
+@pytest.mark.parametrize("layer, source, says", [
+    ("target", "def attach():\n    from sleuth.sae.binding import bind_site\n", "target sits below sae"),
+    ("scorers", "from sleuth.memory.embedding import MiniLMEmbedding\n", "scorers sits below memory"),
+    ("tools", "import sleuth.agent\n", "only front ends (cli, jobs, evals) import the agent"),
+    ("agent", "from sleuth.cli.output import console\n", "nothing imports the CLI"),
+    ("agent", "from sleuth.jobs.evidence import evidence_from\n", "nothing below imports them"),
+    ("memory", "from tools import registry\n", "bare 'tools'"),
+])
+def test_a_planted_violation_is_caught_with_the_rule_it_breaks(layer, source, says):
+    found = violations(layer, "planted.py", source)
+    assert found and says in found[0] and found[0].startswith("planted.py:")
+
+
+def test_no_import_cycles_between_layers():
+    edges: dict[str, set[str]] = {layer: set() for layer in ALLOWED}
+    for layer, path in all_modules():
+        for _, module in imports_of(path.read_text()):
+            target = layer_of(module)
+            if target and target not in (layer, "sleuth"):
+                edges[layer].add(target)
+    seen, stack = set(), []
+
+    def visit(node):
+        if node in stack:
+            raise AssertionError(f"import cycle: {' -> '.join(stack[stack.index(node):] + [node])}")
+        if node in seen:
+            return
+        stack.append(node)
+        for nxt in edges[node]:
+            visit(nxt)
+        stack.pop()
+        seen.add(node)
+
+    for layer in edges:
+        visit(layer)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sleuth.sae.binding import attach
 from sleuth.sae.dictionary import SaeError, SparseDictionary
 from sleuth.sae.format import CFG_FILE, load_dictionary
 from sleuth.sae.registry import SaeEntry, known_saes
@@ -59,6 +60,6 @@ def load_sae(spec: str, target, home: Path, on_progress: Callable[[Progress], No
             raise SaeError(f"SAE '{entry.name}' belongs to {entry.model}, but the loaded model is {target.name}")
         sae = load_dictionary(ensure_entry(entry, target, home, on_progress))
         name, source = entry.name, spec
-    target.attach_sae(name, sae)
+    attach(target, name, sae)
     target.sae_sources[name] = source
     return name, sae

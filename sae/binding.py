@@ -42,6 +42,11 @@ def bind_site(target, name: str, sae: SparseDictionary) -> Site:
     return site
 
 
+def attach(target, name: str, sae: SparseDictionary) -> Site:
+    """Check `sae` against `target` (site, widths) and make it addressable as `<its site>@name[latent]`."""
+    return target.register_sae(name, sae, bind_site(target, name, sae), fingerprint(sae))
+
+
 def fingerprint(sae: SparseDictionary) -> str:
     digest = hashlib.sha256()
     for param in (sae.W_enc, sae.b_enc, sae.W_dec):

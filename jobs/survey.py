@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from sleuth import __version__
-from sleuth.jobs.evidence import evidence_from
+from sleuth.memory.from_results import evidence_from
 from sleuth.tools import ToolContext, ToolResult, run_tool
 
 RUN_SCHEMA_VERSION = 1

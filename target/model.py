@@ -114,14 +114,11 @@ class Target:
             return s.d_mlp
         return s.vocab_size if site.hook == "logits" else s.d_model
 
-    def attach_sae(self, name: str, sae) -> Site:
-        """Make `sae` addressable as `<its site>@name[latent]`; checks its site and widths."""
-        from sleuth.sae.binding import bind_site, fingerprint
-
-        site = bind_site(self, name, sae)
+    def register_sae(self, name: str, sae, site: Site, fingerprint: str) -> Site:
+        """Make `sae` addressable as `<site>@name[latent]` (sleuth.sae.binding.attach checks it first)."""
         self.saes[name] = sae
         self.sae_sites[name] = site
-        self.sae_fingerprints[name] = fingerprint(sae)
+        self.sae_fingerprints[name] = fingerprint
         return site
 
     def attach_synthetic(self, name: str, unit: SyntheticUnit) -> Site:
