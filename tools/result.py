@@ -17,12 +17,21 @@ class ToolOutput(BaseModel):
         scores) are about their top three; an output with a site is about that site. Tools override it."""
         labels, scores = getattr(self, "labels", None), getattr(self, "scores", None)
         if labels and scores and len(labels) == len(scores):
-            from sleuth.target import Site
-
             ranked = sorted(zip(scores, labels), key=lambda x: -abs(x[0]))[:3]
-            return [(str(Site.parse(label)), f"{label} scores {score:.3f}; {self.summary}") for score, label in ranked]
+            return [(_canonical(label), f"{label} scores {score:.3f}; {self.summary}") for score, label in ranked]
         site = getattr(self, "site", None)
         return [(site if isinstance(site, str) and site else "logits", self.summary)]
+
+
+def _canonical(label: str) -> str:
+    """A label as its canonical site ("L4H5" -> blocks.4.attn.hook_z[5]); a group label ("L1H2+L3H4") stays."""
+    from sleuth.errors import SiteError
+    from sleuth.target import Site
+
+    try:
+        return str(Site.parse(label))
+    except SiteError:
+        return label
 
 
 class Provenance(BaseModel):
