@@ -32,8 +32,7 @@ class AgentDeps:
     def tokens_used(self) -> int:
         if self.llm is None:
             return 0
-        totals = self.llm.ledger.totals()
-        return totals["prompt_tokens"] + totals["completion_tokens"]
+        return self.llm.ledger.tokens()
 
     def ask(self, template: str, schema: type[BaseModel], max_tokens: int = 256, **variables) -> BaseModel:
         """Render a prompt and get a validated structured reply (InvalidOutput after bounded retries)."""

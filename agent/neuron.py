@@ -12,14 +12,18 @@ FIRE_FRACTION = 0.3  # fires = above this fraction of the strongest activation s
 MAX_TEST_TEXTS = 6
 
 
+def explore_args(component: str, settings) -> dict:
+    """The first experiment on a scalar component: its top corpus windows on the explain split."""
+    return {"sites": [component], "k": 8, "n_windows": settings.explain_windows, "split": "explain",
+            "n_quantiles": 2, "n_random": 3, "units_per_site": 1}
+
+
 def plan(task: dict, state: dict, deps) -> dict:
     """What the current stage needs: tool calls to run, or an LLM step done here."""
     c, cfg = task["component"], deps.settings
     stage = task["stage"]
     if stage == "explore":
-        return {"pending": [{"tool": "top_activations", "purpose": "top_examples",
-                             "args": {"sites": [c], "k": 8, "n_windows": cfg.explain_windows, "split": "explain",
-                                      "n_quantiles": 2, "n_random": 3, "units_per_site": 1}}]}
+        return {"pending": [{"tool": "top_activations", "purpose": "top_examples", "args": explore_args(c, cfg)}]}
     if stage == "hypothesize":
         reply = deps.ask("hypotheses", Hypotheses, max_tokens=200, component=c, model=deps.target.name,
                          kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),

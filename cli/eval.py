@@ -41,9 +41,20 @@ def _progress(total: int, quiet: bool):
     return bar, bar.add_task("eval", total=total)
 
 
-def _board_paths(settings, scoreboard: Path | None) -> tuple[Path, Path]:
-    folder = settings.home / "evals"
-    return (scoreboard or folder / "scoreboard.json"), folder / "history.jsonl"
+def _record(report, rows, work: Path, settings, scoreboard: Path | None) -> Path:
+    """Write report.json, stamp the rows and merge them into the scoreboard and the history; the board's path."""
+    from sleuth.evals.scoreboard import stamp, update
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "report.json").write_text(report.model_dump_json(indent=1))
+    board = scoreboard or settings.home / "evals" / "scoreboard.json"
+    update(board, stamp(rows), settings.home / "evals" / "history.jsonl")
+    return board
+
+
+def _show(rows, work: Path, board: Path) -> None:
+    _print_rows(rows)
+    console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
 
 
 def _print_rows(rows) -> None:
@@ -77,7 +88,6 @@ def find(
     from sleuth.errors import ConfigError
     from sleuth.evals.describers import DescribeEnv
     from sleuth.evals.find import DEFAULT_SUITE, find_rows, run_find, select
-    from sleuth.evals.scoreboard import stamp, update
     from sleuth.predicates import load_suite
     from sleuth.target import load_target
     from sleuth.tools import ToolContext
@@ -100,15 +110,11 @@ def find(
             report = run_find(components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts,
                               progress=lambda label: bar.update(task, description=label),
                               done=lambda: bar.advance(task))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "report.json").write_text(report.model_dump_json(indent=1))
-    rows = stamp(find_rows(report))
-    board, history = _board_paths(settings, scoreboard)
-    update(board, rows, history)
+    rows = find_rows(report)
+    board = _record(report, rows, work, settings, scoreboard)
     if json_out:
         return emit_json(report)
-    _print_rows(rows)
-    console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
+    _show(rows, work, board)
 
 
 @app.command("heads")
@@ -134,7 +140,6 @@ def heads(
     from sleuth.evals.describers import DescribeEnv
     from sleuth.evals.heads import heads_rows, run_heads
     from sleuth.evals.heads_target import default_heads
-    from sleuth.evals.scoreboard import stamp, update
     from sleuth.tools import ToolContext
 
     if mode not in MODES:
@@ -142,7 +147,7 @@ def heads(
     settings = load_settings()
     target = _suite_target(model, settings, json_out)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
-    chosen = default_heads(ctx, model, head_list)
+    chosen, truth = default_heads(ctx, model, head_list)
     work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
     with ExitStack() as stack:
         describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)
@@ -152,18 +157,14 @@ def heads(
         bar, task = _progress((len(chosen) + 2) * len(modes), json_out)
         with bar:
             report = run_heads(env, judge, modes, chosen, progress=lambda label: bar.update(task, description=label),
-                               done=lambda: bar.advance(task))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "report.json").write_text(report.model_dump_json(indent=1))
-    rows = stamp(heads_rows(report, f"heads:{target.name}"))
-    board, history = _board_paths(settings, scoreboard)
-    update(board, rows, history)
+                               done=lambda: bar.advance(task), truth=truth)
+    rows = heads_rows(report, f"heads:{target.name}")
+    board = _record(report, rows, work, settings, scoreboard)
     if json_out:
         return emit_json(report)
     console.print("ground truth: " + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in report.truth.heads.items()),
                   highlight=False)
-    _print_rows(rows)
-    console.print(f"[dim]report: {work / 'report.json'}; scoreboard: {board.with_suffix('.md')}[/]", highlight=False)
+    _show(rows, work, board)
 
 
 def _suite_target(model: str | None, settings, quiet: bool):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from sleuth.agent.neuron import explore_args
 from sleuth.agent.snippets import crop, marked
 from sleuth.prompts import render
 from sleuth.tools import run_tool
@@ -35,11 +36,6 @@ class DescribeEnv:
     work_dir: Path  # the agent's private memory and checkpoints for this eval run
     _investigator: object | None = field(default=None, repr=False)
 
-    def explain_scan_args(self, site: str) -> dict:
-        """The agent's explore step, exactly (see sleuth.agent.neuron)."""
-        return {"sites": [site], "k": 8, "n_windows": self.agent_settings.explain_windows, "split": "explain",
-                "n_quantiles": 2, "n_random": 3, "units_per_site": 1}
-
     def investigator(self):
         if self._investigator is None:
             from sleuth.agent import AgentDeps, Investigator
@@ -56,7 +52,7 @@ class DescribeEnv:
 
 
 def one_shot(site: str, env: DescribeEnv) -> Described:
-    report = run_tool("top_activations", env.explain_scan_args(site), env.ctx).data["components"][0]
+    report = run_tool("top_activations", explore_args(site, env.agent_settings), env.ctx).data["components"][0]
     top = [e for e in report["examples"] if e["kind"] == "top"]
     quiet = [e for e in report["examples"] if e["kind"] == "random"]
     examples = [{"text": marked(e["tokens"], e["values"])} for e in top if e["max_value"] > 0]

@@ -112,20 +112,16 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
                       per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
 
 
-def _tokens(llm) -> int:
-    totals = llm.ledger.totals()
-    return totals["prompt_tokens"] + totals["completion_tokens"]
-
 
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
               seed: int) -> ComponentResult:
-    start, before = time.perf_counter(), _tokens(env.llm)
+    start, before = time.perf_counter(), env.llm.ledger.tokens()
     result = ComponentResult(name=component.name, category=component.category, site=site, mode=mode,
                              description=None, status="failed")
     try:
         described = DESCRIBERS[mode](site, env)
         result.description, result.status, result.reason = described.text, described.status, described.reason
-        result.llm_tokens = _tokens(env.llm) - before
+        result.llm_tokens = env.llm.ledger.tokens() - before
         if described.text:
             agreement = predictive_agreement(judge_llm, described.text, held, seed)
             result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
@@ -138,7 +134,7 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
     except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
         result.status, result.reason = "failed", str(exc)
         result.f1 = result.judge_score = None
-    result.llm_tokens = result.llm_tokens or _tokens(env.llm) - before
+    result.llm_tokens = result.llm_tokens or env.llm.ledger.tokens() - before
     result.seconds = round(time.perf_counter() - start, 1)
     return result
 

@@ -77,10 +77,6 @@ def measure_truth(ctx) -> HeadTruth:
     return HeadTruth(scores=scores, heads=heads)
 
 
-def _tokens(llm) -> int:
-    totals = llm.ledger.totals()
-    return totals["prompt_tokens"] + totals["completion_tokens"]
-
 
 # ---- the two modes ----------------------------------------------------------
 def agent_search(kind: str, env) -> tuple[list[str], str | None]:
@@ -129,22 +125,23 @@ MODES = {"agent": (agent_search, agent_head), "oneshot": (oneshot_search, onesho
 
 
 def _timed(fn, env, result: HeadResult):
-    start, before = time.perf_counter(), _tokens(env.llm)
+    start, before = time.perf_counter(), env.llm.ledger.tokens()
     try:
         fn(result)
     except LLMUnreachable:
         raise
     except (LLMError, ToolError) as exc:
         result.status, result.reason = "failed", str(exc)
-    result.llm_tokens = _tokens(env.llm) - before
+    result.llm_tokens = env.llm.ledger.tokens() - before
     result.seconds = round(time.perf_counter() - start, 1)
     return result
 
 
 def run_heads(env, judge_llm, modes: list[str], heads: list[str], progress: Callable[[str], None] | None = None,
-              done: Callable[[], None] | None = None) -> HeadsReport:
+              done: Callable[[], None] | None = None, truth: HeadTruth | None = None) -> HeadsReport:
+    """truth: the measured head scores, when the caller already has them (else measured here)."""
     start = time.perf_counter()
-    truth = measure_truth(env.ctx)
+    truth = truth or measure_truth(env.ctx)
     results: list[HeadResult] = []
     for mode in modes:
         search, describe = MODES[mode]

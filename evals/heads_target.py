@@ -23,8 +23,9 @@ def heads_target(model: str | None, settings, progress=None):
     return Target(SUITE_MODEL, net, tokenizer, source=f"trained in {info['train_seconds']} s: {info['recipe']}")
 
 
-def default_heads(ctx, model: str | None, given: str | None) -> list[str]:
-    """Heads to describe one by one: --heads, every head of the suite's model, or a sample elsewhere."""
+def default_heads(ctx, model: str | None, given: str | None):
+    """(heads to describe one by one, the truth if it had to be measured to pick them): --heads, every
+    head of the suite's model, or a sample elsewhere."""
     from sleuth.evals.heads import measure_truth
 
     shape = ctx.target.shape
@@ -34,9 +35,9 @@ def default_heads(ctx, model: str | None, given: str | None) -> list[str]:
         bad = [h for h in chosen if h not in every]
         if bad:
             raise SiteError(f"head '{bad[0]}' is not on {ctx.target.name} (heads L0H0..L{shape.n_layers - 1}H{shape.n_heads - 1})")
-        return chosen
+        return chosen, None
     if not model or model == SUITE_MODEL:
-        return every
+        return every, None
     truth = measure_truth(ctx)
     picked = []
     for kind in truth.scores:
@@ -44,4 +45,4 @@ def default_heads(ctx, model: str | None, given: str | None) -> list[str]:
         picked += ranked[:2]
     quiet = [h for h in every if h not in picked and all(h not in v for v in truth.heads.values())]
     picked += quiet[:: max(1, len(quiet) // 2)][:2]
-    return list(dict.fromkeys(picked))
+    return list(dict.fromkeys(picked)), truth

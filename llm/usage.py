@@ -25,6 +25,10 @@ class UsageLedger(BaseModel):
         with self._lock:
             self.calls.append(usage)
 
+    def tokens(self) -> int:
+        """Prompt plus completion tokens of every call so far."""
+        return sum(c.prompt_tokens + c.completion_tokens for c in self.calls)
+
     def totals(self) -> dict:
         return {"calls": len(self.calls),
                 "prompt_tokens": sum(c.prompt_tokens for c in self.calls),

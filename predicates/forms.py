@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, \
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, \
     model_validator
 
 from sleuth.predicates.errors import PredicateError
@@ -40,13 +40,11 @@ def _words(values: list[str]) -> list[str]:
     return words
 
 
-class TokenIn(_Form):
-    token_in: list[str] = Field(min_length=1)
+Words = Annotated[list[str], Field(min_length=1), AfterValidator(_words)]  # stripped, case-folded
 
-    @field_validator("token_in")
-    @classmethod
-    def _norm(cls, value: list[str]) -> list[str]:
-        return _words(value)
+
+class TokenIn(_Form):
+    token_in: Words
 
 
 class RegexTarget(_Form):
@@ -80,12 +78,7 @@ class ContextRegex(_Form):
 
 
 class PreviousTokenIn(_Form):
-    previous_token_in: list[str] = Field(min_length=1)
-
-    @field_validator("previous_token_in")
-    @classmethod
-    def _norm(cls, value: list[str]) -> list[str]:
-        return _words(value)
+    previous_token_in: Words
 
 
 class Comparison(_Form):

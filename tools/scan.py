@@ -69,10 +69,10 @@ def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
-    sae = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
+    weights = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
     if site.name is not None:  # a synthetic unit: its rule keys the cache
-        sae = ctx.target.synthetic[site.name].fingerprint
-    key = f"{ctx.target.name}|{site}|{sae}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
+        weights = ctx.target.synthetic[site.name].fingerprint
+    key = f"{ctx.target.name}|{site}|{weights}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 
