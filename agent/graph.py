@@ -6,11 +6,11 @@ import functools
 
 from langgraph.graph import END, START, StateGraph
 
-from sleuth.agent import conclude, nodes
+from sleuth.agent import answer, conclude, nodes
 from sleuth.agent.state import AgentState
 
 NODES = {"retrieve": nodes.retrieve, "plan": nodes.plan, "act": nodes.act, "record": nodes.record,
-         "update": nodes.update, "describe": conclude.describe, "validate": conclude.validate, "answer": conclude.answer}
+         "update": nodes.update, "describe": conclude.describe, "validate": conclude.validate, "answer": answer.answer}
 ROUTES = ("plan", "act", "describe", "validate", "answer")
 
 

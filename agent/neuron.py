@@ -1,21 +1,59 @@
-"""The protocol for a scalar component (MLP neuron, SAE latent, unit, direction):
-top corpus examples -> hypotheses -> test texts chosen where hypotheses disagree ->
-description -> held-out scoring (in validate)."""
+"""The protocol for a scalar component (MLP neuron, SAE latent, synthetic unit, direction):
+
+top corpus windows (explain split) -> hypotheses, each a statement and an executable rule ->
+test texts written to tell the rules apart -> every rule scored by code on the explain windows
+and the test texts -> bounded refinement from its false positives and negatives -> the best
+rule's statement in plain words -> held-out windows (in validate). Rules are data that sleuth
+evaluates; nothing the LLM writes is run.
+"""
 
 from __future__ import annotations
 
-from sleuth.agent.schemas import Hypotheses, TestTexts, answers_model
+from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
 from sleuth.agent.snippets import crop, marked
 from sleuth.llm.errors import InvalidOutput
+from sleuth.predicates import parse_predicate
+from sleuth.predicates.fit import fit, text_fires
 
-FIRE_FRACTION = 0.3  # fires = above this fraction of the strongest activation seen on the explain split
-MAX_TEST_TEXTS = 6
+MAX_TEST_TEXTS = 8
 
 
 def explore_args(component: str, settings) -> dict:
     """The first experiment on a scalar component: its top corpus windows on the explain split."""
     return {"sites": [component], "k": 8, "n_windows": settings.explain_windows, "split": "explain",
             "n_quantiles": 2, "n_random": 3, "units_per_site": 1}
+
+
+def heldout_args(component: str, settings) -> dict:
+    """Validation windows: the held-out documents only."""
+    return {"sites": [component], "k": 8, "n_windows": settings.heldout_windows, "split": "heldout",
+            "n_quantiles": 4, "n_random": 8, "units_per_site": 1}
+
+
+def _windows(task: dict) -> list[tuple[list[str], list[float]]]:
+    """Everything a rule is fitted on: the explain windows and the agent's own test texts (never held-out)."""
+    return [(w["tokens"], w["values"]) for w in task.get("windows", []) + task.get("tests", [])]
+
+
+def _status(f1: float, cfg) -> str:
+    return "supported" if f1 >= cfg.rule_supported_f1 else "refuted" if f1 < cfg.rule_refuted_f1 else "open"
+
+
+def scored(hypothesis: dict, task: dict, cfg) -> dict:
+    """The hypothesis with its rule's fit on the windows seen so far."""
+    result = fit(parse_predicate(hypothesis["rule"]), _windows(task), task["fire_threshold"])
+    numbers = result.model_dump(include={"precision", "recall", "f1", "correlation", "texts"})
+    return {**hypothesis, "fit": numbers, "status": _status(result.f1, cfg),
+            "misses": {"false_positives": result.false_positives, "false_negatives": result.false_negatives}}
+
+
+def best(task: dict) -> dict:
+    return max(task["hypotheses"], key=lambda h: (h["fit"]["f1"], h["fit"]["correlation"]))
+
+
+def _hypothesis(i: int, reply) -> dict:
+    return {"id": f"H{i}", "statement": reply.statement.strip(), "rule": reply.rule.model_dump(by_alias=True,
+            exclude_none=True), "status": "open", "accuracy": None}
 
 
 def plan(task: dict, state: dict, deps) -> dict:
@@ -25,56 +63,52 @@ def plan(task: dict, state: dict, deps) -> dict:
     if stage == "explore":
         return {"pending": [{"tool": "top_activations", "purpose": "top_examples", "args": explore_args(c, cfg)}]}
     if stage == "hypothesize":
-        reply = deps.ask("hypotheses", Hypotheses, max_tokens=200, component=c, model=deps.target.name,
+        reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=c, model=deps.target.name,
                          kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),
                          stats=task.get("stats", ""), examples=task.get("examples", []), quiet=task.get("quiet", []),
                          feedback=task.get("feedback"), max_hypotheses=3)
-        hyps = [{"id": f"H{i + 1}", "statement": s.strip(), "status": "open", "accuracy": None}
-                for i, s in enumerate(dict.fromkeys(reply.hypotheses)) if s.strip()]
-        return {"task": {"hypotheses": hyps, "stage": "test"}}
+        unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
+        hyps = [scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())]
+        return {"task": {"hypotheses": hyps, "tests": [], "rounds": [], "stage": "test"}}
     if stage == "test":
         statements = [h["statement"] for h in task["hypotheses"]]
         written = deps.ask("test_texts", TestTexts, max_tokens=300, component=c, model=deps.target.name,
-                           hypotheses=statements, n=MAX_TEST_TEXTS).texts
-        written = [t for t in dict.fromkeys(t.strip() for t in written) if t and t not in statements][:10]
-        # controls from the explain split: known to fire / not to fire, so even a weak LLM's hypotheses are tested
-        controls = [e["plain"] for e in task.get("examples", [])[:2] if e.get("plain")] + task.get("quiet", [])[:2]
-        texts = list(dict.fromkeys(written + controls))
+                           hypotheses=statements, n=6).texts
+        texts = [t for t in dict.fromkeys(t.strip() for t in written) if t and t not in statements][:MAX_TEST_TEXTS]
         if not texts:
             raise InvalidOutput("the LLM wrote no usable test texts")
-        predictions = {}
-        for h in task["hypotheses"]:
-            reply = deps.ask("predict", answers_model(len(texts)), max_tokens=16 + 8 * len(texts),
-                             hypothesis=h["statement"], texts=texts)
-            predictions[h["id"]] = list(reply.answers)
-        chosen = most_disagreed({k: v[: len(written)] for k, v in predictions.items()}, len(written), MAX_TEST_TEXTS)
-        chosen += list(range(len(written), len(texts)))
-        texts = [texts[i] for i in chosen]
-        predictions = {k: [v[i] for i in chosen] for k, v in predictions.items()}
-        return {"task": {"test_texts": texts, "predictions": predictions, "stage": "run_tests"}}
+        return {"task": {"test_texts": texts, "stage": "run_tests"}}
     if stage == "run_tests":
         return {"pending": [{"tool": "activations", "purpose": "test_texts",
                              "args": {"site": c, "texts": task["test_texts"]}}]}
+    if stage == "refine":
+        return {"task": refine(task, deps)}
     if stage == "heldout":
-        return {"pending": [{"tool": "top_activations", "purpose": "heldout",
-                             "args": {"sites": [c], "k": 8, "n_windows": cfg.heldout_windows, "split": "heldout",
-                                      "n_quantiles": 4, "n_random": 8, "units_per_site": 1}}]}
+        return {"pending": [{"tool": "top_activations", "purpose": "heldout", "args": heldout_args(c, cfg)}]}
     raise ValueError(f"neuron protocol has no stage '{stage}'")
 
 
-def most_disagreed(predictions: dict[str, list[bool]], n: int, keep: int) -> list[int]:
-    """Indices of the texts whose predicted outcome splits the hypotheses most (ties: original order)."""
-    def split(i: int) -> float:
-        votes = [p[i] for p in predictions.values()]
-        share = sum(votes) / len(votes) if votes else 0.5
-        return share * (1 - share)
+def refine(task: dict, deps) -> dict:
+    """One bounded round: the LLM reads the best rule's misses (as data) and revises it; code re-scores."""
+    cfg, top = deps.settings, best(task)
+    reply = deps.ask("refine_rule", RevisedRule, max_tokens=300, component=task["component"], model=deps.target.name,
+                     statement=top["statement"], rule=top["rule"], fit={**top["fit"], **top["misses"]})
+    revised = scored(_hypothesis(len(task["hypotheses"]) + 1, reply), task, cfg)
+    hyps = task["hypotheses"] + [revised]
+    rounds = task.get("rounds", []) + [{"round": len(task.get("rounds", [])) + 1, "from": top["id"], "to": revised["id"],
+                                        "before": top["fit"], "after": revised["fit"]}]
+    return {"hypotheses": hyps, "rounds": rounds, "stage": next_stage({**task, "hypotheses": hyps, "rounds": rounds}, cfg)}
 
-    return sorted(sorted(range(n), key=lambda i: -split(i))[:keep])
+
+def next_stage(task: dict, cfg) -> str:
+    """Refine while the best rule misses its target and rounds are left; then describe."""
+    good_enough = best(task)["fit"]["f1"] >= cfg.rule_target_f1
+    return "describe" if good_enough or len(task.get("rounds", [])) >= cfg.rule_rounds else "refine"
 
 
 def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     """Fold tool results into the task; returns task updates (and prediction-log entries)."""
-    result = results[0]
+    result, cfg = results[0], deps.settings
     purpose = result["purpose"]
     if purpose == "top_examples":
         report = result["data"]["components"][0]
@@ -82,26 +116,26 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         quiet = [e for e in report["examples"] if e["kind"] == "random"]
         strongest = max(report["max"], 1e-6)
         return {"task": {
-            "examples": [{"text": marked(e["tokens"], e["values"]), "plain": "".join(crop(e["tokens"], e["values"])[0]),
-                          "value": round(e["max_value"], 3)} for e in top],
+            "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)} for e in top],
             "quiet": ["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
+            "windows": [{"tokens": e["tokens"], "values": e["values"]} for e in report["examples"]],
             "stats": f"fires on {100 * report['frequency']:.2f}% of tokens; max {report['max']:.3f}; mean {report['mean']:.4f}",
-            "fire_threshold": round(FIRE_FRACTION * strongest, 4), "stage": "hypothesize"}}
+            "fire_threshold": round(cfg.fire_fraction * strongest, 4), "stage": "hypothesize"}}
     if purpose == "test_texts":
         threshold = task["fire_threshold"]
-        fired = [row["max_value"] >= threshold for row in result["data"]["per_text"]]
+        rows = result["data"]["per_text"]
+        tests = task.get("tests", []) + [{"tokens": r["tokens"], "values": r["values"]} for r in rows]
+        updated = {**task, "tests": tests}
+        fired = [r["max_value"] >= threshold for r in rows]
         log, hyps = [], []
         for h in task["hypotheses"]:
-            predicted = task["predictions"][h["id"]]
-            correct = [p == f for p, f in zip(predicted, fired)]
-            accuracy = sum(correct) / len(correct)
-            status = "supported" if accuracy >= 0.75 else "refuted" if accuracy < 0.5 else "open"
-            hyps.append({**h, "accuracy": round(accuracy, 3), "status": status})
-            log += [{"component": task["component"], "hypothesis": h["statement"], "tool": "activations",
+            predicted = [text_fires(parse_predicate(h["rule"]), r["tokens"]) for r in rows]
+            accuracy = sum(p == f for p, f in zip(predicted, fired)) / len(rows)
+            hyps.append({**scored(h, updated, cfg), "accuracy": round(accuracy, 3)})
+            log += [{"component": task["component"], "hypothesis": h["statement"], "rule": h["rule"], "tool": "activations",
                      "text": text, "predicted": p, "outcome": f} for text, p, f in zip(task["test_texts"], predicted, fired)]
-        counter = [{"tokens": row["tokens"], "values": row["values"], "active": f, "source": "counterexample"}
-                   for row, f in zip(result["data"]["per_text"], fired)]
-        return {"task": {"hypotheses": hyps, "counter": counter, "stage": "describe"}, "experiments": log}
+        updated["hypotheses"] = hyps
+        return {"task": {"tests": tests, "hypotheses": hyps, "stage": next_stage(updated, cfg)}, "experiments": log}
     if purpose == "heldout":
         threshold = task["fire_threshold"]
         examples = []

@@ -100,7 +100,7 @@ def act(state: dict, deps) -> dict:
     """Run the planned tool calls; a ToolError becomes a message, not a crash."""
     results, messages, failures = [], [], 0
     for call in state.get("pending", []):
-        ctx = dataclasses.replace(deps.ctx, seed=deps.ctx.seed + 1000) if call.get("fresh") else deps.ctx
+        ctx = dataclasses.replace(deps.ctx, seed=deps.ctx.seed + deps.settings.fresh_seed_offset) if call.get("fresh") else deps.ctx
         deps.on_event("tool_start", {"tool": call["tool"], "args": call["args"]})
         entry = {**call, "seed": ctx.seed, "error": None, "data": {}, "summary": ""}
         try:

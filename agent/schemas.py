@@ -9,9 +9,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from sleuth.predicates import Predicate
+
+
+class RuleHypothesis(BaseModel):
+    """A hypothesis and the same claim as a rule sleuth's own code evaluates exactly."""
+
+    statement: str = Field(min_length=3, max_length=300, description="what it responds to, in plain words")
+    rule: Predicate = Field(description="the statement as a predicate: which tokens fire")
+
 
 class Hypotheses(BaseModel):
-    hypotheses: list[str] = Field(min_length=1, max_length=3)
+    hypotheses: list[RuleHypothesis] = Field(min_length=1, max_length=3)
+
+
+class RevisedRule(RuleHypothesis):
+    """A revision of the best rule after reading its false positives and false negatives."""
 
 
 class TestTexts(BaseModel):
@@ -55,6 +68,3 @@ def head_kinds_model() -> type[BaseModel]:
     kinds = Literal[head_kinds()]  # type: ignore[valid-type]
     return create_model("HeadKinds", kinds=(list[kinds], Field(min_length=1, max_length=3)), reason=(str, ""))
 
-
-def answers_model(n: int) -> type[BaseModel]:
-    return create_model("Predictions", answers=(list[bool], Field(min_length=n, max_length=n)))

@@ -22,6 +22,7 @@ class Described(BaseModel):
     text: str | None  # None when no description came back (status says why)
     status: str  # validated / rejected / failed (agent), described / failed (one-shot)
     reason: str | None = None
+    rule: dict | None = None  # the executable rule the words state (the agent's descriptions carry one)
 
 
 class OneShotDescription(BaseModel):
@@ -68,7 +69,8 @@ def agent(site: str, env: DescribeEnv) -> Described:
     finding = next((f for f in state.get("findings", []) if f["component"] == site), None)
     if finding is None:
         return Described(text=None, status="failed", reason=state.get("partial") or "the agent reached no finding")
-    return Described(text=finding["text"], status=finding["status"], reason=finding.get("reason"))
+    return Described(text=finding["text"], status=finding["status"], reason=finding.get("reason"),
+                     rule=finding.get("rule"))
 
 
 DESCRIBERS: dict[str, Callable[[str, DescribeEnv], Described]] = {"oneshot": one_shot, "agent": agent}

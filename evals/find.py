@@ -20,7 +20,8 @@ from sleuth.evals.heldout import heldout_pool, texts_for
 from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
 from sleuth.evals.scoreboard import Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
-from sleuth.predicates import PredicateError, SuiteComponent
+from sleuth.predicates import PredicateError, SuiteComponent, holds, parse_predicate
+from sleuth.predicates.fit import agreement
 from sleuth.tools import ToolError
 
 REPORT_VERSION = 1
@@ -39,6 +40,8 @@ class ComponentResult(BaseModel):
     recall: float | None = None
     f1: float | None = None
     balanced_accuracy: float | None = None
+    rule_f1: float | None = None  # the description's own rule against the true function, by code (no LLM)
+    rule: dict | None = None
     judge: str | None = None  # match / partial / miss against the true words
     judge_score: float | None = None
     decoy_score: float | None = None  # the same judge against another component's words
@@ -54,6 +57,7 @@ class Summary(BaseModel):
     recall: float
     judge_match: float
     decoy_match: float
+    rule_f1: float  # a description without a rule counts 0
     llm_tokens: int
     seconds: float
 
@@ -102,6 +106,7 @@ def summarize(results: list[ComponentResult]) -> Summary:
     return Summary(n=len(results), failed=sum(r.f1 is None for r in results),
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
+                   rule_f1=mean(r.rule_f1 or 0.0 for r in results),
                    decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 
@@ -113,6 +118,14 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
 
 
 
+def rule_agreement(rule: dict, held) -> float:
+    """F1 of a description's rule against the true function on the held-out texts: code, no LLM."""
+    predicate = parse_predicate(rule)
+    truth = [t for per_text in held.truth for t in per_text]
+    guess = [g for view in held.views for g in holds(predicate, view)]
+    return agreement(truth, guess, len(held.views)).f1
+
+
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
               seed: int) -> ComponentResult:
     start, before = time.perf_counter(), env.llm.ledger.tokens()
@@ -122,7 +135,15 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
         described = DESCRIBERS[mode](site, env)
         result.description, result.status, result.reason = described.text, described.status, described.reason
         result.llm_tokens = env.llm.ledger.tokens() - before
-        if described.text:
+    except LLMUnreachable:
+        raise
+    except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
+        result.status, result.reason = "failed", str(exc)
+        described = None
+    if described is not None and described.rule:
+        result.rule, result.rule_f1 = described.rule, rule_agreement(described.rule, held)
+    try:
+        if described is not None and described.text:
             agreement = predictive_agreement(judge_llm, described.text, held, seed)
             result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
             result.balanced_accuracy = agreement.balanced_accuracy
@@ -131,9 +152,9 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
             result.decoy_score = VERDICT_SCORE[judge(judge_llm, described.text, decoy).verdict]
     except LLMUnreachable:
         raise
-    except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
-        result.status, result.reason = "failed", str(exc)
-        result.f1 = result.judge_score = None
+    except LLMError as exc:  # the describer's status stands; the missing score is recorded with its reason
+        result.reason = "; ".join(filter(None, [result.reason, f"scoring failed: {exc}"]))
+        result.f1 = result.judge_score = result.decoy_score = None
     result.llm_tokens = result.llm_tokens or env.llm.ledger.tokens() - before
     result.seconds = round(time.perf_counter() - start, 1)
     return result
@@ -189,5 +210,5 @@ def _round_robin(groups: list[list]) -> list[list]:
 
 def find_rows(report: FindReport) -> list[Row]:
     return [Row(suite=f"find:{report.suite}", mode=m.mode, n=m.overall.n, failed=m.overall.failed, f1=m.overall.f1,
-                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, llm_tokens=m.overall.llm_tokens,
+                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1, llm_tokens=m.overall.llm_tokens,
                 seconds=m.overall.seconds, llm=report.llm) for m in report.modes]

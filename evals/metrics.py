@@ -16,20 +16,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from sleuth.evals.heldout import HeldoutTexts
+from sleuth.predicates.fit import Agreement, agreement
 from sleuth.prompts import render
 from sleuth.scorers.simulation import guesses_model  # the same reply shape as the simulation scorer
 
 BATCH = 6
 VERDICT_SCORE = {"match": 1.0, "partial": 0.5, "miss": 0.0}
-
-
-class Agreement(BaseModel):
-    precision: float
-    recall: float
-    f1: float
-    balanced_accuracy: float
-    tokens: int
-    texts: int
 
 
 class Verdict(BaseModel):
@@ -50,20 +42,6 @@ def _marks(tokens: list[str], listed: list[str]) -> list[bool]:
         if hit is not None:
             marks[hit], cursor = True, hit + 1
     return marks
-
-
-def agreement(truth: list[bool], guess: list[bool], texts: int) -> Agreement:
-    tp = sum(t and g for t, g in zip(truth, guess))
-    fp = sum(g and not t for t, g in zip(truth, guess))
-    fn = sum(t and not g for t, g in zip(truth, guess))
-    tn = len(truth) - tp - fp - fn
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    rates = [r for r in (tp / (tp + fn) if tp + fn else None, tn / (tn + fp) if tn + fp else None) if r is not None]
-    return Agreement(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4),
-                     balanced_accuracy=round(sum(rates) / len(rates), 4) if rates else 0.5,
-                     tokens=len(truth), texts=texts)
 
 
 def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 0) -> Agreement:

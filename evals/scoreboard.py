@@ -25,6 +25,7 @@ class Row(BaseModel):
     f1: float | None = None
     judge_match: float | None = None
     decoy_match: float | None = None
+    rule_f1: float | None = None
     head_precision: float | None = None
     head_recall: float | None = None
     head_text_right: float | None = None
@@ -82,15 +83,16 @@ def _cell(value) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    head = ("| suite | mode | n | failed | F1 | judge match | decoy match | head precision | head recall | "
+    head = ("| suite | mode | n | failed | F1 | judge match | decoy match | rule F1 | head precision | head recall | "
             "head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
              "Decoy match is the same judge comparing the description with another component's words: "
-             "judge match means something only where it is well above decoy match.", "", head,
+             "judge match means something only where it is well above decoy match. "
+             "Rule F1 is the description's own executable rule against the truth, by code (one-shot has none).", "", head,
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.mode)):
         lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.judge_match),
-                                        _cell(r.decoy_match), _cell(r.head_precision), _cell(r.head_recall),
+                                        _cell(r.decoy_match), _cell(r.rule_f1), _cell(r.head_precision), _cell(r.head_recall),
                                         _cell(r.head_text_right), str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,
                                         r.commit, r.date]) + " |")
     return "\n".join(lines) + "\n"

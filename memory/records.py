@@ -50,6 +50,8 @@ class Hypothesis(BaseModel):
     model: str
     component: str
     statement: str
+    rule: dict | None = None  # the statement as an executable predicate, where there is one
+    fit: dict | None = None  # the rule's precision, recall, F1, correlation on the explain windows and test texts
     status: Literal["open", "supported", "refuted"] = "open"
     evidence_for: list[str] = Field(default_factory=list)
     evidence_against: list[str] = Field(default_factory=list)
@@ -68,6 +70,8 @@ class Description(BaseModel):
     text: str
     version: int = 0  # assigned by the store: 1, 2, ... per component
     scores: dict[str, float] = Field(default_factory=dict)
+    rule: dict | None = None  # the executable rule (predicate language) the text states, where there is one
+    score_states: list[dict] = Field(default_factory=list)  # every configured scorer: status, value, threshold, reason
     evidence_ids: list[str] = Field(default_factory=list)
     status: Literal["draft", "validated", "rejected", "failed"] = "draft"
     failure_reason: str | None = None

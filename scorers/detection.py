@@ -3,6 +3,9 @@
 - detection: judge whole texts (fires / does not fire); balanced accuracy.
 - fuzzing: one token per text is marked; judge whether the marked token is where the
   described feature fires (the peak on active texts, a random token otherwise).
+
+Examples reach the judge in a seeded shuffled order; every judged example and the judge's
+answer are kept in the score's details, so a score can be audited.
 """
 
 from __future__ import annotations
@@ -30,37 +33,44 @@ def _judge(llm, description: str, texts: list[str], template: str) -> list[bool]
     return list(reply.answers)
 
 
-def _require(llm, examples: list[ScoringExample]) -> None:
-    if llm is None:
-        raise ScorerError("needs an LLM endpoint")
+def _both_kinds(examples: list[ScoringExample]) -> None:
     if not any(e.active for e in examples) or all(e.active for e in examples):
-        raise ScorerError("needs both firing and non-firing examples")
+        raise ScorerError("could not score: needs both firing and non-firing examples")
 
 
-@scorer("detection", "Balanced accuracy of an LLM judging from the description whether a text fires.", needs_llm=True)
-def detection(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, **_) -> tuple[float, int, dict]:
-    _require(llm, examples)
-    chosen = balanced(examples, limit)
-    guesses = []
-    for group in batches(chosen, BATCH):
-        guesses += _judge(llm, description, [e.text for e in group], "detection")
-    truth = [e.active for e in chosen]
-    wrong = [e.text[:80] for e, g in zip(chosen, guesses) if g != e.active][:4]
-    return balanced_accuracy(truth, guesses), len(chosen), {"misjudged": wrong}
+def _judged(chosen: list[tuple[int, ScoringExample]], shown: list[str], answers: list[bool]) -> list[dict]:
+    return [{"example": i, "text": text[:200], "active": e.active, "answer": a}
+            for (i, e), text, a in zip(chosen, shown, answers)]
+
+
+def judge_all(llm, description: str, examples: list[ScoringExample], template: str, limit: int, seed: int,
+              show=lambda i, e: e.text) -> tuple[float, int, dict]:
+    """Balanced, shuffled examples judged in batches; balanced accuracy and the audit trail."""
+    _both_kinds(examples)
+    chosen = balanced(examples, limit, seed)
+    shown = [show(i, e) for i, e in chosen]
+    answers = []
+    for group in batches(shown, BATCH):
+        answers += _judge(llm, description, group, template)
+    truth = [e.active for _, e in chosen]
+    return balanced_accuracy(truth, answers), len(chosen), {"judged": _judged(chosen, shown, answers)}
+
+
+@scorer("detection", "Balanced accuracy of an LLM judging from the description whether a text fires.",
+        needs=("llm", "examples"))
+def detection(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
+              **_) -> tuple[float, int, dict]:
+    return judge_all(llm, description, examples, "detection", limit, seed)
 
 
 def _mark(example: ScoringExample, index: int) -> str:
     return "".join(f"[[{t}]]" if i == index else t for i, t in enumerate(example.tokens))
 
 
-@scorer("fuzzing", "Balanced accuracy of an LLM judging whether the marked token is where the feature fires.", needs_llm=True)
+@scorer("fuzzing", "Balanced accuracy of an LLM judging whether the marked token is where the feature fires.",
+        needs=("llm", "examples"))
 def fuzzing(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
             **_) -> tuple[float, int, dict]:
-    _require(llm, examples)
     rng = random.Random(seed)
-    chosen = balanced(examples, limit)
-    marked = [_mark(e, e.peak if e.active else rng.randrange(len(e.tokens))) for e in chosen]
-    guesses = []
-    for group in batches(marked, BATCH):
-        guesses += _judge(llm, description, group, "fuzzing")
-    return balanced_accuracy([e.active for e in chosen], guesses), len(chosen), {}
+    return judge_all(llm, description, examples, "fuzzing", limit, seed,
+                     show=lambda i, e: _mark(e, e.peak if e.active else rng.randrange(len(e.tokens))))

@@ -14,13 +14,12 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(wins / (len(pos) * len(neg)))
 
 
-@scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.")
+@scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.",
+        needs=("embed", "examples"))
 def embedding(description: str, examples: list[ScoringExample], embed=None, **_) -> tuple[float, int, dict]:
     """`embed(texts) -> unit vectors` comes with the inputs (the agent passes memory's MiniLM)."""
-    if embed is None:
-        raise ScorerError("needs an embedding function (embed)")
     if not any(e.active for e in examples) or all(e.active for e in examples):
-        raise ScorerError("needs both firing and non-firing examples")
+        raise ScorerError("could not score: needs both firing and non-firing examples")
     vectors = np.asarray(embed([description] + [e.text for e in examples]))
     sims = vectors[1:] @ vectors[0]
     pos = [float(s) for s, e in zip(sims, examples) if e.active]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from typing import Literal
 
 from pydantic import BaseModel
 
-Source = Literal["heldout-top", "heldout-quantile", "heldout-random", "counterexample"]
+Source = Literal["heldout-top", "heldout-quantile", "heldout-random"]  # validation rests on held-out documents only
 
 
 class ScoringExample(BaseModel):
@@ -24,13 +25,15 @@ class ScoringExample(BaseModel):
         return max(range(len(self.values)), key=lambda i: self.values[i])
 
 
-def balanced(examples: list[ScoringExample], limit: int) -> list[ScoringExample]:
-    """Up to limit/2 active and limit/2 inactive examples, interleaved (stable order)."""
-    pos = [e for e in examples if e.active][: limit // 2]
-    neg = [e for e in examples if not e.active][: limit - len(pos)]
-    mixed = []
-    for i in range(max(len(pos), len(neg))):
-        mixed += [x[i] for x in (pos, neg) if i < len(x)]
+def balanced(examples: list[ScoringExample], limit: int, seed: int = 0) -> list[tuple[int, ScoringExample]]:
+    """Up to limit/2 active and limit/2 inactive examples with their indices, in a seeded shuffled order:
+    no fixed pattern (firing, quiet, firing, ...) for a judge to follow, and the share of firing
+    examples differs from batch to batch."""
+    indexed = list(enumerate(examples))
+    pos = [(i, e) for i, e in indexed if e.active][: limit // 2]
+    neg = [(i, e) for i, e in indexed if not e.active][: limit - len(pos)]
+    mixed = pos + neg
+    random.Random(seed).shuffle(mixed)
     return mixed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -11,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from sleuth.errors import SleuthError
 
-SCORER_MODULES = ("detection", "simulation", "embedding", "intervention")  # detection.py also holds fuzzing
+NOT_SCORERS = {"registry", "examples"}  # every other module of this package registers scorers
 
 
 class ScorerError(SleuthError):
@@ -33,26 +34,33 @@ class Score(BaseModel):
 class ScorerSpec:
     name: str
     description: str
-    needs_llm: bool
+    needs: tuple[str, ...]  # inputs that must be given (not None, not empty), else the score is "unscored"
     fn: Callable[..., tuple[float, int, dict]]  # -> (value, n, details); raises ScorerError
+
+    @property
+    def needs_llm(self) -> bool:
+        return "llm" in self.needs
 
 
 SCORERS: dict[str, ScorerSpec] = {}
 
 
-def scorer(name: str, description: str, needs_llm: bool = False):
+def scorer(name: str, description: str, needs: tuple[str, ...] = ()):
     def decorate(fn):
         if name in SCORERS:
             raise ValueError(f"scorer '{name}' is already registered")
-        SCORERS[name] = ScorerSpec(name, description, needs_llm, fn)
+        SCORERS[name] = ScorerSpec(name, description, tuple(needs), fn)
         return fn
 
     return decorate
 
 
 def load_all() -> None:
-    for module in SCORER_MODULES:
-        importlib.import_module(f"sleuth.scorers.{module}")
+    import sleuth.scorers as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in NOT_SCORERS:
+            importlib.import_module(f"sleuth.scorers.{module.name}")
 
 
 def get_scorer(name: str) -> ScorerSpec:
@@ -67,11 +75,13 @@ def run_scorer(name: str, threshold: float, **inputs) -> Score:
     from sleuth.llm.errors import LLMError
 
     spec = get_scorer(name)
+    missing = [need for need in spec.needs if inputs.get(need) is None or inputs.get(need) == []]
+    if missing:
+        return Score(scorer=name, status="unscored", threshold=threshold, reason=f"needs {', '.join(missing)}")
     try:
         value, n, details = spec.fn(**inputs)
     except ScorerError as exc:
-        status = "unscored" if "needs" in str(exc) else "failed"
-        return Score(scorer=name, status=status, threshold=threshold, reason=str(exc))
+        return Score(scorer=name, status="failed", threshold=threshold, reason=str(exc))
     except LLMError as exc:
         return Score(scorer=name, status="failed", threshold=threshold, reason=f"LLM: {exc}")
     return Score(scorer=name, status="scored", value=round(value, 4), threshold=threshold, passed=value >= threshold,

@@ -11,7 +11,7 @@ from pydantic import Field, create_model
 
 from sleuth.prompts import render
 from sleuth.scorers.examples import ScoringExample, balanced, batches
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import scorer
 
 BATCH = 6
 
@@ -25,13 +25,11 @@ def predicted_vector(example: ScoringExample, guessed: list[str]) -> list[float]
     return [1.0 if t.strip().lower() in wanted and t.strip() else 0.0 for t in example.tokens]
 
 
-@scorer("simulation", "Correlation of predicted (from the description) and real per-token activation.", needs_llm=True)
-def simulation(description: str, examples: list[ScoringExample], llm=None, limit: int = 12, **_) -> tuple[float, int, dict]:
-    if llm is None:
-        raise ScorerError("needs an LLM endpoint")
-    chosen = balanced(examples, limit)
-    if not chosen:
-        raise ScorerError("needs examples")
+@scorer("simulation", "Correlation of predicted (from the description) and real per-token activation.",
+        needs=("llm", "examples"))
+def simulation(description: str, examples: list[ScoringExample], llm=None, limit: int = 12, seed: int = 0,
+               **_) -> tuple[float, int, dict]:
+    chosen = [e for _, e in balanced(examples, limit, seed)]
     predicted, real = [], []
     for group in batches(chosen, BATCH):
         prompt = render("simulation", description=description, texts=[e.tokens for e in group])

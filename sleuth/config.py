@@ -35,10 +35,18 @@ class AgentSettings(BaseModel):
     free_steps: int = Field(0, ge=0, le=10)  # LLM-chosen experiments after each protocol (strong endpoints)
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
-    neuron_scorers: list[str] = ["detection", "embedding"]
+    # every configured scorer must score and pass for "validated"; the exact rule scorer runs first
+    neuron_scorers: list[str] = ["rule", "detection", "words_match_rule", "embedding"]
     head_scorers: list[str] = ["intervention"]
-    thresholds: dict[str, float] = {"detection": 0.65, "fuzzing": 0.65, "simulation": 0.3, "embedding": 0.6,
-                                    "intervention": 0.9, "patch_recovery": 0.1}
+    thresholds: dict[str, float] = {"rule": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
+                                    "simulation": 0.3, "embedding": 0.6, "intervention": 0.9, "patch_recovery": 0.1}
+    default_threshold: float = 0.5  # for a configured scorer with no entry in thresholds
+    fire_fraction: float = Field(0.3, gt=0, lt=1)  # a unit fires at this fraction of its strongest explain activation
+    rule_rounds: int = Field(2, ge=0, le=5)  # refinements of the best rule from its misses
+    rule_target_f1: float = Field(0.9, gt=0, le=1)  # stop refining once the best rule fits this well
+    rule_supported_f1: float = 0.75  # hypothesis status from its rule's F1: supported at or above this,
+    rule_refuted_f1: float = 0.3  # refuted below this, open between
+    fresh_seed_offset: int = 1000  # re-measurements use the run's seed plus this: new prompts, same run
 
 
 class Settings(BaseModel):

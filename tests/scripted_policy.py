@@ -39,7 +39,10 @@ def investigator(request: dict) -> str | dict | None:
     if title == "Hypotheses":
         marked = MARK.findall("\n".join(re.findall(r"^<<<DATA[^\n]*\n(.*?)\nDATA>>>", prompt, re.S | re.M)))
         token = max(set(marked), key=marked.count).strip() if marked else "the"
-        return {"hypotheses": [f"fires on the token '{token}'", "fires on 'zebra'"]}
+        return {"hypotheses": [{"statement": f"fires on the token '{token}'", "rule": {"token_in": [token or "the"]}},
+                               {"statement": "fires on 'zebra'", "rule": {"token_in": ["zebra"]}}]}
+    if title == "RevisedRule":
+        return revised_rule(prompt)
     if title == "TestTexts":
         keys = [k for k in keywords(prompt) if k != "zebra"] or ["the"]
         k = keys[0]
@@ -55,12 +58,17 @@ def investigator(request: dict) -> str | dict | None:
                 "paraphrase": "When Mary and John went to the park, John gave a ball to",
                 "paraphrase_corrupt": "When Mary and John went to the park, Mary gave a ball to"}
     if title == "DescriptionDraft":
-        keys = [k for k in keywords(prompt) if k != "zebra"]
+        rule = stated_rule(prompt)
+        keys = rule.get("token_in") or [k for k in keywords(prompt) if k != "zebra"]
+        if rule.get("token_in"):
+            words = ", ".join(f"'{w}'" for w in keys)
+            return {"description": f"Fires on the words {words}.",
+                    "claims": [{"text": f"The rule fits the corpus windows: {words}", "basis": "top_examples"}]}
         key = keys[0] if keys else "the"
         return {"description": f"Fires on the token '{key}'.",
                 "claims": [{"text": f"Top corpus examples peak on '{key}'", "basis": "top_examples"},
                            {"text": "Test texts confirm it", "basis": "test_texts"}]}
-    if title in ("Predictions", "Judgements"):
+    if title == "Judgements":
         hypothesis = re.search(r"<<<DATA hypothesis\n(.*?)\nDATA>>>", prompt, re.S)
         keys = keywords(_description(prompt)) or (keywords(hypothesis.group(1)) if hypothesis else [])
         texts = [t for t in _texts(prompt)][-_count(prompt):]
@@ -78,6 +86,25 @@ def investigator(request: dict) -> str | dict | None:
     if not fmt:
         return "The investigation found the findings listed above."
     return None
+
+
+def stated_rule(prompt: str) -> dict:
+    m = re.search(r"^rule: <<<DATA\n(.*?)\nDATA>>>", prompt, re.S | re.M)
+    return json.loads(m.group(1)) if m else {}
+
+
+def _section(prompt: str, header: str) -> list[str]:
+    """The marked tokens of the data blocks under a header line (up to the next header)."""
+    m = re.search(header + r"[^\n]*\n(.*?)(?:\n[A-Z][^<\n]*:\n|\nA rule is)", prompt, re.S)
+    return [t.strip().casefold() for t in MARK.findall(m.group(1))] if m else []
+
+
+def revised_rule(prompt: str) -> dict:
+    """Add the false negatives' words to a token_in rule and drop the false positives' words."""
+    words = list(stated_rule(prompt).get("token_in", []))
+    missed, wrong = _section(prompt, "Tokens where the component fires"), _section(prompt, "Tokens where the rule fires")
+    words = [w for w in dict.fromkeys(words + missed) if w and w not in wrong] or ["the"]
+    return {"statement": "fires on " + ", ".join(f"'{w}'" for w in words), "rule": {"token_in": words}}
 
 
 def _count(prompt: str) -> int:

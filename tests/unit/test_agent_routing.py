@@ -9,7 +9,9 @@ import pytest
 from sleuth.agent.budget import exhausted, fresh_budget
 from sleuth.agent.deps import AgentDeps
 from sleuth.agent.graph import NODES, build_graph, route
-from sleuth.agent.neuron import most_disagreed
+from sleuth.agent.answer import contradicts, fact
+from sleuth.agent.conclude import verdict
+from sleuth.agent.neuron import next_stage
 from sleuth.agent.nodes import plan, task_kind, update
 from sleuth.agent.state import add_unique
 from sleuth.config import AgentSettings
@@ -70,11 +72,15 @@ def test_budget_ends_the_run_with_a_reason(deps):
 
 def test_llm_step_goes_through_the_real_client(deps):
     s = state(tasks=[{"component": "blocks.0.mlp.hook_post[1]", "kind": "neuron", "stage": "hypothesize",
-                      "examples": [{"text": "a [[def]] b", "value": 3.0}], "quiet": [], "stats": ""}])
+                      "examples": [{"text": "a [[def]] b", "value": 3.0}], "quiet": [], "stats": "",
+                      "windows": [{"tokens": ["a", " def", " b"], "values": [0.0, 3.0, 0.0]}], "fire_threshold": 0.9}])
     out = plan(s, deps)
     task = out["tasks"][0]
     assert task["stage"] == "test" and out["route"] == "plan"
-    assert task["hypotheses"][0]["statement"] == "fires on the token 'def'"
+    first = task["hypotheses"][0]
+    assert first["statement"] == "fires on the token 'def'" and first["rule"] == {"token_in": ["def"]}
+    # the rule is scored by code on the explain windows, before any test text exists
+    assert first["fit"]["f1"] == 1.0 and first["status"] == "supported" and task["hypotheses"][1]["fit"]["f1"] == 0.0
     assert out["budget"]["tokens"] > 0 and out["budget"]["steps"] == 1
 
 
@@ -94,9 +100,45 @@ def test_failed_tool_call_on_llm_texts_asks_for_new_texts(deps):
     assert out["tasks"][0]["stage"] == "test" and "bad text" in out["tasks"][0]["feedback"]
 
 
-def test_experiment_choice_prefers_disagreement():
-    predictions = {"H1": [True, True, False, False], "H2": [True, False, True, False]}
-    assert most_disagreed(predictions, 4, 2) == [1, 2]
+def test_refinement_is_bounded_and_stops_at_the_target():
+    cfg = AgentSettings(rule_rounds=2, rule_target_f1=0.9)
+    hyp = lambda f1: {"fit": {"f1": f1, "correlation": 0.0}}  # noqa: E731
+    assert next_stage({"hypotheses": [hyp(0.5)], "rounds": []}, cfg) == "refine"
+    assert next_stage({"hypotheses": [hyp(0.5), hyp(0.95)], "rounds": [{}]}, cfg) == "describe"
+    assert next_stage({"hypotheses": [hyp(0.5)], "rounds": [{}, {}]}, cfg) == "describe"
+
+
+def _score(name, status="scored", value=0.9, threshold=0.5):
+    from sleuth.scorers import Score
+
+    passed = None if status != "scored" else value >= threshold
+    return Score(scorer=name, status=status, value=value if status == "scored" else None, threshold=threshold,
+                 passed=passed, reason=None if status == "scored" else "LLM: down")
+
+
+def test_validated_only_when_every_configured_scorer_scored_and_passed():
+    assert verdict([_score("rule"), _score("detection")]) == ("validated", None)
+    status, reason = verdict([_score("rule"), _score("detection", status="failed")])
+    assert status == "failed" and "detection failed: LLM: down" in reason
+    status, reason = verdict([_score("rule", value=0.2), _score("embedding", status="unscored")])
+    assert status == "rejected" and "rule 0.20 < 0.5" in reason and "embedding unscored" in reason
+    status, reason = verdict([_score("rule"), _score("words_match_rule", value=0.4, threshold=0.7)])
+    assert status == "rejected" and "words do not match the rule" in reason
+    assert verdict([])[0] == "failed"
+
+
+FOUND = {"short": "L16H0", "status": "validated", "text": "L16H0 attends to the previous token.", "reason": None}
+
+
+def test_the_answer_states_each_status_as_stored():
+    assert "validated on held-out data" in fact(FOUND)
+    rejected = {**FOUND, "status": "rejected", "reason": "rule 0.20 < 0.5"}
+    assert "rejected" in fact(rejected) and "rule 0.20 < 0.5" in fact(rejected)
+    assert contradicts("The findings were not validated on held-out data.", [FOUND])
+    assert contradicts("L16H0 failed validation.", [FOUND])
+    assert not contradicts("L16H0 is a previous-token head.", [FOUND])
+    assert contradicts("L16H0 was validated as a previous-token head.", [rejected])
+    assert not contradicts("L16H0 was not validated.", [rejected])
 
 
 def test_evidence_reducer_never_repeats():

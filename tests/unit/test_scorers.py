@@ -1,5 +1,7 @@
 """Scorer arithmetic and the LLM-judged scorers against a rule-based judge over real HTTP."""
 
+import random
+import re
 import sys
 from pathlib import Path
 
@@ -49,8 +51,11 @@ def test_registry_holds_every_scorer_once():
 def test_arithmetic():
     assert balanced_accuracy([True, True, False, False], [True, False, False, False]) == 0.75
     assert auc([0.9, 0.8], [0.1, 0.2]) == 1.0 and auc([0.1], [0.9]) == 0.0 and auc([0.5], [0.5]) == 0.5
-    picked = balanced(EXAMPLES, 4)
-    assert [e.active for e in picked] == [True, False, True, False]
+    picked = balanced(EXAMPLES, 4, seed=0)
+    assert sorted(e.active for _, e in picked) == [False, False, True, True]
+    assert all(EXAMPLES[i] is e for i, e in picked)
+    orders = {tuple(i for i, _ in balanced(EXAMPLES, 6, seed=s)) for s in range(8)}
+    assert len(orders) > 4, "the order must follow the seed"
     assert predicted_vector(EXAMPLES[0], ["def"]) == [1.0] + [0.0] * 7
 
 
@@ -65,9 +70,9 @@ def test_right_description_beats_wrong_one(judge, name):
 
 def test_failures_are_recorded_not_invented(judge):
     no_llm = run_scorer("detection", 0.6, description="x", examples=EXAMPLES, llm=None)
-    assert no_llm.status == "unscored" and no_llm.value is None and "LLM" in no_llm.reason
+    assert no_llm.status == "unscored" and no_llm.value is None and "needs llm" in no_llm.reason
     one_class = run_scorer("detection", 0.6, description="x", examples=[e for e in EXAMPLES if e.active], llm=judge)
-    assert one_class.status == "unscored" and one_class.value is None
+    assert one_class.status == "failed" and one_class.value is None and "could not score" in one_class.reason
     with FakeLLM(steps=[{"content": "not json"}] * 3) as broken:
         client = LLMClient(LLMConfig(base_url=broken.base_url, timeout_s=5.0, max_validation_retries=2))
         failed = run_scorer("detection", 0.6, description="x", examples=EXAMPLES, llm=client)
@@ -79,3 +84,72 @@ def test_intervention_percentile():
     low = run_scorer("intervention", 0.9, fresh_value=0.1, population=[0.1, 0.2, 0.3, 0.9])
     assert top.value == 1.0 and top.passed and low.value == 0.0 and not low.passed
     assert run_scorer("intervention", 0.9).status == "unscored"
+
+
+# canaries: judges that ignore the description must score at chance on balanced, shuffled examples
+def _canary_examples(n=40):
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
+    out = []
+    for i in range(n):
+        active = i % 2 == 0  # the source order alternates: a judge answering true, false, ... must not profit
+        text = f"{words[i % 8]} item {i} " + ("def here" if active else "nothing here")
+        out.append(ex(text, active, "def" if active else None))
+    return out
+
+
+def _blind(kind):
+    rng = random.Random(7)
+    counter = iter(range(10**6))
+
+    def answer(n):
+        if kind == "always_true":
+            return [True] * n
+        if kind == "always_false":
+            return [False] * n
+        if kind == "alternating":
+            return [next(counter) % 2 == 0 for _ in range(n)]
+        return [rng.random() < 0.5 for _ in range(n)]
+
+    def responder(request):
+        n = int(re.search(r"exactly (\d+) booleans", request["messages"][-1]["content"]).group(1))
+        return {"answers": answer(n)}
+
+    return responder
+
+
+@pytest.mark.parametrize("name", ["detection", "fuzzing"])
+@pytest.mark.parametrize("kind", ["always_true", "always_false", "alternating", "random"])
+def test_description_blind_judges_score_at_chance(name, kind):
+    examples = _canary_examples()
+    with FakeLLM(responder=_blind(kind)) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        values = [run_scorer(name, 0.65, description="Fires on 'def'.", examples=examples, llm=client, limit=40,
+                             seed=seed).value for seed in (0, 1, 2)]
+    _MODE_CACHE.clear()
+    assert sum(values) / len(values) <= 0.6, values
+    assert all(not v >= 0.65 for v in values)
+
+
+def test_judged_examples_and_answers_are_kept_for_audit(judge):
+    score = run_scorer("detection", 0.6, description="Fires on the token 'def'.", examples=EXAMPLES, llm=judge)
+    judged = score.details["judged"]
+    assert len(judged) == score.n and all(EXAMPLES[j["example"]].active == j["active"] for j in judged)
+    assert [j["answer"] for j in judged] == [j["active"] for j in judged]
+
+
+def test_rule_scorer_is_exact_and_needs_a_rule():
+    right = run_scorer("rule", 0.5, rule={"token_in": ["def"]}, examples=EXAMPLES, fire_threshold=0.5)
+    wrong = run_scorer("rule", 0.5, rule={"token_in": ["class"]}, examples=EXAMPLES, fire_threshold=0.5)
+    assert right.value == 1.0 and right.passed and right.details["correlation"] == 1.0
+    assert wrong.value == 0.0 and not wrong.passed and wrong.details["false_negatives"]
+    assert run_scorer("rule", 0.5, examples=EXAMPLES, fire_threshold=0.5).status == "unscored"
+    bad = run_scorer("rule", 0.5, rule={"token_of": ["x"]}, examples=EXAMPLES, fire_threshold=0.5)
+    assert bad.status == "failed" and "not a predicate" in bad.reason
+
+
+def test_words_must_match_the_rule(judge):
+    rule = {"token_in": ["def"]}
+    for words, agrees in [("Fires on the token 'def'.", True), ("Fires on the token 'class'.", False)]:
+        det = run_scorer("detection", 0.6, description=words, examples=EXAMPLES, llm=judge)
+        check = run_scorer("words_match_rule", 0.7, rule=rule, judged=det.details["judged"], examples=EXAMPLES)
+        assert check.passed is agrees, (words, check)

@@ -1,0 +1,95 @@
+"""How well a rule fits measured activations: token-level precision, recall and F1 of "fires",
+and the correlation of the rule's per-token values with the real ones (OpenAI's simulation
+score, computed exactly, with no LLM). Pure code: the agent, the `rule` scorer and the evals use it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+from sleuth.predicates.component import Graded, SyntheticComponent
+from sleuth.predicates.tokens import TokenView
+
+SHOWN = 4  # false positives / negatives kept as examples
+CONTEXT = 6  # tokens of context either side of a shown token
+
+
+class Agreement(BaseModel):
+    precision: float
+    recall: float
+    f1: float
+    balanced_accuracy: float
+    tokens: int
+    texts: int
+
+
+class RuleFit(Agreement):
+    correlation: float
+    false_positives: list[str] = Field(default_factory=list)  # "...context [[token]] context..."
+    false_negatives: list[str] = Field(default_factory=list)
+
+
+def agreement(truth: Sequence[bool], guess: Sequence[bool], texts: int) -> Agreement:
+    """Precision, recall, F1 and balanced accuracy of per-token guesses against the truth."""
+    tp = sum(t and g for t, g in zip(truth, guess))
+    fp = sum(g and not t for t, g in zip(truth, guess))
+    fn = sum(t and not g for t, g in zip(truth, guess))
+    tn = len(truth) - tp - fp - fn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    rates = [r for r in (tp / (tp + fn) if tp + fn else None, tn / (tn + fp) if tn + fp else None) if r is not None]
+    return Agreement(precision=round(precision, 4), recall=round(recall, 4), f1=round(f1, 4),
+                     balanced_accuracy=round(sum(rates) / len(rates), 4) if rates else 0.5,
+                     tokens=len(truth), texts=texts)
+
+
+def correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson correlation; 0.0 when either side is constant."""
+    n = len(a)
+    if n < 2:
+        return 0.0
+    ma, mb = sum(a) / n, sum(b) / n
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    va, vb = sum((x - ma) ** 2 for x in a), sum((y - mb) ** 2 for y in b)
+    return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else 0.0
+
+
+def _shown(tokens: list[str], i: int) -> str:
+    left, right = "".join(tokens[max(0, i - CONTEXT):i]), "".join(tokens[i + 1:i + 1 + CONTEXT])
+    return f"...{left}[[{tokens[i]}]]{right}..."
+
+
+def rule_values(rule, tokens: list[str], value: float | Graded = 1.0) -> list[float]:
+    """The rule's per-token values on a text (its predicate graded as a synthetic component would be)."""
+    return SyntheticComponent(fn=rule, value=value).clean(TokenView(list(tokens)))
+
+
+def fit(rule, windows: Sequence[tuple[Sequence[str], Sequence[float]]], threshold: float,
+        value: float | Graded = 1.0) -> RuleFit:
+    """The rule against windows of (tokens, real activations); a token fires when its activation >= threshold."""
+    truth, guess, predicted, real, fps, fns = [], [], [], [], [], []
+    for tokens, values in windows:
+        tokens = list(tokens)
+        ours = rule_values(rule, tokens, value)
+        for i, (mine, theirs) in enumerate(zip(ours, values)):
+            fires, holds = theirs >= threshold, mine > 0
+            truth.append(fires)
+            guess.append(holds)
+            predicted.append(mine)
+            real.append(float(theirs))
+            if holds and not fires and len(fps) < SHOWN:
+                fps.append(_shown(tokens, i))
+            if fires and not holds and len(fns) < SHOWN:
+                fns.append(_shown(tokens, i))
+    scores = agreement(truth, guess, len(windows))
+    return RuleFit(**scores.model_dump(), correlation=round(correlation(predicted, real), 4),
+                   false_positives=fps, false_negatives=fns)
+
+
+def text_fires(rule, tokens: Sequence[str]) -> bool:
+    """Does the rule fire anywhere in the text (the text-level prediction detection is compared with)?"""
+    return any(v > 0 for v in rule_values(rule, list(tokens)))
