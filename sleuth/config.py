@@ -36,7 +36,7 @@ class AgentSettings(BaseModel):
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
     # every configured scorer must score and pass for "validated"; the exact rule scorer runs first
-    neuron_scorers: list[str] = ["rule", "detection", "words_match_rule", "embedding"]
+    neuron_scorers: list[str] = ["rule", "detection", "words_match_rule"]  # embedding: available, too weak on lexical units
     head_scorers: list[str] = ["intervention"]
     thresholds: dict[str, float] = {"rule": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
                                     "simulation": 0.3, "embedding": 0.6, "intervention": 0.9, "patch_recovery": 0.1}

@@ -48,16 +48,21 @@ def test_neuron_investigation_ends_by_real_scores_and_cites_stored_evidence(make
     assert summary["status"] == "done" and summary["partial"] is None
     finding = summary["findings"][0]
     assert finding["component"] == "blocks.3.mlp.hook_post[100]"
-    scored = [s for s in finding["scores"] if s["status"] == "scored"]
-    assert {s["scorer"] for s in scored} == {"detection", "embedding"}
-    # validated exactly when every real score clears its configured threshold
-    assert (finding["status"] == "validated") == all(s["value"] >= s["threshold"] for s in scored)
+    # every configured scorer is reported, scored or not; validated exactly when all scored and passed
+    assert [s["scorer"] for s in finding["scores"]] == ["rule", "detection", "words_match_rule"]
+    assert (finding["status"] == "validated") == all(s["status"] == "scored" and s["passed"] for s in finding["scores"])
+    assert finding["rule"] and "token_in" in finding["rule"]
     for claim in finding["claims"]:
         assert claim["evidence_ids"] and all(store.get(i) is not None for i in claim["evidence_ids"])
     description = store.get(finding["description_id"])
     assert description.status == finding["status"] and description.version == 1
     held = [store.get(i) for i in description.evidence_ids if store.get(i).args.get("split") == "heldout"]
     assert held, "validation must rest on held-out windows"
+    # every example a scorer judged is a held-out window: the explain split and the LLM's texts are evidence only
+    assert {e["source"] for e in state["tasks"][0]["heldout"]} <= {"heldout-top", "heldout-quantile", "heldout-random"}
+    judged = next(s for s in description.score_states if s["scorer"] == "detection")["details"]["judged"]
+    explain = {"".join(w["tokens"]) for w in state["tasks"][0]["windows"]} | set(state["tasks"][0]["test_texts"])
+    assert judged and not any(j["text"] in explain for j in judged)
     # predictions were logged next to measured outcomes
     assert summary["experiments"] >= 2 and 0.0 <= summary["prediction_accuracy"] <= 1.0
     assert state["budget"]["steps"] > 5 and state["budget"]["tokens"] > 0

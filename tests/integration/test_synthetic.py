@@ -27,6 +27,9 @@ THE = SuiteComponent(name="the", description="Fires on the word 'the'.", categor
                      unit=SyntheticComponent(fn={"token_in": ["the"]}))
 EVEN = SuiteComponent(name="even", description="Fires on even numbers.", category="numeric", source="test",
                       unit=SyntheticComponent(fn={"numeric": "even"}))
+# a planted unit on three words: the scripted LLM first proposes only the commonest one (a slightly wrong rule)
+WORDS = SuiteComponent(name="words", description="Fires on 'the', 'of' and 'and'.", category="lexical", source="test",
+                       unit=SyntheticComponent(fn={"token_in": ["the", "of", "and"]}))
 SITE_FIELDS = ("site", "sites", "components")
 
 
@@ -34,6 +37,7 @@ SITE_FIELDS = ("site", "sites", "components")
 def ctx(smollm, sleuth_home):
     smollm.attach_synthetic("test.the", THE)
     smollm.attach_synthetic("test.even", EVEN)
+    smollm.attach_synthetic("test.words", WORDS)
     return ToolContext(target=smollm, home=sleuth_home)
 
 
@@ -76,17 +80,39 @@ def test_unknown_synthetic_site_is_a_one_line_error(ctx):
         run_tool("activations", {"site": "synthetic.test.nope", "texts": ["x"]}, ctx)
 
 
-def test_the_agent_investigates_a_synthetic_unit_as_a_neuron(ctx, tmp_path):
+def _investigate(ctx, tmp_path, site):
     with FakeLLM(responder=policy) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
         settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=1)
-        deps = AgentDeps(ctx=ctx, llm=client, store=open_store(tmp_path, path=tmp_path / "memory"), settings=settings)
-        state = Investigator(deps, tmp_path).ask("what does synthetic.test.the do?")
-        prompts = " ".join(m["content"] for r in fake.requests for m in r.get("messages", []))
+        store = open_store(tmp_path, path=tmp_path / "memory")
+        deps = AgentDeps(ctx=ctx, llm=client, store=store, settings=settings)
+        state = Investigator(deps, tmp_path).ask(f"what does {site} do?")
+        first = fake.requests[0]["messages"][-1]["content"]
+    return state, store, first
+
+
+def test_the_agent_investigates_a_synthetic_unit_as_a_neuron(ctx, tmp_path):
+    state, store, first = _investigate(ctx, tmp_path, "synthetic.test.the")
     finding = state["findings"][0]
     assert finding["component"] == "synthetic.test.the"
-    assert "'the'" in finding["text"].lower() and finding["status"] == "validated"
-    assert "Fires on the word 'the'" not in prompts and "token_in" not in prompts  # no hint of the truth
+    assert "'the'" in finding["text"].lower() and finding["status"] == "validated", finding["reason"]
+    assert finding["rule"] == {"token_in": ["the"]}
+    assert "Fires on the word 'the'" not in first and '["the"]' not in first  # no hint of the truth
+    stored = store.get(finding["description_id"])
+    assert stored.rule == finding["rule"] and {s["scorer"] for s in stored.score_states} == {
+        "rule", "detection", "words_match_rule"}
+
+
+def test_a_slightly_wrong_rule_is_refined_from_its_misses(ctx, tmp_path):
+    state, _, _ = _investigate(ctx, tmp_path, "synthetic.test.words")
+    task = state["tasks"][0]
+    first = task["hypotheses"][0]
+    assert len(first["rule"]["token_in"]) == 1 and first["fit"]["f1"] < 0.9, "the first rule should be incomplete"
+    assert task["rounds"] and task["rounds"][0]["after"]["f1"] > task["rounds"][0]["before"]["f1"]
+    finding = state["findings"][0]
+    assert {"the", "of"} <= set(finding["rule"]["token_in"]) <= {"the", "of", "and"}, finding["rule"]
+    rule_score = next(s for s in finding["scores"] if s["scorer"] == "rule")
+    assert rule_score["value"] >= 0.9 and finding["status"] == "validated", (rule_score, finding["reason"])  # held-out F1 of the final rule
 
 
 # ---- the find scorers on real held-out texts ---------------------------------------------------
