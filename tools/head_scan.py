@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Literal
 
 import torch
@@ -57,12 +58,23 @@ def _pattern_scores(target, tokens: torch.Tensor, offset_fn) -> torch.Tensor:
     return torch.stack([out[site][:, :, query, key].mean(dim=(0, 2)) for site in sites])  # [layers, heads]
 
 
-def _successor_scores(target) -> torch.Tensor:
+def ordinal_runs(seed: int, min_len: int = 5) -> list[list[str]]:
+    """Seeded contiguous runs of each ordinal sequence: a re-measurement with a new seed sees new prompts."""
+    rng = random.Random(seed)
+    runs = []
+    for items in ORDINALS.values():
+        length = rng.randint(min(min_len, len(items)), len(items))
+        start = rng.randint(0, len(items) - length)
+        runs.append(list(items[start:start + length]))
+    return runs
+
+
+def _successor_scores(target, seed: int) -> torch.Tensor:
     s = target.shape
     W_U = target.adapter.W_U()
     hits = torch.zeros(s.n_layers, s.n_heads)
     total = 0
-    for items in ORDINALS.values():
+    for items in ordinal_runs(seed):
         ids = [target.token_id(" " + x) for x in items]
         text = " " + " ".join(items)
         batch = target.tokenize([text])
@@ -93,7 +105,7 @@ def head_scan(args: HeadScanArgs, ctx) -> HeadScanOut:
         tokens = _repeated_tokens(target, args.n_sequences, args.length, ctx.seed)[:, : args.length]
         grid = _pattern_scores(target, tokens, lambda w: (torch.arange(1, w), torch.arange(0, w - 1)))
     else:
-        grid = _successor_scores(target)
+        grid = _successor_scores(target, ctx.seed)
     labels = [f"L{layer}H{h}" for layer in range(s.n_layers) for h in range(s.n_heads)]
     scores = [round(float(x), 5) for x in grid.flatten()]
     best = sorted(zip(scores, labels), reverse=True)[: args.top]

@@ -51,3 +51,12 @@ def test_probe_finds_a_planted_feature_and_control_stays_near_chance():
     cfit = fit_logistic(x[train], control[train], x[test], control[test])
     assert cfit.test_score < 0.65, "the control task must stay near chance"
     assert torch.nn.functional.cosine_similarity(fit.weight, planted, dim=0) > 0.8
+
+
+def test_the_successor_scan_takes_the_seed():
+    from sleuth.tools.head_scan import ORDINALS, ordinal_runs
+
+    assert ordinal_runs(0) == ordinal_runs(0)
+    assert ordinal_runs(0) != ordinal_runs(1), "a fresh-prompt re-measurement must see new prompts"
+    for run, items in zip(ordinal_runs(3), ORDINALS.values()):
+        assert len(run) >= min(5, len(items)) and " ".join(run) in " ".join(items)
