@@ -19,7 +19,15 @@ FAILS = re.compile(r"\b(rejected|failed)\b", re.I)
 def fact(finding: dict) -> str:
     """One finding as a line: component, stored status (and why), description."""
     why = f" ({finding['reason']})" if finding.get("reason") and finding["status"] != "validated" else ""
-    return f"- {finding['short']}: {STATUS_WORDS.get(finding['status'], finding['status'])}{why}. {finding['text']}"
+    by = " (stated by code from its scan)" if finding.get("written_by") == "code" else ""
+    return f"- {finding['short']}: {STATUS_WORDS.get(finding['status'], finding['status'])}{why}{by}. {finding['text']}"
+
+
+def left_over(shape: dict) -> str:
+    """What a search did not re-measure (its shortlist is bounded)."""
+    n = shape.get("unconfirmed") or 0
+    return f"\n{n} more candidate{'s' if n != 1 else ''} cleared the sweep's line but {'were' if n != 1 else 'was'} " \
+           f"left unconfirmed (search_shortlist bounds the batch)." if n else ""
 
 
 def contradicts(text: str, findings: list[dict]) -> bool:
@@ -52,7 +60,7 @@ def answer(state: dict, deps) -> dict:
             lead = ""
     facts = "\n".join(fact(f) for f in findings)
     stopped = f"\nThe investigation stopped early: {partial}." if partial else ""
-    text = (lead + "\n" if lead else "") + facts + stopped
+    text = (lead + "\n" if lead else "") + facts + left_over(state.get("shape") or {}) + stopped
     deps.on_event("answer_token", {"text": text})
     return {"answer": text, "status": "partial" if partial else "done", "stage": "done",
             "messages": [{"role": "assistant", "content": text}]}

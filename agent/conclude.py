@@ -3,7 +3,7 @@ description against held-out windows, the agent's test texts, or fresh prompts."
 
 from __future__ import annotations
 
-from sleuth.agent import neuron
+from sleuth.agent import head, neuron
 from sleuth.agent.budget import metered
 from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
@@ -11,18 +11,21 @@ from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
 from sleuth.memory.embedding import MiniLMEmbedding
 from sleuth.scorers import ScoringExample
-from sleuth.scorers.registry import run_scorer
+from sleuth.scorers.registry import get_scorer, not_applicable, run_scorer
 from sleuth.target import Site
 
 
 @metered
 def describe(state: dict, deps) -> dict:
     task = current_task(state)
-    top = neuron.best(task) if task["kind"] == "neuron" and task.get("hypotheses") else None
+    top = _best(task)
+    if task.get("code_written"):
+        return _code_draft(state, task, top)
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
                          model=state["model"], hypotheses=task.get("hypotheses", []), evidence=task.get("notes", []),
-                         head=task["kind"] != "neuron", best=top)
+                         head=task["kind"] != "neuron", best=top,
+                         attends=head.rule_key(top["rule"]) if task["kind"] == "head" and top and top.get("rule") else None)
     except LLMUnreachable:
         raise
     except (InvalidOutput, LLMError) as exc:
@@ -36,11 +39,32 @@ def describe(state: dict, deps) -> dict:
             for h in task.get("hypotheses", [])]
     deps.store.put(hyps)
     deps.on_event("description", {"component": task["component"], "text": draft.description, "claims": claims})
-    rule = {"rule": top["rule"], "rule_fit": top["fit"]} if top else {}
+    rule = {"rule": top.get("rule"), "rule_fit": top.get("fit")} if top else {}
+    # a search's batched confirmation already re-measured the candidate: straight to scoring
+    stage = "score" if task.get("fresh") else "heldout"
     return {"tasks": with_task(state, {"draft": {"description": draft.description, "claims": claims, **rule},
-                                       "stage": "heldout"}),
+                                       "stage": stage}),
             "messages": [{"role": "assistant", "content": f"draft for {task['component']}: {draft.description}"}],
             "budget": {"failures": 0}}
+
+
+def _code_draft(state: dict, task: dict, top: dict) -> dict:
+    """The draft of a batch-confirmed search candidate beyond max_candidates: its scanned kind, stated by code."""
+    evidence = task.get("evidence", {})
+    cited = [i for basis, ids in evidence.items() if basis != "validation" for i in ids]
+    text = head.code_text(task["component"], top["kind"])
+    claims = [{"text": f"ranks {task['scan'][top['kind']]['rank']} of {task['scan'][top['kind']]['of']} heads on the "
+                       f"{top['kind']} scan", "basis": "head_scan", "evidence_ids": cited}]
+    draft = {"description": text, "claims": claims, "rule": top.get("rule"), "rule_fit": None}
+    return {"tasks": with_task(state, {"draft": draft, "stage": "score"}),
+            "messages": [{"role": "assistant", "content": f"draft for {task['component']} (by code): {text}"}]}
+
+
+def _best(task: dict) -> dict | None:
+    """The best-standing hypothesis, whose rule the description states (neurons and heads)."""
+    if not task.get("hypotheses") or task["kind"] not in ("neuron", "head"):
+        return None
+    return neuron.best(task) if task["kind"] == "neuron" else head.best(task)
 
 
 def _scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
@@ -52,26 +76,37 @@ def _scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
     fresh = task.get("fresh", {})
     if task["kind"] == "circuit":
         return ["patch_recovery"], {"fresh_value": fresh.get("value")}
-    return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population")}
+    rule = fresh.get("rule") or {}
+    return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population"),
+                                        "rule_value": rule.get("value"), "rule_population": rule.get("population"),
+                                        "attention_texts": rule.get("texts"), "attention_queries": rule.get("queries"),
+                                        "llm": deps.llm}
 
 
 def _measured(task: dict) -> str:
     """The re-measured effect, stated with the description (heads and behaviour components)."""
     fresh = task.get("fresh") or {}
     if task["kind"] == "head" and "rank" in fresh:
+        rule = fresh.get("rule")
+        attends = (f"; attention on its rule's targets in held-out text {rule['value']:.2f}, rank {rule['rank']} of "
+                   f"{rule['of']}" if rule and fresh["kind"] != "attention rule" else "")
         return (f" [measured on fresh prompts: {fresh['kind'].replace('_', '-')} score {fresh['value']:.3f}, "
-                f"rank {fresh['rank']} of {fresh['of']} heads]")
+                f"rank {fresh['rank']} of {fresh['of']} heads{attends}]")
     if task["kind"] == "circuit" and fresh.get("value") is not None:
         return f" [measured on a fresh prompt pair: patching it alone restores {fresh['value']:.2f} of the logit difference]"
     return ""
 
 
-def run_scorers(names: list[str], inputs: dict, description: str, settings) -> list:
-    """Every configured scorer, in order; the judge's answers reach the scorers that compare with them."""
+def run_scorers(names: list[str], inputs: dict, description: str, settings, skip: dict[str, str] | None = None) -> list:
+    """Every configured scorer, in order; the judge's answers reach the scorers that compare with them.
+    `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped)."""
     scores = []
     for name in names:
-        score = run_scorer(name, settings.thresholds.get(name, settings.default_threshold), description=description,
-                           **inputs)
+        threshold = settings.thresholds.get(name, settings.default_threshold)
+        if name in (skip or {}):
+            scores.append(not_applicable(name, threshold, skip[name]))
+            continue
+        score = run_scorer(name, threshold, description=description, **inputs)
         if "judged" in score.details:
             inputs = {**inputs, "judged": score.details["judged"]}
         scores.append(score)
@@ -89,20 +124,34 @@ def _why(score) -> str:
 def verdict(scores: list) -> tuple[str, str | None]:
     """validated only when every configured scorer scored and passed; a real failing score rejects,
     a scorer that could not score fails the description. Every problem is in the reason."""
+    scores = [s for s in scores if s.status != "not_applicable"]
     problems = [s for s in scores if s.status != "scored" or not s.passed]
     if not scores:
-        return "failed", "no scorer is configured"
+        return "failed", "no configured scorer applies"
     if not problems:
         return "validated", None
     status = "rejected" if any(s.status == "scored" for s in problems) else "failed"
     return status, "; ".join(_why(s) for s in problems)
 
 
-@metered
-def validate(state: dict, deps) -> dict:
-    task = current_task(state)
+def _skipped(task: dict, names: list[str], code_written: bool = False) -> dict[str, str]:
+    """Configured scorers that do not apply to this description, with why."""
+    skip = {}
+    if task["kind"] == "head" and not (task.get("draft") or {}).get("rule"):
+        skip.update({name: "the best behaviour is about the head's output, not where it looks: no attention rule"
+                     for name in ("attention_rule", "attention_simulation")})
+    if code_written:  # the words are the rule's own definition; the rule's exact scorers check them
+        skip.update({name: "the text was written by code from the rule it states; no LLM words to check"
+                     for name in names if get_scorer(name).reads_words})
+    return skip
+
+
+def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
+    """Score a task's draft, store the description, and return the finding (validate and batched confirmation)."""
     draft = task["draft"]
-    scores = run_scorers(*_scorer_inputs(task, deps), description=draft["description"], settings=deps.settings)
+    names, inputs = _scorer_inputs(task, deps)
+    scores = run_scorers(names, inputs, description=draft["description"], settings=deps.settings,
+                         skip=_skipped(task, names, code_written))
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)
     text = draft["description"] + _measured(task)
@@ -110,21 +159,28 @@ def validate(state: dict, deps) -> dict:
     validation_ids = task.get("evidence", {}).get("validation", [])
     desc = Description(model=state["model"], component=task["component"], text=text, rule=draft.get("rule"),
                        scores={s.scorer: s.value for s in scored}, score_states=[s.model_dump() for s in scores],
-                       evidence_ids=cited + validation_ids, status=status, failure_reason=reason)
+                       evidence_ids=list(dict.fromkeys(cited + validation_ids)), status=status, failure_reason=reason)
     deps.store.put([desc])
     stored = deps.store.get(desc.id)
     deps.on_event("validation", {"component": task["component"], "status": status,
                                  "scores": [s.model_dump() for s in scores]})
-    attempts = task.get("attempts", 0) + 1
-    finding = {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
-               "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
-               "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"),
-               "description_id": desc.id, "version": getattr(stored, "version", None), "attempts": attempts}
+    return {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
+            "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
+            "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"), "written_by": "code" if code_written else "llm",
+            "description_id": desc.id, "version": getattr(stored, "version", None),
+            "attempts": task.get("attempts", 0) + 1}
+
+
+@metered
+def validate(state: dict, deps) -> dict:
+    task = current_task(state)
+    finding = conclude(state, task, deps, code_written=bool(task.get("code_written")))
+    status, reason, attempts = finding["status"], finding["reason"], finding["attempts"]
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
     retry = status != "validated" and attempts < deps.settings.max_attempts and task["kind"] != "circuit"
     changes = {"attempts": attempts, "stage": "hypothesize" if retry else "done",
-               "feedback": f"{draft['description']!r} scored {reason}" if retry else None}
+               "feedback": f"{task['draft']['description']!r} scored {reason}" if retry else None}
     if retry and task["kind"] == "head":
-        changes["scan"] = {}
+        changes.update(scan={}, rule_scan={}, fresh=None)
     return {"tasks": with_task(state, changes), "findings": findings,
             "messages": [{"role": "validation", "content": f"{task['component']}: {status} ({reason or 'all scorers passed'})"}]}

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from sleuth.config import AgentSettings
 from sleuth.prompts import render
+
+if TYPE_CHECKING:
+    from sleuth.llm import LLMClient
+    from sleuth.memory.store import EvidenceStore
+    from sleuth.target import Target
+    from sleuth.tools import ToolContext
 
 EventSink = Callable[[str, dict], None]
 
@@ -19,14 +26,14 @@ def _ignore(kind: str, payload: dict) -> None:
 
 @dataclass
 class AgentDeps:
-    ctx: object  # sleuth.tools.ToolContext
-    llm: object | None  # sleuth.llm.LLMClient; None: no LLM (the run fails where one is needed)
-    store: object  # sleuth.memory.EvidenceStore
+    ctx: ToolContext
+    llm: LLMClient | None  # None: no LLM (the run fails where one is needed)
+    store: EvidenceStore
     settings: AgentSettings = field(default_factory=AgentSettings)
     on_event: EventSink = _ignore
 
     @property
-    def target(self):
+    def target(self) -> Target:
         return self.ctx.target
 
     def tokens_used(self) -> int:

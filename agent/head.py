@@ -1,15 +1,32 @@
-"""The protocol for an attention head: attention pattern -> behaviour hypotheses -> the head
-scans where those hypotheses disagree -> description -> the claimed scan re-measured on
-fresh prompts (in validate)."""
+"""The protocol for an attention head: attention pattern -> behaviour and attention-rule
+hypotheses -> the head scans and attention-rule measurements (explain split) -> description
+-> re-measured on fresh prompts and held-out texts (in validate).
+
+Each behaviour kind that is about where the head looks carries an attention rule
+(induction: the token after an earlier copy), so the stored description always has a rule
+that `attention_rule` scores on held-out text and `attention_simulation` checks the words against.
+"""
 
 from __future__ import annotations
 
 from sleuth.agent.schemas import head_kinds, head_kinds_model
+from sleuth.predicates.attention import AttentionRule, describe_rule
+from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
 TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads
 SAMPLE_TEXTS = ("The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
                 "In 1990 the company moved from Boston to Denver, and in 1995 it moved again.")
+KIND_RULES = {"induction": "after_previous_occurrence", "previous_token": "previous_token",
+              "duplicate_token": "same_token_earlier"}  # successor is about the head's output, not where it looks
+
+
+def code_text(component: str, kind: str) -> str:
+    """A head's behaviour stated by code from its kind (batched search confirmation, no LLM)."""
+    short, name = Site.parse(component).short, kind.replace("_", "-")
+    if kind in KIND_RULES:
+        return f"{short} is a {name} head: each token attends to {describe_rule(AttentionRule(attends_to=KIND_RULES[kind]))}."
+    return f"{short} is a {name} head: its output promotes the next item of an ordinal sequence (numbers, months, days)."
 
 
 def _layer_head(component: str) -> tuple[int, int]:
@@ -22,9 +39,29 @@ def scan_position(data: dict, component: str) -> dict:
     label = Site.parse(component).short
     scores, labels = data["scores"], data["labels"]
     value = scores[labels.index(label)]
-    rank = 1 + sum(s > value for s in scores)
-    percentile = (sum(s < value for s in scores) + 0.5 * (sum(s == value for s in scores) - 1)) / max(len(scores) - 1, 1)
-    return {"value": value, "rank": rank, "of": len(scores), "percentile": round(percentile, 4)}
+    rank, percentile = percentile_rank(value, scores)
+    return {"value": value, "rank": rank, "of": len(scores), "percentile": percentile}
+
+
+def rule_key(rule: dict) -> str:
+    return describe_rule(AttentionRule.model_validate(rule))
+
+
+def _hypotheses(short: str, kinds: list[str], rules: list[AttentionRule]) -> list[dict]:
+    hyps = [{"statement": f"{short} is a {k.replace('_', '-')} head", "kind": k,
+             "rule": {"attends_to": KIND_RULES[k]} if k in KIND_RULES else None} for k in dict.fromkeys(kinds)]
+    known = {rule_key(h["rule"]) for h in hyps if h["rule"]}
+    for rule in rules:
+        if describe_rule(rule) not in known:
+            known.add(describe_rule(rule))
+            hyps.append({"statement": f"{short} attends to {describe_rule(rule)}", "kind": None,
+                         "rule": rule.model_dump(mode="json", exclude_none=True)})
+    return [{**h, "id": f"H{i + 1}", "status": "open", "accuracy": None} for i, h in enumerate(hyps)]
+
+
+def _rule_call(layer: int, head: int, rule: dict, split: str, purpose: str, fresh: bool = False) -> dict:
+    call = {"tool": "attention_rule", "purpose": purpose, "args": {"layer": layer, "head": head, "rule": rule, "split": split}}
+    return {**call, "fresh": True} if fresh else call
 
 
 def plan(task: dict, state: dict, deps) -> dict:
@@ -34,39 +71,66 @@ def plan(task: dict, state: dict, deps) -> dict:
         return {"pending": [{"tool": "attention_pattern", "purpose": "pattern",
                              "args": {"layer": layer, "head": head, "texts": list(SAMPLE_TEXTS), "top": 4}}]}
     if stage == "hypothesize":
-        reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=120, component=Site.parse(c).short,
+        reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=200, component=Site.parse(c).short,
                          model=deps.target.name, memory=state.get("memory", []), links=task.get("links", []),
                          feedback=task.get("feedback"), kinds=head_kinds())
-        hyps = [{"id": f"H{i + 1}", "statement": f"{Site.parse(c).short} is a {k.replace('_', '-')} head", "kind": k,
-                 "status": "open", "accuracy": None} for i, k in enumerate(dict.fromkeys(reply.kinds))]
-        return {"task": {"hypotheses": hyps, "stage": "test"}}
+        return {"task": {"hypotheses": _hypotheses(Site.parse(c).short, reply.kinds, reply.rules), "stage": "test"}}
     if stage == "test":
-        kinds = [h["kind"] for h in task["hypotheses"] if h["kind"] not in task.get("scan", {})]
-        return {"pending": [{"tool": "head_scan", "purpose": "head_scan", "args": {"kind": k, "top": 5}} for k in kinds]}
+        scanned, measured = task.get("scan", {}), task.get("rule_scan", {})
+        kinds = [h["kind"] for h in task["hypotheses"] if h["kind"] and h["kind"] not in scanned]
+        rules = [h["rule"] for h in task["hypotheses"] if not h["kind"] and rule_key(h["rule"]) not in measured]
+        return {"pending": [{"tool": "head_scan", "purpose": "head_scan", "args": {"kind": k, "top": 5}} for k in kinds]
+                + [_rule_call(layer, head, r, "explain", "rule_scan") for r in rules]}
     if stage == "heldout":
-        kind = best_kind(task)
-        return {"pending": [{"tool": "head_scan", "purpose": "fresh_scan", "fresh": True, "args": {"kind": kind, "top": 5}}]}
+        top = best(task)
+        calls = [{"tool": "head_scan", "purpose": "fresh_scan", "fresh": True, "args": {"kind": top["kind"], "top": 5}}] \
+            if top["kind"] else []
+        if top.get("rule"):
+            calls.append(_rule_call(layer, head, top["rule"], "heldout", "heldout_rule", fresh=True))
+        return {"pending": calls}
     raise ValueError(f"head protocol has no stage '{stage}'")
 
 
-def best_kind(task: dict) -> str:
-    scan = task.get("scan", {})
-    return max(scan, key=lambda k: scan[k]["percentile"]) if scan else task["hypotheses"][0]["kind"]
+def standing(h: dict, task: dict) -> float:
+    """A hypothesis' percentile among all heads: its scan for a behaviour kind, its rule's mass otherwise."""
+    if h["kind"]:
+        return task.get("scan", {}).get(h["kind"], {}).get("percentile", 0.0)
+    return task.get("rule_scan", {}).get(rule_key(h["rule"]), {}).get("percentile", 0.0)
+
+
+def best(task: dict) -> dict:
+    return max(task["hypotheses"], key=lambda h: standing(h, task))
+
+
+def _absorb_fresh(task: dict, results: list[dict]) -> dict:
+    c, fresh = task["component"], {}
+    for r in results:
+        data = r["data"]
+        if r["purpose"] == "fresh_scan":
+            fresh.update({**scan_position(data, c), "kind": data["kind"], "population": data["scores"]})
+        else:
+            fresh["rule"] = {key: data[key] for key in ("value", "rank", "of", "percentile", "population", "texts", "queries")}
+            if not any(x["purpose"] == "fresh_scan" for x in results):  # the rule's own held-out measurement
+                fresh.update({key: data[key] for key in ("value", "rank", "of", "population")}, kind="attention rule")
+    return {"task": {"fresh": fresh, "stage": "score"}}
 
 
 def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     c = task["component"]
-    if results[0]["purpose"] == "pattern":
+    purposes = {r["purpose"] for r in results}
+    if purposes == {"pattern"}:
         links = [f"text {i + 1} (attention to the first token {row['first_token_share']:.2f}): " + "; ".join(row["strongest"])
                  for i, row in enumerate(results[0]["data"]["per_text"])]
         return {"task": {"links": links, "stage": "hypothesize"}}
-    if results[0]["purpose"] == "fresh_scan":
-        data = results[0]["data"]
-        return {"task": {"fresh": {**scan_position(data, c), "kind": data["kind"], "population": data["scores"]},
-                         "stage": "score"}}
-    scan = dict(task.get("scan", {}))
+    if purposes & {"fresh_scan", "heldout_rule"}:
+        return _absorb_fresh(task, results)
+    scan, measured = dict(task.get("scan", {})), dict(task.get("rule_scan", {}))
     for r in results:
-        scan[r["data"]["kind"]] = scan_position(r["data"], c)
+        if r["purpose"] == "head_scan":
+            scan[r["data"]["kind"]] = scan_position(r["data"], c)
+        else:
+            measured[rule_key(r["data"]["rule"])] = {k: r["data"][k] for k in ("value", "rank", "of", "percentile")}
+    task = {**task, "scan": scan, "rule_scan": measured}
     log, hyps = [], []
     for h in task["hypotheses"]:
         outcomes = []
@@ -75,20 +139,22 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
             outcomes.append(predicted == outcome)
             log.append({"component": c, "hypothesis": h["statement"], "tool": "head_scan", "text": kind,
                         "predicted": predicted, "outcome": outcome})
-        accuracy = sum(outcomes) / len(outcomes)
-        mine = scan.get(h["kind"], {}).get("percentile", 0.0)
-        hyps.append({**h, "accuracy": round(accuracy, 3), "status": "supported" if mine >= TOP_SHARE else "refuted"})
+        mine = standing(h, task)
+        accuracy = sum(outcomes) / len(outcomes) if outcomes else float(mine >= TOP_SHARE)
+        hyps.append({**h, "accuracy": round(accuracy, 3), "percentile": mine,
+                     "status": "supported" if mine >= TOP_SHARE else "refuted"})
     untested = [k for k in head_kinds() if k not in scan]
     if untested and not any(h["status"] == "supported" for h in hyps):
         # the floor: when no proposed behaviour holds, the protocol tests the remaining known ones itself
-        short = Site.parse(c).short
-        hyps += [{"id": f"H{len(hyps) + i + 1}", "statement": f"{short} is a {k.replace('_', '-')} head", "kind": k,
-                  "status": "open", "accuracy": None, "added_by": "protocol"} for i, k in enumerate(untested)]
-        return {"task": {"scan": scan, "hypotheses": hyps, "stage": "test"}, "experiments": log}
-    return {"task": {"scan": scan, "hypotheses": hyps, "stage": "describe"}, "experiments": log}
+        added = _hypotheses(Site.parse(c).short, untested, [])
+        hyps += [{**h, "id": f"H{len(hyps) + i + 1}", "added_by": "protocol"} for i, h in enumerate(added)]
+        return {"task": {"scan": scan, "rule_scan": measured, "hypotheses": hyps, "stage": "test"}, "experiments": log}
+    return {"task": {"scan": scan, "rule_scan": measured, "hypotheses": hyps, "stage": "describe"}, "experiments": log}
 
 
 def scan_summary(task: dict) -> list[str]:
     short = Site.parse(task["component"]).short
-    return [f"{short} {kind} score {p['value']:.3f}: rank {p['rank']} of {p['of']} heads (percentile {p['percentile']:.2f})"
-            for kind, p in task.get("scan", {}).items()]
+    lines = [f"{short} {kind} score {p['value']:.3f}: rank {p['rank']} of {p['of']} heads (percentile {p['percentile']:.2f})"
+             for kind, p in task.get("scan", {}).items()]
+    return lines + [f"{short} attention on {key}: {p['value']:.3f}, rank {p['rank']} of {p['of']} heads"
+                    for key, p in task.get("rule_scan", {}).items()]

@@ -17,6 +17,7 @@ from sleuth.tools import ToolError, run_tool
 
 PROTOCOLS = {"neuron": neuron, "head": head}
 RETRY_STAGE = {"run_tests": "test"}  # a failed tool call on LLM-written texts: write new texts
+SWEEPS = ("shortlist", "confirm")  # question-level stages before the per-component tasks
 HEAD_HOOKS = ("attn.hook_z", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern")
 
 
@@ -60,7 +61,7 @@ def plan(state: dict, deps) -> dict:
     if stop:
         return {"route": "answer", "partial": stop}
     try:
-        if state["stage"] == "shortlist":
+        if state["stage"] in SWEEPS:
             return {**shortlist.plan(state, deps), "route": "act"}
         task = current_task(state)
         if task is None:
@@ -124,7 +125,7 @@ def record(state: dict, deps) -> dict:
     for result in state.get("results", []):
         if result["error"]:
             continue
-        component = None if task is None or state["stage"] == "shortlist" else task["component"]
+        component = None if task is None or state["stage"] in SWEEPS else task["component"]
         if result["purpose"] == "head_scan" and task is not None:
             mine = head.scan_position(result["data"], task["component"])
             result["subject_summary"] = (f"{Site.parse(task['component']).short} {result['data']['kind']} score "
@@ -141,7 +142,7 @@ def record(state: dict, deps) -> dict:
             notes = list(task.get("notes", [])) + [{"basis": basis, "summary": records[0].summary[:400]}]
             task = {**task, "notes": notes}
     out = {"evidence_ids": ids, "shortlist_evidence": shortlisted}
-    if task is not None and state["stage"] != "shortlist":
+    if task is not None and state["stage"] not in SWEEPS:
         out["tasks"] = with_task(state, {"evidence": evidence_map, "notes": task.get("notes", [])})
     return out
 
@@ -154,12 +155,14 @@ def update(state: dict, deps) -> dict:
     task = current_task(state)
     if failed:
         feedback = "; ".join(r["error"] for r in failed)
-        if task is not None and state["stage"] != "shortlist":
+        if task is not None and state["stage"] not in SWEEPS:
             return {"tasks": with_task(state, {"stage": RETRY_STAGE.get(task["stage"], task["stage"]),
                                                "feedback": feedback})}
         return {}
-    if state["stage"] == "shortlist":
+    if state["stage"] in SWEEPS:
         out = shortlist.absorb(state, results, deps)
+        if "tasks" not in out:  # candidates go to a batched confirmation first
+            return out
         cited = state.get("shortlist_evidence", [])
         for t in out["tasks"]:
             t["evidence"] = {}

@@ -8,8 +8,9 @@ from sleuth.memory import Evidence
 BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "head_scan": "head_scan",
             "pattern": "head_scan", "shortlist_heads": "head_scan", "shortlist_units": "top_examples",
             "shortlist_behaviour": "patching", "fresh_patch": "validation", "heldout": "validation",
-            "fresh_scan": "validation", "free": "experiments"}
-SHORTLIST = ("shortlist_heads", "shortlist_units", "shortlist_behaviour")
+            "fresh_scan": "validation", "free": "experiments", "rule_scan": "head_scan", "heldout_rule": "validation",
+            "confirm_scan": "validation", "confirm_rule": "validation"}
+SHORTLIST = ("shortlist_heads", "shortlist_units", "shortlist_behaviour", "confirm_scan", "confirm_rule")
 
 
 def evidence_for(result: dict, run_id: str, model: str, component: str | None, hypothesis_ids: list[str]) -> list[Evidence]:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, create_model
 
 from sleuth.predicates import Predicate
+from sleuth.predicates.attention import AttentionRule
 
 
 class RuleHypothesis(BaseModel):
@@ -66,5 +67,8 @@ def head_kinds() -> tuple[str, ...]:
 
 def head_kinds_model() -> type[BaseModel]:
     kinds = Literal[head_kinds()]  # type: ignore[valid-type]
-    return create_model("HeadKinds", kinds=(list[kinds], Field(min_length=1, max_length=3)), reason=(str, ""))
+    return create_model("HeadKinds", kinds=(list[kinds], Field(min_length=1, max_length=3)),
+                        rules=(list[AttentionRule], Field(default_factory=list, max_length=2,
+                                                          description="where the head looks, beyond the known kinds")),
+                        reason=(str, ""))
 

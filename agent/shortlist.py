@@ -8,13 +8,16 @@
 
 from __future__ import annotations
 
-from sleuth.agent.head import scan_position
+from sleuth.agent.head import KIND_RULES, scan_position
 from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds, head_kinds_model
+from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
 
 def plan(state: dict, deps) -> dict:
     shape, target = state["shape"], deps.target
+    if state["stage"] == "confirm":
+        return confirm_plan(shape)
     if shape["kind"] == "search" and shape["unit"] == "head":
         kind = shape.get("head_kind")
         if kind is None:
@@ -57,20 +60,65 @@ def _counterfactual(shape: dict, deps) -> Counterfactual:
     raise InvalidOutput(f"no counterfactual prompt of equal token length: {feedback}")
 
 
+def _head_candidates(state: dict, data: dict, cfg) -> dict:
+    """Every head whose sweep score clears the line (bounded by search_shortlist) goes to one batched confirmation."""
+    layer = state["shape"].get("layer")
+    above = [(score, lbl) for score, lbl in sorted(zip(data["scores"], data["labels"]), reverse=True)
+             if (layer is None or Site.parse(lbl).layer == layer) and score >= cfg.head_score_min]
+    if not above:  # nothing clears the line: the strongest heads are still checked, and will fail honestly
+        above = [(score, lbl) for score, lbl in sorted(zip(data["scores"], data["labels"]), reverse=True)
+                 if layer is None or Site.parse(lbl).layer == layer][: cfg.max_candidates]
+    chosen = above[: cfg.search_shortlist]
+    sweep = {lbl: scan_position(data, str(Site.parse(lbl))) for _, lbl in chosen}
+    return {"shape": {**state["shape"], "candidates": [lbl for _, lbl in chosen], "sweep": sweep,
+                      "unconfirmed": len(above) - len(chosen)}, "stage": "confirm"}
+
+
+def confirm_plan(shape: dict) -> dict:
+    """One fresh-prompt scan re-measures every candidate; one held-out run measures every head's attention rule."""
+    kind, first = shape["head_kind"], Site.parse(shape["candidates"][0])
+    calls = [{"tool": "head_scan", "purpose": "confirm_scan", "fresh": True, "args": {"kind": kind, "top": 10}}]
+    if kind in KIND_RULES:
+        calls.append({"tool": "attention_rule", "purpose": "confirm_rule", "fresh": True,
+                      "args": {"layer": first.layer, "head": first.index, "rule": {"attends_to": KIND_RULES[kind]},
+                               "split": "heldout", "also": shape["candidates"][1:]}})
+    return {"pending": calls}
+
+
+def confirmed_tasks(state: dict, results: list[dict], llm_described: int) -> list[dict]:
+    """Each candidate as a head task with its batched re-measurements, ranked by the fresh scan; the LLM
+    describes the first `llm_described`, code states the behaviour of the rest."""
+    shape = state["shape"]
+    by = {r["purpose"]: r["data"] for r in results}
+    scan, rule = by["confirm_scan"], by.get("confirm_rule")
+    tasks = []
+    for lbl in shape["candidates"]:
+        c, kind = str(Site.parse(lbl)), shape["head_kind"]
+        fresh = {**scan_position(scan, c), "kind": kind, "population": scan["scores"]}
+        if rule:
+            value = rule["population"][scan["labels"].index(lbl)]  # both are every head, layer-major
+            rank, percentile = percentile_rank(value, rule["population"])
+            queries = rule["queries"] if lbl == rule["head"] else rule["queries_of"].get(lbl, [])
+            fresh["rule"] = {"value": value, "rank": rank, "of": len(rule["population"]), "percentile": percentile,
+                             "population": rule["population"], "texts": rule["texts"], "queries": queries}
+        hypothesis = {"id": "H1", "statement": f"{lbl} is a {kind.replace('_', '-')} head", "kind": kind,
+                      "rule": {"attends_to": KIND_RULES[kind]} if kind in KIND_RULES else None,
+                      "status": "supported", "accuracy": None}
+        tasks.append({"component": c, "kind": "head", "stage": "describe", "attempts": 0, "hypotheses": [hypothesis],
+                      "scan": {kind: shape["sweep"][lbl]}, "fresh": fresh})
+    tasks.sort(key=lambda t: -t["fresh"]["value"])
+    return [{**t, "code_written": i >= llm_described} for i, t in enumerate(tasks)]
+
+
 def absorb(state: dict, results: list[dict], deps) -> dict:
-    """Turn the sweep into tasks, one per shortlisted component."""
+    """Turn the sweep into candidates (heads: a batched confirmation first), then into tasks."""
     result = results[0]
     data, n = result["data"], deps.settings.max_candidates
     if result["purpose"] == "shortlist_heads":
-        layer = state["shape"].get("layer")
-        ranked = [lbl for _, lbl in sorted(zip(data["scores"], data["labels"]), reverse=True)
-                  if layer is None or Site.parse(lbl).layer == layer][:n]
-        kind = data["kind"]
-        tasks = [{"component": str(Site.parse(lbl)), "kind": "head", "stage": "describe", "attempts": 0,
-                  "hypotheses": [{"id": "H1", "statement": f"{lbl} is a {kind.replace('_', '-')} head", "kind": kind,
-                                  "status": "supported", "accuracy": None}],
-                  "scan": {kind: scan_position(data, str(Site.parse(lbl)))}} for lbl in ranked]
-    elif result["purpose"] == "shortlist_units":
+        return _head_candidates(state, data, deps.settings)
+    if result["purpose"] in ("confirm_scan", "confirm_rule"):
+        return {"tasks": confirmed_tasks(state, results, n), "current": 0, "stage": "investigate"}
+    if result["purpose"] == "shortlist_units":
         tasks = [{"component": lbl, "kind": "neuron", "stage": "explore", "attempts": 0} for lbl in data["labels"][:n]]
     else:
         ranked = sorted(zip(data["scores"], data["labels"]), key=lambda x: -abs(x[0]))[:n]

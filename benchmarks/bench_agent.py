@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sleuth.agent import AgentDeps, Investigator
+from sleuth.agent import build
 from sleuth.agent.report import summarize
 from sleuth.config import load_settings
 from sleuth.llm import LLMClient, LLMConfig, local_server
@@ -34,9 +34,8 @@ def _run_all(target, settings, client, label: str) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Path(tmp), path=Path(tmp) / "memory")
         for question in QUESTIONS:
-            deps = AgentDeps(ctx=ToolContext(target=target, home=settings.home), llm=client, store=store,
-                             settings=settings.agent)
-            inv = Investigator(deps, Path(tmp))
+            inv = build(target, client, store, settings.agent, home=Path(tmp),
+                        ctx=ToolContext(target=target, home=settings.home))
             before = client.ledger.totals()
             start = time.perf_counter()
             summary = summarize(inv.ask(question))

@@ -12,7 +12,7 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
                  question: str | None = None, synthetic: list | None = None):
     """Yield (Investigator, LLM client); the embedded LLM server started for it is released afterwards.
     The question's components and the LLM endpoint are checked before any experiment runs."""
-    from sleuth.agent import AgentDeps, Investigator, parse_question
+    from sleuth.agent import build, parse_question
     from sleuth.agent.session import saved_thread
     from sleuth.config import load_settings
     from sleuth.llm import llm_config
@@ -45,8 +45,7 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
         client = session.__enter__()
     try:
         client.schema_mode()  # fails fast, with one line, when the endpoint is unreachable
-        deps = AgentDeps(ctx=ctx, llm=client, store=store, settings=settings.agent, on_event=on_event)
-        inv = Investigator(deps, settings.home)
+        inv = build(target, client, store, settings.agent, home=settings.home, on_event=on_event, ctx=ctx)
         try:
             yield inv, client
         finally:

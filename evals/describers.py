@@ -39,12 +39,12 @@ class DescribeEnv:
 
     def investigator(self):
         if self._investigator is None:
-            from sleuth.agent import AgentDeps, Investigator
+            from sleuth.agent import build
             from sleuth.memory import open_store
 
             store = open_store(self.work_dir, path=self.work_dir / "memory")
-            deps = AgentDeps(ctx=self.ctx, llm=self.llm, store=store, settings=self.agent_settings)
-            self._investigator = Investigator(deps, self.work_dir)
+            self._investigator = build(self.ctx.target, self.llm, store, self.agent_settings, home=self.work_dir,
+                                       ctx=self.ctx)
         return self._investigator
 
     def close(self) -> None:

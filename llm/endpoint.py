@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sleuth.llm.client import LLMClient
+from sleuth.llm.errors import LLMUnreachable
 from sleuth.llm.settings import LLMConfig
 from sleuth.llm.usage import UsageLedger
 
@@ -22,5 +23,7 @@ def llm_session(cfg: LLMConfig, home: Path, local_model: str | None = None, ledg
     try:
         yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"]}),
                         ledger)
+    except LLMUnreachable as exc:
+        raise local_server.explained(home, state, exc) from None
     finally:
         local_server.release(home, state["lease"])

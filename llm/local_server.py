@@ -20,7 +20,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from sleuth.llm.errors import LLMError
+from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.llm.local_models import local_llm
 
 STARTUP_TIMEOUT_S = 300
@@ -110,6 +110,24 @@ def _start(home: Path, model: str, persistent: bool, threads: int | None) -> dic
         time.sleep(0.5)
     _stop(state)
     raise LLMError(f"the embedded LLM server did not become healthy in {STARTUP_TIMEOUT_S}s")
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:160] if lines else ""
+
+
+def explained(home: Path, state: dict, exc: LLMUnreachable) -> LLMUnreachable:
+    """An unreachable embedded server that has died says so, with its log (else the error is unchanged)."""
+    if _alive(state["pid"]):
+        return exc
+    log = _dir(home) / "server.log"
+    last = _last_line(log)
+    return LLMUnreachable(f"the embedded LLM server (pid {state['pid']}) died during the run; its log is {log}"
+                          + (f" (last line: {last})" if last else ""))
 
 
 def _lease_alive(name: str) -> bool:

@@ -58,6 +58,12 @@ def correlation(a: Sequence[float], b: Sequence[float]) -> float:
     return cov / math.sqrt(va * vb) if va > 0 and vb > 0 else 0.0
 
 
+def percentile_rank(value: float, population: Sequence[float]) -> tuple[int, float]:
+    """(rank, percentile) of a value among its peers: rank 1 and percentile 1.0 = the largest; ties share."""
+    below = sum(v < value for v in population) + 0.5 * (sum(v == value for v in population) - 1)
+    return 1 + sum(v > value for v in population), round(below / max(len(population) - 1, 1), 4)
+
+
 def _shown(tokens: list[str], i: int) -> str:
     left, right = "".join(tokens[max(0, i - CONTEXT):i]), "".join(tokens[i + 1:i + 1 + CONTEXT])
     return f"...{left}[[{tokens[i]}]]{right}..."

@@ -57,7 +57,7 @@ def judge_all(llm, description: str, examples: list[ScoringExample], template: s
 
 
 @scorer("detection", "Balanced accuracy of an LLM judging from the description whether a text fires.",
-        needs=("llm", "examples"))
+        needs=("llm", "examples"), reads_words=True)
 def detection(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
               **_) -> tuple[float, int, dict]:
     return judge_all(llm, description, examples, "detection", limit, seed)
@@ -68,7 +68,7 @@ def _mark(example: ScoringExample, index: int) -> str:
 
 
 @scorer("fuzzing", "Balanced accuracy of an LLM judging whether the marked token is where the feature fires.",
-        needs=("llm", "examples"))
+        needs=("llm", "examples"), reads_words=True)
 def fuzzing(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
             **_) -> tuple[float, int, dict]:
     rng = random.Random(seed)

@@ -15,7 +15,7 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 
 @scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.",
-        needs=("embed", "examples"))
+        needs=("embed", "examples"), reads_words=True)
 def embedding(description: str, examples: list[ScoringExample], embed=None, **_) -> tuple[float, int, dict]:
     """`embed(texts) -> unit vectors` comes with the inputs (the agent passes memory's MiniLM)."""
     if not any(e.active for e in examples) or all(e.active for e in examples):

@@ -21,7 +21,7 @@ class ScorerError(SleuthError):
 
 class Score(BaseModel):
     scorer: str
-    status: Literal["scored", "failed", "unscored"]
+    status: Literal["scored", "failed", "unscored", "not_applicable"]
     value: float | None = None
     threshold: float | None = None
     passed: bool | None = None
@@ -36,6 +36,7 @@ class ScorerSpec:
     description: str
     needs: tuple[str, ...]  # inputs that must be given (not None, not empty), else the score is "unscored"
     fn: Callable[..., tuple[float, int, dict]]  # -> (value, n, details); raises ScorerError
+    reads_words: bool = False  # scores the description's text (a judge or an embedding), not only its rule
 
     @property
     def needs_llm(self) -> bool:
@@ -45,11 +46,11 @@ class ScorerSpec:
 SCORERS: dict[str, ScorerSpec] = {}
 
 
-def scorer(name: str, description: str, needs: tuple[str, ...] = ()):
+def scorer(name: str, description: str, needs: tuple[str, ...] = (), reads_words: bool = False):
     def decorate(fn):
         if name in SCORERS:
             raise ValueError(f"scorer '{name}' is already registered")
-        SCORERS[name] = ScorerSpec(name, description, tuple(needs), fn)
+        SCORERS[name] = ScorerSpec(name, description, tuple(needs), fn, reads_words)
         return fn
 
     return decorate
@@ -68,6 +69,11 @@ def get_scorer(name: str) -> ScorerSpec:
     if name not in SCORERS:
         raise ScorerError(f"unknown scorer '{name}'; available: {', '.join(sorted(SCORERS))}")
     return SCORERS[name]
+
+
+def not_applicable(name: str, threshold: float, why: str) -> Score:
+    """A configured scorer that does not apply to this description (the reason is stored with it)."""
+    return Score(scorer=name, status="not_applicable", threshold=threshold, reason=why)
 
 
 def run_scorer(name: str, threshold: float, **inputs) -> Score:

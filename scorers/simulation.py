@@ -26,7 +26,7 @@ def predicted_vector(example: ScoringExample, guessed: list[str]) -> list[float]
 
 
 @scorer("simulation", "Correlation of predicted (from the description) and real per-token activation.",
-        needs=("llm", "examples"))
+        needs=("llm", "examples"), reads_words=True)
 def simulation(description: str, examples: list[ScoringExample], llm=None, limit: int = 12, seed: int = 0,
                **_) -> tuple[float, int, dict]:
     chosen = [e for _, e in balanced(examples, limit, seed)]

@@ -15,7 +15,7 @@ from sleuth.scorers.rule import stored_rule
 
 
 @scorer("words_match_rule", "Share of held-out texts where a judge reading only the words agrees with the rule.",
-        needs=("rule", "judged", "examples"))
+        needs=("rule", "judged", "examples"), reads_words=True)
 def words_match_rule(rule, judged: list[dict], examples: list[ScoringExample], **_) -> tuple[float, int, dict]:
     predicate = stored_rule(rule)
     by_rule = [text_fires(predicate, examples[j["example"]].tokens) for j in judged]

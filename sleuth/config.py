@@ -31,15 +31,18 @@ class AgentSettings(BaseModel):
     max_seconds: float = Field(1800.0, gt=0)
     max_attempts: int = Field(2, ge=1, le=5)  # descriptions tried per component
     max_tool_failures: int = Field(3, ge=1)  # consecutive failed tool calls before stopping
-    max_candidates: int = Field(2, ge=1, le=10)  # shortlisted components confirmed per search
+    max_candidates: int = Field(2, ge=1, le=10)  # search candidates the LLM describes (bounds LLM work only)
+    search_shortlist: int = Field(10, ge=1, le=32)  # head candidates re-measured by one batched confirmation
+    head_score_min: float = Field(0.3, ge=0, le=1)  # a head is a candidate when its sweep score clears this
     free_steps: int = Field(0, ge=0, le=10)  # LLM-chosen experiments after each protocol (strong endpoints)
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
     # every configured scorer must score and pass for "validated"; the exact rule scorer runs first
     neuron_scorers: list[str] = ["rule", "detection", "words_match_rule"]  # embedding: available, too weak on lexical units
-    head_scorers: list[str] = ["intervention"]
+    head_scorers: list[str] = ["intervention", "attention_rule", "attention_simulation"]
     thresholds: dict[str, float] = {"rule": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
-                                    "simulation": 0.3, "embedding": 0.6, "intervention": 0.9, "patch_recovery": 0.1}
+                                    "simulation": 0.3, "embedding": 0.6, "intervention": 0.9, "attention_rule": 0.9,
+                                    "attention_simulation": 0.5, "patch_recovery": 0.1}
     default_threshold: float = 0.5  # for a configured scorer with no entry in thresholds
     fire_fraction: float = Field(0.3, gt=0, lt=1)  # a unit fires at this fraction of its strongest explain activation
     rule_rounds: int = Field(2, ge=0, le=5)  # refinements of the best rule from its misses

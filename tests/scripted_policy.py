@@ -8,6 +8,7 @@ activations and the real description.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -57,6 +58,12 @@ def investigator(request: dict) -> str | dict | None:
         return {"corrupt": "When Mary and John went to the store, Mary gave a drink to", "foil": "John",
                 "paraphrase": "When Mary and John went to the park, John gave a ball to",
                 "paraphrase_corrupt": "When Mary and John went to the park, Mary gave a ball to"}
+    if title == "DescriptionDraft" and "Its attention rule: the head attends to" in prompt:
+        attends = re.search(r"Its attention rule: the head attends to (.*?)\.\n", prompt).group(1)
+        return {"description": f"Each token attends to {attends}.",
+                "claims": [{"text": f"It ranks high on attention to {attends}", "basis": "head_scan"}]}
+    if title == "AttendedKeys":
+        return {"keys": attended_keys(prompt)}
     if title == "DescriptionDraft":
         rule = stated_rule(prompt)
         keys = rule.get("token_in") or [k for k in keywords(prompt) if k != "zebra"]
@@ -105,6 +112,29 @@ def revised_rule(prompt: str) -> dict:
     missed, wrong = _section(prompt, "Tokens where the component fires"), _section(prompt, "Tokens where the rule fires")
     words = [w for w in dict.fromkeys(words + missed) if w and w not in wrong] or ["the"]
     return {"statement": "fires on " + ", ".join(f"'{w}'" for w in words), "rule": {"token_in": words}}
+
+
+def attended_keys(prompt: str) -> list[int]:
+    """Apply the head description's words to the numbered tokens: the judge reads only the text."""
+    description = _description(prompt).lower()
+    listing = re.search(r"<<<DATA tokens\n(.*?)\nDATA>>>", prompt, re.S).group(1)
+    tokens = [ast.literal_eval(line.split(": ", 1)[1]).strip() for line in listing.splitlines()]
+    queries = [int(q) for q in re.search(r"Query positions: ([\d, ]+)", prompt).group(1).split(",")]
+    keys = []
+    for q in queries:
+        copies = [k for k in range(q) if tokens[k] == tokens[q]]
+        if "after an earlier copy" in description or "induction" in description:
+            after = [k + 1 for k in copies if k + 1 < q]
+            keys.append(after[-1] if after else 0)
+        elif "earlier cop" in description:
+            keys.append(copies[-1] if copies else 0)
+        elif "just before" in description or "previous" in description:
+            keys.append(q - 1)
+        elif "first token" in description:
+            keys.append(0)
+        else:
+            keys.append(q)
+    return keys
 
 
 def _count(prompt: str) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.agent import AgentDeps, Investigator
+from sleuth.agent import build
 from sleuth.agent.report import summarize
 from sleuth.config import AgentSettings
 from sleuth.llm import LLMClient, LLMConfig
@@ -34,9 +34,8 @@ def make_agent(smollm, sleuth_home, tmp_path, fake):
         fake.responder = responder or policy
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
         store = open_store(tmp_path, path=tmp_path / "memory")
-        deps = AgentDeps(ctx=ToolContext(target=smollm, home=sleuth_home, corpus_spec=corpus), llm=client, store=store,
-                         settings=settings)
-        return Investigator(deps, tmp_path), store
+        ctx = ToolContext(target=smollm, home=sleuth_home, corpus_spec=corpus)
+        return build(smollm, client, store, settings, home=tmp_path, ctx=ctx), store
 
     return make
 
@@ -88,12 +87,45 @@ def test_free_steps_use_registry_actions_and_failed_calls_become_messages(make_a
     assert free and state["findings"][0]["status"] == "validated"
 
 
-def test_search_question_shortlists_then_confirms(make_agent):
-    inv, _ = make_agent(settings=SMALL.model_copy(update={"max_candidates": 2}))
-    summary = summarize(inv.ask("which heads do induction?"))
-    assert [f["short"] for f in summary["findings"]] == ["L18H6", "L17H4"]
-    assert all(f["status"] == "validated" for f in summary["findings"])
-    assert all(re.fullmatch(r"L\d+H\d+", f["short"]) for f in summary["findings"])
+def test_search_names_every_candidate_that_passes_one_batched_confirmation(make_agent, fake):
+    inv, store = make_agent(settings=SMALL.model_copy(update={"max_candidates": 2, "search_shortlist": 6}))
+    before = len(fake.requests)
+    state = inv.ask("which heads do induction?")
+    findings = summarize(state)["findings"]
+    shorts = [f["short"] for f in findings]
+    assert shorts[:2] == ["L18H6", "L17H4"] and 2 < len(shorts) <= 6, "recall is not capped by max_candidates"
+    assert [f["written_by"] for f in findings] == ["llm"] * 2 + ["code"] * (len(findings) - 2)
+    # one fresh-prompt scan and one held-out attention-rule run confirm every candidate at once
+    tools = [m["content"].split("(")[0] for m in state["messages"] if m["role"] == "tool"]
+    assert tools.count("head_scan") == 2 and tools.count("attention_rule") == 1
+    for f in findings:
+        states = {s["scorer"]: s for s in f["scores"]}
+        assert states["intervention"]["status"] == states["attention_rule"]["status"] == "scored"
+        assert (f["status"] == "validated") == all(s["passed"] for s in states.values() if s["status"] == "scored")
+        if f["written_by"] == "code":
+            assert states["attention_simulation"]["status"] == "not_applicable"
+        assert store.get(f["description_id"]).status == f["status"]
+    assert sum(f["status"] == "validated" for f in findings) >= 3
+    assert all(re.fullmatch(r"L\d+H\d+", f["short"]) for f in findings)
+    judged = [r for r in fake.requests[before:] if "AttendedKeys" in str(r.get("response_format"))]
+    assert judged, "the LLM-described candidates' words were checked"
+
+
+def test_behaviour_question_runs_end_to_end_and_patch_recovery_decides(make_agent):
+    inv, store = make_agent(settings=SMALL.model_copy(update={"max_candidates": 2}))
+    state = inv.ask("which components make the model answer 'Mary' in "
+                    "\"When Mary and John went to the store, John gave a drink to\"?")
+    summary = summarize(state)
+    assert summary["status"] == "done" and len(summary["findings"]) == 2
+    for f in summary["findings"]:
+        assert [s["scorer"] for s in f["scores"]] == ["patch_recovery"]
+        recovery = f["scores"][0]
+        assert recovery["status"] == "scored" and (f["status"] == "validated") == recovery["passed"]
+        assert "patching it alone restores" in f["text"]
+        assert store.get(f["description_id"]).status == f["status"]
+    patched = [store.get(i) for i in state["evidence_ids"] if store.get(i).tool == "patch"]
+    assert patched and all("Mary and John went to the park" in str(e.args) for e in patched), \
+        "the re-measurement is on the fresh (paraphrased) prompt pair"
 
 
 def gullible(request):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sleuth.agent import AgentDeps, Investigator
+from sleuth.agent import build
 from sleuth.config import AgentSettings
 from sleuth.evals.heldout import heldout_pool, texts_for
 from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
@@ -85,8 +85,7 @@ def _investigate(ctx, tmp_path, site):
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
         settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=1)
         store = open_store(tmp_path, path=tmp_path / "memory")
-        deps = AgentDeps(ctx=ctx, llm=client, store=store, settings=settings)
-        state = Investigator(deps, tmp_path).ask(f"what does {site} do?")
+        state = build(ctx.target, client, store, settings, home=tmp_path, ctx=ctx).ask(f"what does {site} do?")
         first = fake.requests[0]["messages"][-1]["content"]
     return state, store, first
 

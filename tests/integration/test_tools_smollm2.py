@@ -32,6 +32,7 @@ EXAMPLE_ARGS = {
     "direct_logit_attribution": {"texts": CLEAN[:2], "answers": ANSWERS[:2], "foils": FOILS[:2]},
     "attention_pattern": {"layer": 3, "head": 2, "texts": ["one two three one two three"]},
     "head_scan": {"kind": "induction", "n_sequences": 4, "length": 10},
+    "attention_rule": {"layer": 18, "head": 6, "rule": {"attends_to": "after_previous_occurrence"}, "n_texts": 4},
     "path_patch": {**IOI, "receivers": ["L23H3"], "senders": ["L17H4", "L18H6"]},
     "subspace_patch": {**IOI, "site": "blocks.20.mlp.hook_post"},
     "compare_models": {"other_model": "smollm2-135m", "tool": "head_scan", "args": {"kind": "induction", "n_sequences": 2}},

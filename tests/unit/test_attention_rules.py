@@ -1,0 +1,118 @@
+"""Attention rules (the predicate language for heads) and the head scorers, without a model:
+targets per form, attention mass, and the words check through the real client and a fake server."""
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from sleuth.llm import LLMClient, LLMConfig
+from sleuth.llm.client import _MODE_CACHE
+from sleuth.llm.fake_server import FakeLLM
+from sleuth.predicates.attention import AttentionRule, mass, targets
+from sleuth.scorers.registry import run_scorer
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import investigator  # noqa: E402
+
+pytestmark = pytest.mark.timeout(60)
+TOKENS = ["The", " cat", " sat", ".", " The", " cat", " ran"]
+
+
+def rule(to) -> AttentionRule:
+    return AttentionRule.model_validate({"attends_to": to})
+
+
+def test_every_form_names_its_targets():
+    assert targets(rule("previous_token"), TOKENS)[3] == [2] and targets(rule("previous_token"), TOKENS)[0] == []
+    assert targets(rule("first_token"), TOKENS)[5] == [0]
+    assert targets(rule("self"), TOKENS)[2] == [2]
+    assert targets(rule("same_token_earlier"), TOKENS)[5] == [1]  # " cat" earlier at 1
+    assert targets(rule("same_token_earlier"), TOKENS)[4] == [0]  # "The" vs " The": whitespace stripped
+    assert targets(rule("after_previous_occurrence"), TOKENS)[4] == [1]  # induction: after the earlier "The"
+    assert targets(rule("after_previous_occurrence"), TOKENS)[5] == [2]
+    assert targets(rule({"offset": -2}), TOKENS)[3] == [1] and targets(rule({"offset": -2}), TOKENS)[1] == []
+    assert targets(rule({"matching": {"token_in": ["cat"]}}), TOKENS)[6] == [1, 5]
+    for q, keys in enumerate(targets(rule("same_token_earlier"), TOKENS)):
+        assert all(k <= q for k in keys), "a rule never names a later key"
+
+
+def test_bad_rules_are_refused():
+    for bad in ({"attends_to": "next_token"}, {"attends_to": {"offset": 1}}, {"attends_to": "self", "x": 1}):
+        with pytest.raises(ValidationError):
+            AttentionRule.model_validate(bad)
+
+
+def test_mass_is_the_attention_on_the_targets():
+    n = len(TOKENS)
+    prev = torch.zeros(n, n)
+    prev[0, 0] = 1.0
+    for q in range(1, n):
+        prev[q, q - 1] = 1.0
+    assert mass(prev, TOKENS, rule("previous_token")) == (1.0, n - 1)
+    assert mass(prev, TOKENS, rule("first_token"))[0] == pytest.approx(1 / (n - 1))
+
+
+def _induction_case(n_texts: int = 3, seed: int = 0):
+    """Repeated random words; the head's argmax is the token after the earlier copy (an induction head)."""
+    rng = random.Random(seed)
+    words = [f" w{i}" for i in range(40)]
+    texts, queries = [], []
+    for t in range(n_texts):
+        half = rng.sample(words, 8)
+        tokens = half + half
+        texts.append(tokens)
+        queries += [{"text": t, "query": q, "key": q - 7, "weight": 0.8} for q in range(9, 16)]
+    return texts, queries
+
+
+@pytest.fixture
+def judge():
+    with FakeLLM(responder=investigator) as fake:
+        yield LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+    _MODE_CACHE.clear()
+
+
+def test_attention_simulation_passes_the_right_words_and_rejects_wrong_ones(judge):
+    texts, queries = _induction_case()
+    right = run_scorer("attention_simulation", 0.5, description="An induction head: each token attends to the token "
+                       "right after an earlier copy of itself.", attention_texts=texts, attention_queries=queries, llm=judge)
+    first = run_scorer("attention_simulation", 0.5, description="It attends to the first token.",
+                       attention_texts=texts, attention_queries=queries, llm=judge)
+    prev = run_scorer("attention_simulation", 0.5, description="It attends to the previous token.",
+                      attention_texts=texts, attention_queries=queries, llm=judge)
+    assert right.status == "scored" and right.value == 1.0 and right.passed
+    assert first.value == 0.0 and not first.passed and prev.value == 0.0 and not prev.passed
+    assert len(right.details["judged"]) == len(queries)  # every judged query and answer is kept
+
+
+@pytest.mark.parametrize("blind", ["always_previous", "always_first", "always_self", "random"])
+def test_description_blind_attention_judges_fail(blind):
+    texts, queries = _induction_case()
+    rng = random.Random(1)
+
+    def respond(request):
+        prompt = request["messages"][-1]["content"]
+        qs = [int(q) for q in prompt.split("Query positions: ")[1].split("\n")[0].split(",")]
+        pick = {"always_previous": lambda q: q - 1, "always_first": lambda q: 0, "always_self": lambda q: q,
+                "random": lambda q: rng.randint(0, q)}[blind]
+        return {"keys": [pick(q) for q in qs]}
+
+    with FakeLLM(responder=respond) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        score = run_scorer("attention_simulation", 0.5, description="An induction head.", attention_texts=texts,
+                           attention_queries=queries, llm=client)
+    _MODE_CACHE.clear()
+    assert score.status == "scored" and score.value <= 0.2 and not score.passed
+
+
+def test_attention_rule_scorer_is_a_percentile_and_needs_its_measurement():
+    population = [0.1] * 9 + [0.9]
+    top = run_scorer("attention_rule", 0.9, rule_value=0.9, rule_population=population)
+    low = run_scorer("attention_rule", 0.9, rule_value=0.1, rule_population=population)
+    assert top.value == 1.0 and top.passed and top.details["rank"] == 1
+    assert low.value < 0.5 and not low.passed
+    assert run_scorer("attention_rule", 0.9).status == "unscored"
