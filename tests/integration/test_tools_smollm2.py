@@ -134,6 +134,18 @@ def test_top_activations_cache_and_samples(ctx):
     assert tops == sorted(tops, reverse=True) and tops[0] == pytest.approx(report["max"], abs=1e-3)
 
 
+def test_a_truncated_scan_cache_is_rebuilt_not_a_traceback(ctx):
+    from sleuth.tools.scan import _cache_path, scan, scan_windows
+
+    site, args = Site.parse("blocks.2.mlp.hook_post"), {"sites": ["blocks.2.mlp.hook_post"], "n_windows": 32, "k": 2}
+    good = run_tool("top_activations", args, ctx).data
+    path = _cache_path(ctx, site, "explain", len(scan_windows(ctx, "explain", 32)[0]))
+    path.write_bytes(path.read_bytes()[:100])  # what a kill mid-write used to leave
+    assert run_tool("top_activations", args, ctx).data == good
+    assert scan(ctx, [site], "explain", 32)[site].window_max.shape[0] == 32
+    assert not list(path.parent.glob(f".{path.name}.*.tmp")), "no temporary file is left behind"
+
+
 def test_subspace_patch_null_space_part_has_no_effect(ctx):
     out = run_tool("subspace_patch", {**IOI, "site": "blocks.20.mlp.hook_post"}, ctx).data
     assert out["effect_null_space"] == pytest.approx(0.0, abs=1e-3)  # W_out cannot read its own null space
