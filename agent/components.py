@@ -114,8 +114,3 @@ def _concept(question: str) -> str:
     m = re.search(r"(?:responds? to|fires? on|detects?|encodes?|about|represents?)\s+(.+?)[?.!]*$", question,
                   re.IGNORECASE)
     return (m.group(1) if m else question).strip()
-
-
-def notation(site: str) -> str:
-    """L{layer}H{head} / L{layer}N{neuron} where that applies, else the site string."""
-    return Site.parse(site).short

@@ -3,14 +3,13 @@ description against held-out windows, the agent's test texts, or fresh prompts."
 
 from __future__ import annotations
 
-from sleuth.agent import head, neuron
+from sleuth.agent import head
+from sleuth.agent.protocols import protocol_of
 from sleuth.agent.budget import metered
 from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
-from sleuth.memory.embedding import MiniLMEmbedding
-from sleuth.scorers import ScoringExample
 from sleuth.scorers.registry import get_scorer, not_applicable, run_scorer
 from sleuth.target import Site
 
@@ -61,40 +60,8 @@ def _code_draft(state: dict, task: dict, top: dict) -> dict:
 
 
 def _best(task: dict) -> dict | None:
-    """The best-standing hypothesis, whose rule the description states (neurons and heads)."""
-    if not task.get("hypotheses") or task["kind"] not in ("neuron", "head"):
-        return None
-    return neuron.best(task) if task["kind"] == "neuron" else head.best(task)
-
-
-def _scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
-    if task["kind"] == "neuron":  # held-out windows only: the explain split and the agent's texts are evidence
-        examples = [ScoringExample(**e) for e in task.get("heldout", [])]
-        return deps.settings.neuron_scorers, {"examples": examples, "llm": deps.llm, "seed": deps.ctx.seed,
-                                              "embed": MiniLMEmbedding(), "rule": task["draft"].get("rule"),
-                                              "fire_threshold": task.get("fire_threshold")}
-    fresh = task.get("fresh", {})
-    if task["kind"] == "circuit":
-        return ["patch_recovery"], {"fresh_value": fresh.get("value")}
-    rule = fresh.get("rule") or {}
-    return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population"),
-                                        "rule_value": rule.get("value"), "rule_population": rule.get("population"),
-                                        "attention_texts": rule.get("texts"), "attention_queries": rule.get("queries"),
-                                        "llm": deps.llm}
-
-
-def _measured(task: dict) -> str:
-    """The re-measured effect, stated with the description (heads and behaviour components)."""
-    fresh = task.get("fresh") or {}
-    if task["kind"] == "head" and "rank" in fresh:
-        rule = fresh.get("rule")
-        attends = (f"; attention on its rule's targets in held-out text {rule['value']:.2f}, rank {rule['rank']} of "
-                   f"{rule['of']}" if rule and fresh["kind"] != "attention rule" else "")
-        return (f" [measured on fresh prompts: {fresh['kind'].replace('_', '-')} score {fresh['value']:.3f}, "
-                f"rank {fresh['rank']} of {fresh['of']} heads{attends}]")
-    if task["kind"] == "circuit" and fresh.get("value") is not None:
-        return f" [measured on a fresh prompt pair: patching it alone restores {fresh['value']:.2f} of the logit difference]"
-    return ""
+    """The best-standing hypothesis, whose rule the description states."""
+    return protocol_of(task).best(task) if task.get("hypotheses") else None
 
 
 def run_scorers(names: list[str], inputs: dict, description: str, settings, skip: dict[str, str] | None = None) -> list:
@@ -136,10 +103,7 @@ def verdict(scores: list) -> tuple[str, str | None]:
 
 def _skipped(task: dict, names: list[str], code_written: bool = False) -> dict[str, str]:
     """Configured scorers that do not apply to this description, with why."""
-    skip = {}
-    if task["kind"] == "head" and not (task.get("draft") or {}).get("rule"):
-        skip.update({name: "the best behaviour is about the head's output, not where it looks: no attention rule"
-                     for name in ("attention_rule", "attention_simulation")})
+    skip = dict(protocol_of(task).not_applicable(task, names))
     if code_written:  # the words are the rule's own definition; the rule's exact scorers check them
         skip.update({name: "the text was written by code from the rule it states; no LLM words to check"
                      for name in names if get_scorer(name).reads_words})
@@ -149,12 +113,12 @@ def _skipped(task: dict, names: list[str], code_written: bool = False) -> dict[s
 def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
     """Score a task's draft, store the description, and return the finding (validate and batched confirmation)."""
     draft = task["draft"]
-    names, inputs = _scorer_inputs(task, deps)
+    names, inputs = protocol_of(task).scorer_inputs(task, deps)
     scores = run_scorers(names, inputs, description=draft["description"], settings=deps.settings,
                          skip=_skipped(task, names, code_written))
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)
-    text = draft["description"] + _measured(task)
+    text = draft["description"] + protocol_of(task).measured(task)
     cited = list(dict.fromkeys(i for c in draft["claims"] for i in c["evidence_ids"]))
     validation_ids = task.get("evidence", {}).get("validation", [])
     desc = Description(model=state["model"], component=task["component"], text=text, rule=draft.get("rule"),
@@ -177,10 +141,11 @@ def validate(state: dict, deps) -> dict:
     finding = conclude(state, task, deps, code_written=bool(task.get("code_written")))
     status, reason, attempts = finding["status"], finding["reason"], finding["attempts"]
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
-    retry = status != "validated" and attempts < deps.settings.max_attempts and task["kind"] != "circuit"
+    protocol = protocol_of(task)
+    retry = status != "validated" and attempts < deps.settings.max_attempts and protocol.RETRY_ON_FAILURE
     changes = {"attempts": attempts, "stage": "hypothesize" if retry else "done",
                "feedback": f"{task['draft']['description']!r} scored {reason}" if retry else None}
-    if retry and task["kind"] == "head":
-        changes.update(scan={}, rule_scan={}, fresh=None)
+    if retry:
+        changes.update(protocol.reset_on_retry)
     return {"tasks": with_task(state, changes), "findings": findings,
             "messages": [{"role": "validation", "content": f"{task['component']}: {status} ({reason or 'all scorers passed'})"}]}

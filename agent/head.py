@@ -14,6 +14,8 @@ from sleuth.predicates.attention import AttentionRule, describe_rule
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
+RETRY_ON_FAILURE = True
+reset_on_retry = {"scan": {}, "rule_scan": {}, "fresh": None}  # a retry re-tests from scratch
 TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads
 SAMPLE_TEXTS = ("The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
                 "In 1990 the company moved from Boston to Denver, and in 1995 it moved again.")
@@ -21,12 +23,17 @@ KIND_RULES = {"induction": "after_previous_occurrence", "previous_token": "previ
               "duplicate_token": "same_token_earlier"}  # successor is about the head's output, not where it looks
 
 
+def kind_statement(short: str, kind: str) -> str:
+    name = kind.replace("_", "-")
+    return f"{short} is {'an' if name[0] in 'aeiou' else 'a'} {name} head"
+
+
 def code_text(component: str, kind: str) -> str:
     """A head's behaviour stated by code from its kind (batched search confirmation, no LLM)."""
-    short, name = Site.parse(component).short, kind.replace("_", "-")
+    stated = kind_statement(Site.parse(component).short, kind)
     if kind in KIND_RULES:
-        return f"{short} is a {name} head: each token attends to {describe_rule(AttentionRule(attends_to=KIND_RULES[kind]))}."
-    return f"{short} is a {name} head: its output promotes the next item of an ordinal sequence (numbers, months, days)."
+        return f"{stated}: each token attends to {describe_rule(AttentionRule(attends_to=KIND_RULES[kind]))}."
+    return f"{stated}: its output promotes the next item of an ordinal sequence (numbers, months, days)."
 
 
 def _layer_head(component: str) -> tuple[int, int]:
@@ -48,7 +55,7 @@ def rule_key(rule: dict) -> str:
 
 
 def _hypotheses(short: str, kinds: list[str], rules: list[AttentionRule]) -> list[dict]:
-    hyps = [{"statement": f"{short} is a {k.replace('_', '-')} head", "kind": k,
+    hyps = [{"statement": kind_statement(short, k), "kind": k,
              "rule": {"attends_to": KIND_RULES[k]} if k in KIND_RULES else None} for k in dict.fromkeys(kinds)]
     known = {rule_key(h["rule"]) for h in hyps if h["rule"]}
     for rule in rules:
@@ -79,8 +86,9 @@ def plan(task: dict, state: dict, deps) -> dict:
         scanned, measured = task.get("scan", {}), task.get("rule_scan", {})
         kinds = [h["kind"] for h in task["hypotheses"] if h["kind"] and h["kind"] not in scanned]
         rules = [h["rule"] for h in task["hypotheses"] if not h["kind"] and rule_key(h["rule"]) not in measured]
-        return {"pending": [{"tool": "head_scan", "purpose": "head_scan", "args": {"kind": k, "top": 5}} for k in kinds]
-                + [_rule_call(layer, head, r, "explain", "rule_scan") for r in rules]}
+        calls = [{"tool": "head_scan", "purpose": "head_scan", "args": {"kind": k, "top": 5}} for k in kinds] \
+            + [_rule_call(layer, head, r, "explain", "rule_scan") for r in rules]
+        return {"pending": calls} if calls else {"task": {"stage": "describe"}}  # everything is measured already
     if stage == "heldout":
         top = best(task)
         calls = [{"tool": "head_scan", "purpose": "fresh_scan", "fresh": True, "args": {"kind": top["kind"], "top": 5}}] \
@@ -158,3 +166,31 @@ def scan_summary(task: dict) -> list[str]:
              for kind, p in task.get("scan", {}).items()]
     return lines + [f"{short} attention on {key}: {p['value']:.3f}, rank {p['rank']} of {p['of']} heads"
                     for key, p in task.get("rule_scan", {}).items()]
+
+
+def scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
+    """Fresh-prompt scan, held-out attention rule and its query positions (never the explain split)."""
+    fresh = task.get("fresh") or {}
+    rule = fresh.get("rule") or {}
+    return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population"),
+                                        "rule_value": rule.get("value"), "rule_population": rule.get("population"),
+                                        "attention_texts": rule.get("texts"), "attention_queries": rule.get("queries"),
+                                        "llm": deps.llm}
+
+
+def measured(task: dict) -> str:
+    fresh = task.get("fresh") or {}
+    if "rank" not in fresh:
+        return ""
+    rule = fresh.get("rule")
+    attends = (f"; attention on its rule's targets in held-out text {rule['value']:.2f}, rank {rule['rank']} of "
+               f"{rule['of']}" if rule and fresh["kind"] != "attention rule" else "")
+    return (f" [measured on fresh prompts: {fresh['kind'].replace('_', '-')} score {fresh['value']:.3f}, "
+            f"rank {fresh['rank']} of {fresh['of']} heads{attends}]")
+
+
+def not_applicable(task: dict, names: list[str]) -> dict[str, str]:
+    if (task.get("draft") or {}).get("rule"):
+        return {}
+    return {name: "the best behaviour is about the head's output, not where it looks: no attention rule"
+            for name in ("attention_rule", "attention_simulation") if name in names}

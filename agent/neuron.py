@@ -16,6 +16,8 @@ from sleuth.predicates import parse_predicate
 from sleuth.predicates.fit import fit, text_fires
 
 MAX_TEST_TEXTS = 8
+RETRY_ON_FAILURE = True
+reset_on_retry: dict = {}
 
 
 def explore_args(component: str, settings) -> dict:
@@ -145,3 +147,22 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
                              "source": {"top": "heldout-top", "quantile": "heldout-quantile"}.get(e["kind"], "heldout-random")})
         return {"task": {"heldout": examples, "stage": "score"}}
     raise ValueError(f"neuron protocol cannot absorb '{purpose}'")
+
+
+def scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
+    """Held-out windows only: the explain split and the agent's own texts are evidence, never validation."""
+    from sleuth.memory.embedding import MiniLMEmbedding
+    from sleuth.scorers import ScoringExample
+
+    examples = [ScoringExample(**e) for e in task.get("heldout", [])]
+    return deps.settings.neuron_scorers, {"examples": examples, "llm": deps.llm, "seed": deps.ctx.seed,
+                                          "embed": MiniLMEmbedding(), "rule": task["draft"].get("rule"),
+                                          "fire_threshold": task.get("fire_threshold")}
+
+
+def measured(task: dict) -> str:
+    return ""
+
+
+def not_applicable(task: dict, names: list[str]) -> dict[str, str]:
+    return {}

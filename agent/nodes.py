@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from sleuth.agent import actions, head, neuron, shortlist
+from sleuth.agent import actions, head, shortlist
+from sleuth.agent.protocols import protocol_of
 from sleuth.agent.budget import exhausted, metered
 from sleuth.agent.record import BASIS_OF, SHORTLIST, evidence_for
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.target import Site
 from sleuth.tools import ToolError, run_tool
 
-PROTOCOLS = {"neuron": neuron, "head": head}
 RETRY_STAGE = {"run_tests": "test"}  # a failed tool call on LLM-written texts: write new texts
 SWEEPS = ("shortlist", "confirm")  # question-level stages before the per-component tasks
 HEAD_HOOKS = ("attn.hook_z", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern")
@@ -71,12 +71,10 @@ def plan(state: dict, deps) -> dict:
             return {"current": state["current"] + 1, "route": "plan"}
         if stage in ("describe", "score"):
             return {"route": "describe" if stage == "describe" else "validate"}
-        if task["kind"] == "circuit":
-            return {**shortlist.circuit_plan(task, state), "route": "act"}
         if stage == "free":
             update = actions.plan_free(task, state, deps)
         else:
-            update = PROTOCOLS[task["kind"]].plan(task, state, deps)
+            update = protocol_of(task).plan(task, state, deps)
     except LLMUnreachable:
         raise
     except (InvalidOutput, LLMError, ToolError) as exc:
@@ -175,10 +173,7 @@ def update(state: dict, deps) -> dict:
         left = task.get("free_left", deps.settings.free_steps) - 1
         return {"tasks": with_task(state, {"free_left": left, "feedback": None,
                                            "stage": "free" if left > 0 else "describe"})}
-    if task["kind"] == "circuit":
-        value = results[0]["data"]["scores"][0]
-        return {"tasks": with_task(state, {"fresh": {"value": value}, "stage": "score"})}
-    absorbed = PROTOCOLS[task["kind"]].absorb(task, results, state, deps)
+    absorbed = protocol_of(task).absorb(task, results, state, deps)
     changes = absorbed["task"]
     if changes.get("stage") == "describe" and deps.settings.free_steps > 0 and task.get("free_left", 1) > 0:
         changes = {**changes, "stage": "free", "free_left": task.get("free_left", deps.settings.free_steps)}

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from sleuth.agent.head import KIND_RULES, scan_position
+from sleuth.agent.head import KIND_RULES, kind_statement, scan_position
 from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds, head_kinds_model
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
@@ -101,7 +101,7 @@ def confirmed_tasks(state: dict, results: list[dict], llm_described: int) -> lis
             queries = rule["queries"] if lbl == rule["head"] else rule["queries_of"].get(lbl, [])
             fresh["rule"] = {"value": value, "rank": rank, "of": len(rule["population"]), "percentile": percentile,
                              "population": rule["population"], "texts": rule["texts"], "queries": queries}
-        hypothesis = {"id": "H1", "statement": f"{lbl} is a {kind.replace('_', '-')} head", "kind": kind,
+        hypothesis = {"id": "H1", "statement": kind_statement(lbl, kind), "kind": kind,
                       "rule": {"attends_to": KIND_RULES[kind]} if kind in KIND_RULES else None,
                       "status": "supported", "accuracy": None}
         tasks.append({"component": c, "kind": "head", "stage": "describe", "attempts": 0, "hypotheses": [hypothesis],
@@ -127,12 +127,3 @@ def absorb(state: dict, results: list[dict], deps) -> dict:
                                   "status": "open", "accuracy": None}],
                   "estimate": score} for score, lbl in ranked]
     return {"tasks": tasks, "current": 0, "stage": "investigate"}
-
-
-def circuit_plan(task: dict, state: dict) -> dict:
-    """The fresh-prompt re-measurement of a shortlisted behaviour component: exact patching alone."""
-    shape = state["shape"]
-    return {"pending": [{"tool": "patch", "purpose": "fresh_patch",
-                         "args": {"clean": [shape["paraphrase"]], "corrupt": [shape["paraphrase_corrupt"]],
-                                  "answers": [" " + shape["answer"].strip()], "foils": [shape["foil"]], "sweep": "sites",
-                                  "sites": [task["component"]]}}]}

@@ -17,7 +17,7 @@ class Task(TypedDict, total=False):
     """One component under investigation and where its protocol stands."""
 
     component: str
-    kind: str  # neuron | head | unit
+    kind: str  # a key of agent.protocols.PROTOCOLS: neuron (also latents, directions, units) | head | circuit
     stage: str  # protocol stage
     attempts: int
     hypotheses: list[dict]  # {id, statement, kind?, status, accuracy}
@@ -28,6 +28,10 @@ class Task(TypedDict, total=False):
     test_texts: list[str]
     predictions: dict[str, list[bool]]  # hypothesis id -> prediction per test text
     scan: dict[str, dict]  # head_scan kind -> {value, percentile, rank}
+    rule_scan: dict[str, dict]  # attention rule (in words) -> {value, rank, of, percentile}, explain split
+    fresh: dict | None  # re-measurement for validation (fresh scan / held-out rule / fresh patch)
+    heldout: list[dict]  # held-out scoring examples (neurons)
+    code_written: bool  # a batch-confirmed search candidate whose text code states
     links: list[str]
     draft: dict | None  # {description, claims}
     feedback: str | None

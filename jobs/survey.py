@@ -36,7 +36,6 @@ class SurveyRun(BaseModel):
     started: str
     spec: SurveySpec
     steps: list[ToolResult] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
     evidence_ids: list[str] = Field(default_factory=list)
     seconds: float = 0.0
 

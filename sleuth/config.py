@@ -61,10 +61,6 @@ class Settings(BaseModel):
     agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @property
-    def models_dir(self) -> Path:
-        return self.home / "models"
-
-    @property
     def corpus_dir(self) -> Path:
         return self.home / "corpus"
 

@@ -193,12 +193,3 @@ class Site(BaseModel):
 
     def with_index(self, index: int | None) -> "Site":
         return self.model_copy(update={"index": index})
-
-
-def all_block_sites(n_layers: int) -> list[Site]:
-    """Every hook point of a model with `n_layers` blocks, in execution order."""
-    sites = [Site(hook="hook_embed")]
-    for layer in range(n_layers):
-        sites += [Site(hook=h, layer=layer) for h in BLOCK_HOOKS]
-    sites += [Site(hook="ln_final.hook_normalized"), Site(hook="logits")]
-    return sites

@@ -64,9 +64,6 @@ class Adapter:
             vocab_size=config.vocab_size,
         )
 
-    def hook_names(self) -> list[str]:
-        return list(self.block_hooks)
-
     # ---- sites -----------------------------------------------------------
     def hookpoint(self, site: Site) -> HookPoint:
         if site.layer is None:

@@ -149,3 +149,30 @@ def test_task_kind():
     assert task_kind("blocks.1.attn.hook_z[2]") == "head"
     assert task_kind("blocks.1.mlp.hook_post[2]") == "neuron"
     assert task_kind("blocks.1.hook_resid_post~probe") == "neuron"
+
+
+def test_head_hypotheses_carry_rules_and_rule_measurements_decide_them(deps):
+    from sleuth.agent import head
+    from sleuth.predicates.attention import AttentionRule
+
+    hyps = head._hypotheses("L1H2", ["induction", "successor", "induction"],
+                            [AttentionRule(attends_to={"offset": -2}), AttentionRule(attends_to="after_previous_occurrence")])
+    assert [h["kind"] for h in hyps] == ["induction", "successor", None]  # the LLM's induction rule is not repeated
+    assert hyps[0]["rule"] == {"attends_to": "after_previous_occurrence"} and hyps[1]["rule"] is None
+    task = {"component": "blocks.1.attn.hook_z[2]", "kind": "head", "stage": "test", "hypotheses": hyps}
+    calls = head.plan(task, {}, deps)["pending"]
+    assert [c["tool"] for c in calls] == ["head_scan", "head_scan", "attention_rule"]
+    assert calls[2]["args"]["split"] == "explain", "hypotheses are tested on the explain split, never held-out"
+    labels = [f"L{layer}H{h}" for layer in range(2) for h in range(4)]
+    scan = lambda kind, mine: {"kind": kind, "labels": labels, "scores": [mine if lbl == "L1H2" else 0.1 for lbl in labels]}  # noqa: E731
+    results = [{"purpose": "head_scan", "data": scan("induction", 0.05)}, {"purpose": "head_scan", "data": scan("successor", 0.0)},
+               {"purpose": "rule_scan", "data": {"rule": {"attends_to": {"offset": -2}}, "value": 0.9, "rank": 1, "of": 8,
+                                                 "percentile": 1.0}}]
+    out = head.absorb(task, results, {}, deps)["task"]
+    statuses = {h["statement"]: h["status"] for h in out["hypotheses"]}
+    assert statuses == {"L1H2 is an induction head": "refuted", "L1H2 is a successor head": "refuted",
+                        "L1H2 attends to the token 2 positions back": "supported"}
+    top = head.best({**task, **out})
+    assert top["kind"] is None and top["rule"] == {"attends_to": {"offset": -2}}
+    held = head.plan({**task, **out, "stage": "heldout"}, {}, deps)["pending"]
+    assert [(c["tool"], c["args"].get("split"), c.get("fresh")) for c in held] == [("attention_rule", "heldout", True)]

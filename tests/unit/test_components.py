@@ -2,7 +2,8 @@
 
 import pytest
 
-from sleuth.agent.components import find_components, notation, parse_question
+from sleuth.agent.components import find_components, parse_question
+from sleuth.target import Site
 
 
 @pytest.mark.parametrize("question,expected", [
@@ -30,7 +31,7 @@ def test_question_shapes():
     assert parse_question("what does L0H1 do?").kind == "component"
 
 
-def test_notation():
-    assert notation("blocks.4.attn.hook_z[5]") == "L4H5"
-    assert notation("blocks.3.mlp.hook_post[100]") == "L3N100"
-    assert notation("blocks.3.hook_resid_post[2]") == "blocks.3.hook_resid_post[2]"
+def test_short_notation():
+    assert Site.parse("blocks.4.attn.hook_z[5]").short == "L4H5"
+    assert Site.parse("blocks.3.mlp.hook_post[100]").short == "L3N100"
+    assert Site.parse("blocks.3.hook_resid_post[2]").short == "blocks.3.hook_resid_post[2]"

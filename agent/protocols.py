@@ -1,0 +1,27 @@
+"""The registry of investigation protocols, one module per component kind.
+
+A protocol module provides what the graph's nodes ask of it:
+- `plan(task, state, deps) -> {"pending": [...]} | {"task": {...}}` for its own stages;
+- `absorb(task, results, state, deps) -> {"task": {...}, "experiments"?: [...]}`;
+- `best(task) -> dict | None`: the hypothesis whose rule the description states;
+- `scorer_inputs(task, deps) -> (scorer names, inputs)`: what validates it, on held-out data only;
+- `measured(task) -> str`: the re-measured effect stated with the description;
+- `not_applicable(task, names) -> {scorer: why}`: configured scorers that do not apply;
+- `RETRY_ON_FAILURE` and `reset_on_retry`: whether a failed validation goes back to hypothesize.
+Adding a kind (a direction protocol, say) is one new module plus one line here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from sleuth.agent import circuit, head, neuron
+
+PROTOCOLS: dict[str, ModuleType] = {"neuron": neuron, "head": head, "circuit": circuit}
+
+
+def protocol_of(task: dict) -> ModuleType:
+    try:
+        return PROTOCOLS[task["kind"]]
+    except KeyError:
+        raise ValueError(f"no protocol for task kind '{task.get('kind')}'; known: {', '.join(PROTOCOLS)}") from None
