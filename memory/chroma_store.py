@@ -97,12 +97,13 @@ class ChromaEvidenceStore:
         """Upsert; descriptions get the next version per component unless keep_versions (imports)."""
         if not records:
             return []
+        unique = list({r.id: r for r in records}.values())  # the same content twice is one record (last wins)
         with self._write_lock():
-            self._keep_created(records)
-            for record in records:
+            self._keep_created(unique)
+            for record in unique:
                 if isinstance(record, Description) and not keep_versions:
                     self._assign_version(record)
-            self._upsert(records)
+            self._upsert(unique)
         return [r.id for r in records]
 
     def _keep_created(self, records: list[Record]) -> None:

@@ -40,6 +40,13 @@ def test_put_get_and_idempotent_upsert(store):
     assert store.get("ev-does-not-exist") is None
 
 
+def test_the_same_record_twice_in_one_put_is_stored_once(store):
+    same = [Hypothesis(model="smollm2-135m", component=COMPONENT, statement="fires on 'the'", status="open")
+            for _ in range(2)]
+    ids = store.put(same + [_evidence(1)])
+    assert ids[0] == ids[1] and store.stats()["records"] == 2 and store.get(ids[0]) is not None
+
+
 def test_semantic_search_with_filters_and_duplicate_suppression(store):
     store.put([_evidence(1, summary="fires on Python keywords such as def and return"),
                _evidence(2, summary="fires on calendar month names"),
