@@ -6,12 +6,12 @@ the prediction is 1 on those tokens and 0 elsewhere, correlated with the real va
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import Field, create_model
 
+from sleuth.predicates.fit import correlation
 from sleuth.prompts import render
 from sleuth.scorers.examples import ScoringExample, balanced, batches
-from sleuth.scorers.registry import scorer
+from sleuth.scorers.registry import ScorerError, scorer
 
 BATCH = 6
 
@@ -38,7 +38,6 @@ def simulation(description: str, examples: list[ScoringExample], llm=None, limit
         for example, guessed in zip(group, reply.tokens):
             predicted += predicted_vector(example, guessed)
             real += example.values
-    p, r = np.asarray(predicted), np.asarray(real)
-    if p.std() == 0 or r.std() == 0:
-        return 0.0, len(chosen), {"note": "constant prediction"}
-    return float(np.corrcoef(p, r)[0, 1]), len(chosen), {"tokens": len(real)}
+    if len(set(predicted)) < 2 or len(set(real)) < 2:  # a correlation with a constant is undefined, not 0.0
+        raise ScorerError("could not score: the prediction or the real activation is constant on these examples")
+    return correlation(predicted, real), len(chosen), {"tokens": len(real)}

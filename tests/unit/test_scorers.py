@@ -63,9 +63,22 @@ def test_arithmetic():
 def test_right_description_beats_wrong_one(judge, name):
     right = run_scorer(name, 0.6, description="Fires on the token 'def'.", examples=EXAMPLES, llm=judge)
     wrong = run_scorer(name, 0.6, description="Fires on the token 'banana'.", examples=EXAMPLES, llm=judge)
-    assert right.status == wrong.status == "scored"
-    assert right.value > 0.9 and right.passed
-    assert wrong.value <= 0.5 and not wrong.passed
+    assert right.status == "scored" and right.value > 0.9 and right.passed
+    assert not wrong.passed
+    # a wrong description scores low, or (simulation) predicts nothing at all, which cannot be scored
+    assert (wrong.status == "scored" and wrong.value <= 0.5) or (name == "simulation" and wrong.status == "failed")
+
+
+def test_a_constant_simulation_is_not_scored_as_zero():
+    with FakeLLM(responder=lambda request: {"tokens": [[] for _ in range(_n_texts(request))]}) as silent:
+        client = LLMClient(LLMConfig(base_url=silent.base_url, timeout_s=5.0))
+        score = run_scorer("simulation", 0.3, description="Fires on nothing.", examples=EXAMPLES, llm=client)
+    _MODE_CACHE.clear()
+    assert score.status == "failed" and score.value is None and "constant" in score.reason
+
+
+def _n_texts(request) -> int:
+    return request["response_format"]["schema"]["properties"]["tokens"]["minItems"]
 
 
 def test_failures_are_recorded_not_invented(judge):
