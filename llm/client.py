@@ -17,12 +17,13 @@ from collections.abc import Callable
 import openai
 from pydantic import BaseModel
 
-from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
+from sleuth.llm.errors import InvalidOutput, LLMError, LLMRefused, LLMUnreachable
 from sleuth.llm.settings import LOCAL_PLACEHOLDER_KEY, LLMConfig
 from sleuth.llm.structured import MODES, response_format, schema_instruction, validate
 from sleuth.llm.usage import CallUsage, UsageLedger
 
 _MODE_CACHE: dict[str, str] = {}
+FATAL_STATUS = {401: "authentication failed", 403: "forbidden", 404: "not found"}
 _RETRYABLE = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
 
 
@@ -73,6 +74,10 @@ class LLMClient:
                         pass
                 time.sleep(min(delay, 30.0))
             except openai.APIStatusError as exc:
+                if exc.status_code in FATAL_STATUS:
+                    raise LLMRefused(f"LLM endpoint {self.cfg.base_url} refused model '{self.model}': HTTP "
+                                     f"{exc.status_code} ({FATAL_STATUS[exc.status_code]}); check the key, the model "
+                                     f"name and the base_url") from None
                 raise LLMError(f"LLM endpoint {self.cfg.base_url} answered HTTP {exc.status_code}: "
                                f"{_short(exc)}") from None
         if isinstance(last, openai.APIConnectionError):

@@ -8,7 +8,11 @@ class LLMError(SleuthError):
 
 
 class LLMUnreachable(LLMError):
-    pass
+    """The endpoint cannot be used at all: nothing answers, or it refuses this key or model (fatal)."""
+
+
+class LLMRefused(LLMUnreachable):
+    """HTTP 401/403/404: a bad key, no access, or an unknown model or path. Retrying cannot help."""
 
 
 class InvalidOutput(LLMError):

@@ -22,7 +22,7 @@ PROBE_TEXT = 'Reply with the JSON object {"ok": true}.'
 
 class Step(BaseModel):
     content: str | dict | list | None = None  # a dict/list is sent as JSON text
-    fault: str | None = None  # "500", "429", "timeout", "drop", "slow_stream"
+    fault: str | None = None  # "500", "429", "401", "404", "timeout", "drop", "slow_stream"
     delay_s: float = 0.0
 
 
@@ -121,6 +121,8 @@ def _handler(fake: FakeLLM):
                 time.sleep(step.delay_s)
             if step.fault == "500":
                 return self._json(500, {"error": {"message": "injected server error"}})
+            if step.fault in ("401", "404"):
+                return self._json(int(step.fault), {"error": {"message": f"injected HTTP {step.fault}"}})
             if step.fault == "429":
                 return self._json(429, {"error": {"message": "injected rate limit"}}, {"Retry-After": "0"})
             if step.fault == "timeout":

@@ -5,7 +5,7 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMUnreachable
+from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMRefused, LLMUnreachable
 from sleuth.llm.client import _MODE_CACHE
 from sleuth.llm.fake_server import FakeLLM
 
@@ -59,6 +59,15 @@ def test_persistent_errors_surface_clearly(fake):
     fake.push(*[{"fault": "500"}] * 3)
     with pytest.raises(LLMError, match="kept failing"):
         client(fake, max_retries=2).chat([{"role": "user", "content": "x"}])
+
+
+@pytest.mark.parametrize("fault,words", [("401", "authentication failed"), ("404", "not found")])
+def test_a_bad_key_or_model_is_fatal_at_once(fake, fault, words):
+    fake.push({"fault": fault}, {"content": "never reached"})
+    with pytest.raises(LLMRefused, match=words) as info:
+        client(fake).chat([{"role": "user", "content": "x"}])
+    assert "fake-model" in str(info.value) and len(fake.requests) == 1, "not retried"
+    assert isinstance(info.value, LLMUnreachable), "the agent treats it as fatal, like an unreachable endpoint"
 
 
 def test_unreachable_endpoint():
