@@ -54,7 +54,7 @@ def rule_key(rule: dict) -> str:
     return describe_rule(AttentionRule.model_validate(rule))
 
 
-def _hypotheses(short: str, kinds: list[str], rules: list[AttentionRule]) -> list[dict]:
+def kind_hypotheses(short: str, kinds: list[str], rules: list[AttentionRule]) -> list[dict]:
     hyps = [{"statement": kind_statement(short, k), "kind": k,
              "rule": {"attends_to": KIND_RULES[k]} if k in KIND_RULES else None} for k in dict.fromkeys(kinds)]
     known = {rule_key(h["rule"]) for h in hyps if h["rule"]}
@@ -81,7 +81,7 @@ def plan(task: dict, state: dict, deps) -> dict:
         reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=200, component=Site.parse(c).short,
                          model=deps.target.name, memory=state.get("memory", []), links=task.get("links", []),
                          feedback=task.get("feedback"), kinds=head_kinds())
-        return {"task": {"hypotheses": _hypotheses(Site.parse(c).short, reply.kinds, reply.rules), "stage": "test"}}
+        return {"task": {"hypotheses": kind_hypotheses(Site.parse(c).short, reply.kinds, reply.rules), "stage": "test"}}
     if stage == "test":
         scanned, measured = task.get("scan", {}), task.get("rule_scan", {})
         kinds = [h["kind"] for h in task["hypotheses"] if h["kind"] and h["kind"] not in scanned]
@@ -154,7 +154,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     untested = [k for k in head_kinds() if k not in scan]
     if untested and not any(h["status"] == "supported" for h in hyps):
         # the floor: when no proposed behaviour holds, the protocol tests the remaining known ones itself
-        added = _hypotheses(Site.parse(c).short, untested, [])
+        added = kind_hypotheses(Site.parse(c).short, untested, [])
         hyps += [{**h, "id": f"H{len(hyps) + i + 1}", "added_by": "protocol"} for i, h in enumerate(added)]
         return {"task": {"scan": scan, "rule_scan": measured, "hypotheses": hyps, "stage": "test"}, "experiments": log}
     return {"task": {"scan": scan, "rule_scan": measured, "hypotheses": hyps, "stage": "describe"}, "experiments": log}

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from sleuth.agent.head import KIND_RULES, kind_statement, scan_position
+from sleuth.agent.head import KIND_RULES, kind_hypotheses, scan_position
 from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds, head_kinds_model
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
@@ -101,9 +101,7 @@ def confirmed_tasks(state: dict, results: list[dict], llm_described: int) -> lis
             queries = rule["queries"] if lbl == rule["head"] else rule["queries_of"].get(lbl, [])
             fresh["rule"] = {"value": value, "rank": rank, "of": len(rule["population"]), "percentile": percentile,
                              "population": rule["population"], "texts": rule["texts"], "queries": queries}
-        hypothesis = {"id": "H1", "statement": kind_statement(lbl, kind), "kind": kind,
-                      "rule": {"attends_to": KIND_RULES[kind]} if kind in KIND_RULES else None,
-                      "status": "supported", "accuracy": None}
+        hypothesis = {**kind_hypotheses(lbl, [kind], [])[0], "status": "supported"}
         tasks.append({"component": c, "kind": "head", "stage": "describe", "attempts": 0, "hypotheses": [hypothesis],
                       "scan": {kind: shape["sweep"][lbl]}, "fresh": fresh})
     tasks.sort(key=lambda t: -t["fresh"]["value"])

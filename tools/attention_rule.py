@@ -53,10 +53,21 @@ class AttentionRuleOut(ToolOutput):
     of: int
     percentile: float
     population: list[float]  # every head's value, layer-major
+    grid_shape: list[int]  # [layers, heads]
     counted_queries: int
     texts: list[list[str]]  # the tokens of each text, as the head saw them
     queries: list[AttendedQuery]
     queries_of: dict[str, list[AttendedQuery]] = {}  # the `also` heads, by label
+
+    def about(self) -> list[tuple[str, str]]:
+        """Evidence about the measured head and every `also` head of the same run, each with its own value."""
+        out = []
+        for label in [self.head, *self.queries_of]:
+            site = Site.parse(label)
+            value = self.population[site.layer * self.grid_shape[1] + site.index]
+            out.append((str(site), f"{label} attention on the rule's targets {value:.3f}, rank "
+                                   f"{percentile_rank(value, self.population)[0]} of {self.of}; {self.summary}"))
+        return out
 
 
 def _target_mask(rule: AttentionRule, texts: list[list[str]], width: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,5 +126,6 @@ def attention_rule(args: AttentionRuleArgs, ctx) -> AttentionRuleOut:
                f"rank {rank} of {len(population)} heads")
     return AttentionRuleOut(summary=summary, head=label, rule=args.rule.model_dump(mode="json", exclude_none=True),
                             value=value, rank=rank, of=len(population), percentile=percentile, population=population,
+                            grid_shape=[s.n_layers, s.n_heads],
                             counted_queries=int(counted.sum()), texts=texts, queries=queries,
                             queries_of=queries_of)

@@ -24,9 +24,20 @@ def ctx(smollm, sleuth_home):
 
 
 @pytest.fixture(scope="module")
-def l18h6(ctx):
+def measured(ctx):
     return run_tool("attention_rule", {"layer": 18, "head": 6, "rule": INDUCTION, "split": "heldout", "n_texts": 8,
-                                       "also": ["L16H0"]}, ctx).data
+                                       "also": ["L16H0"]}, ctx)
+
+
+@pytest.fixture(scope="module")
+def l18h6(measured):
+    return measured.data
+
+
+def test_the_evidence_is_about_each_measured_head(measured):
+    about = dict(measured.about)
+    assert set(about) == {"blocks.18.attn.hook_z[6]", "blocks.16.attn.hook_z[0]"}
+    assert about["blocks.18.attn.hook_z[6]"].startswith(f"L18H6 attention on the rule's targets {measured.data['value']:.3f}")
 
 
 def test_the_induction_rule_ranks_l18h6_at_the_top_on_held_out_text(l18h6, ctx):

@@ -155,7 +155,7 @@ def test_head_hypotheses_carry_rules_and_rule_measurements_decide_them(deps):
     from sleuth.agent import head
     from sleuth.predicates.attention import AttentionRule
 
-    hyps = head._hypotheses("L1H2", ["induction", "successor", "induction"],
+    hyps = head.kind_hypotheses("L1H2", ["induction", "successor", "induction"],
                             [AttentionRule(attends_to={"offset": -2}), AttentionRule(attends_to="after_previous_occurrence")])
     assert [h["kind"] for h in hyps] == ["induction", "successor", None]  # the LLM's induction rule is not repeated
     assert hyps[0]["rule"] == {"attends_to": "after_previous_occurrence"} and hyps[1]["rule"] is None
