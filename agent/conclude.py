@@ -10,7 +10,8 @@ from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
-from sleuth.scorers.registry import get_scorer, not_applicable, run_scorer
+from sleuth.scorers.registry import get_scorer
+from sleuth.scorers.verdict import run_scorers, verdict
 from sleuth.target import Site
 
 
@@ -64,43 +65,6 @@ def _best(task: dict) -> dict | None:
     return protocol_of(task).best(task) if task.get("hypotheses") else None
 
 
-def run_scorers(names: list[str], inputs: dict, description: str, settings, skip: dict[str, str] | None = None) -> list:
-    """Every configured scorer, in order; the judge's answers reach the scorers that compare with them.
-    `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped)."""
-    scores = []
-    for name in names:
-        threshold = settings.thresholds.get(name, settings.default_threshold)
-        if name in (skip or {}):
-            scores.append(not_applicable(name, threshold, skip[name]))
-            continue
-        score = run_scorer(name, threshold, description=description, **inputs)
-        if "judged" in score.details:
-            inputs = {**inputs, "judged": score.details["judged"]}
-        scores.append(score)
-    return scores
-
-
-def _why(score) -> str:
-    if score.status != "scored":
-        return f"{score.scorer} {score.status}: {score.reason or 'no reason given'}"
-    if score.scorer == "words_match_rule":
-        return f"words do not match the rule: a judge reading the words agreed with it on {score.value:.2f} < {score.threshold}"
-    return f"{score.scorer} {score.value:.2f} < {score.threshold}"
-
-
-def verdict(scores: list) -> tuple[str, str | None]:
-    """validated only when every configured scorer scored and passed; a real failing score rejects,
-    a scorer that could not score fails the description. Every problem is in the reason."""
-    scores = [s for s in scores if s.status != "not_applicable"]
-    problems = [s for s in scores if s.status != "scored" or not s.passed]
-    if not scores:
-        return "failed", "no configured scorer applies"
-    if not problems:
-        return "validated", None
-    status = "rejected" if any(s.status == "scored" for s in problems) else "failed"
-    return status, "; ".join(_why(s) for s in problems)
-
-
 def _skipped(task: dict, names: list[str], code_written: bool = False) -> dict[str, str]:
     """Configured scorers that do not apply to this description, with why."""
     skip = dict(protocol_of(task).not_applicable(task, names))
@@ -114,8 +78,9 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
     """Score a task's draft, store the description, and return the finding (validate and batched confirmation)."""
     draft = task["draft"]
     names, inputs = protocol_of(task).scorer_inputs(task, deps)
-    scores = run_scorers(names, inputs, description=draft["description"], settings=deps.settings,
-                         skip=_skipped(task, names, code_written))
+    cfg = deps.settings
+    scores = run_scorers(names, inputs, description=draft["description"], thresholds=cfg.thresholds,
+                         default_threshold=cfg.default_threshold, skip=_skipped(task, names, code_written))
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)
     text = draft["description"] + protocol_of(task).measured(task)

@@ -11,6 +11,7 @@ from sleuth import __version__
 from sleuth.cli import corpus, eval as evals, llm, memory, models, sae, tools
 from sleuth.cli.ask import ask as ask_command
 from sleuth.cli.chat import chat as chat_command
+from sleuth.cli.label import label as label_command
 from sleuth.cli.run import run as run_command
 from sleuth.cli.output import fail
 
@@ -31,6 +32,7 @@ app.add_typer(evals.app, name="eval")
 app.command("run")(run_command)
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
+app.command("label")(label_command)
 
 
 def _version(value: bool):

@@ -8,6 +8,8 @@ a bounded number of times, then raised: never replaced by a default.
 
 from __future__ import annotations
 
+import copy
+
 import json
 import random
 import threading
@@ -31,6 +33,23 @@ class _Probe(BaseModel):
     ok: bool
 
 
+class _Both:
+    """Records each call in two ledgers: the run's and one item's."""
+
+    def __init__(self, *ledgers: UsageLedger):
+        self.ledgers = ledgers
+
+    def add(self, usage: CallUsage) -> None:
+        for ledger in self.ledgers:
+            ledger.add(usage)
+
+    def tokens(self) -> int:
+        return self.ledgers[-1].tokens()
+
+    def totals(self) -> dict:
+        return self.ledgers[-1].totals()
+
+
 class LLMClient:
     def __init__(self, cfg: LLMConfig, ledger: UsageLedger | None = None):
         if not cfg.base_url:
@@ -41,6 +60,13 @@ class LLMClient:
         self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0)
         self._slots = threading.BoundedSemaphore(cfg.max_concurrency)
         self._model = cfg.model
+
+    def metered(self, ledger: UsageLedger) -> "LLMClient":
+        """The same endpoint and concurrency slots, with calls also counted in `ledger` (one item's
+        tokens while other items share the client)."""
+        twin = copy.copy(self)
+        twin.ledger = _Both(self.ledger, ledger)
+        return twin
 
     # ---- basics ----------------------------------------------------------
     @property

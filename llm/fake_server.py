@@ -29,8 +29,9 @@ class Step(BaseModel):
 class FakeLLM:
     def __init__(self, steps: list[Step | dict] = (), accept_modes: tuple[str, ...] = ("json_object",),
                  model: str = "fake-model", timeout_delay_s: float = 5.0, responder=None):
-        """`responder(request) -> str | dict | None` answers when the script is empty: a rule-based
-        fake for tests whose number of calls is not fixed (e.g. a judge that reads the prompt)."""
+        """`responder(request) -> str | dict | Step | None` answers when the script is empty: a rule-based
+        fake for tests whose number of calls is not fixed (e.g. a judge that reads the prompt); a Step
+        it returns may carry a fault."""
         self.steps = [s if isinstance(s, Step) else Step(**s) for s in steps]
         self.responder = responder
         self.accept_modes = accept_modes
@@ -114,7 +115,7 @@ def _handler(fake: FakeLLM):
             step = fake.next_step()
             if step is None and fake.responder is not None:
                 reply = fake.responder(request)
-                step = None if reply is None else Step(content=reply)
+                step = None if reply is None else reply if isinstance(reply, Step) else Step(content=reply)
             if step is None:
                 return self._json(500, {"error": {"message": "fake LLM script exhausted"}})
             if step.delay_s:

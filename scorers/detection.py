@@ -43,24 +43,31 @@ def _judged(chosen: list[tuple[int, ScoringExample]], shown: list[str], answers:
             for (i, e), text, a in zip(chosen, shown, answers)]
 
 
+def precision_recall(truth: list[bool], guess: list[bool]) -> dict:
+    hits = sum(t and g for t, g in zip(truth, guess))
+    return {"precision": round(hits / max(1, sum(guess)), 4), "recall": round(hits / max(1, sum(truth)), 4)}
+
+
 def judge_all(llm, description: str, examples: list[ScoringExample], template: str, limit: int, seed: int,
-              show=lambda i, e: e.text) -> tuple[float, int, dict]:
-    """Balanced, shuffled examples judged in batches; balanced accuracy and the audit trail."""
+              show=lambda i, e: e.text, batch: int = BATCH) -> tuple[float, int, dict]:
+    """Balanced, shuffled examples judged in batches of `batch`; balanced accuracy, precision, recall
+    and the audit trail."""
     _both_kinds(examples)
     chosen = balanced(examples, limit, seed)
     shown = [show(i, e) for i, e in chosen]
     answers = []
-    for group in batches(shown, BATCH):
+    for group in batches(shown, batch):
         answers += _judge(llm, description, group, template)
     truth = [e.active for _, e in chosen]
-    return balanced_accuracy(truth, answers), len(chosen), {"judged": _judged(chosen, shown, answers)}
+    return (balanced_accuracy(truth, answers), len(chosen),
+            {**precision_recall(truth, answers), "judged": _judged(chosen, shown, answers)})
 
 
 @scorer("detection", "Balanced accuracy of an LLM judging from the description whether a text fires.",
         needs=("llm", "examples"), reads_words=True)
 def detection(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
-              **_) -> tuple[float, int, dict]:
-    return judge_all(llm, description, examples, "detection", limit, seed)
+              batch: int = BATCH, **_) -> tuple[float, int, dict]:
+    return judge_all(llm, description, examples, "detection", limit, seed, batch=batch)
 
 
 def _mark(example: ScoringExample, index: int) -> str:
@@ -70,7 +77,7 @@ def _mark(example: ScoringExample, index: int) -> str:
 @scorer("fuzzing", "Balanced accuracy of an LLM judging whether the marked token is where the feature fires.",
         needs=("llm", "examples"), reads_words=True)
 def fuzzing(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
-            **_) -> tuple[float, int, dict]:
+            batch: int = BATCH, **_) -> tuple[float, int, dict]:
     rng = random.Random(seed)
-    return judge_all(llm, description, examples, "fuzzing", limit, seed,
+    return judge_all(llm, description, examples, "fuzzing", limit, seed, batch=batch,
                      show=lambda i, e: _mark(e, e.peak if e.active else rng.randrange(len(e.tokens))))

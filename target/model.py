@@ -182,10 +182,12 @@ class Target:
             return Batch(inputs, torch.ones_like(inputs))
         return self.tokenize(list(inputs) if not isinstance(inputs, str) else [inputs])
 
-    def run(self, inputs, reads=(), edits=(), grad: bool = False, last_only: bool = False) -> RunOutput:
+    def run(self, inputs, reads=(), edits=(), grad: bool = False, last_only: bool = False,
+            logits: bool = True) -> RunOutput:
         """One forward pass that caches `reads` and applies `edits` (see Edit).
 
         last_only: compute logits only at each example's last real token (out.last_logits).
+        logits=False: only the reads are wanted; the pass stops after the last of them (no logits).
         """
         batch = self.as_batch(inputs)
         reads = [self.check_site(s) for s in reads]
@@ -207,7 +209,7 @@ class Target:
         else:
             with torch.set_grad_enabled(grad):
                 out = run_traced(self.nn, self.adapter, batch.input_ids, batch.attention_mask,
-                                 reads, edits, self.directions, last_only, self.saes)
+                                 reads, edits, self.directions, last_only, self.saes, logits=logits)
         for site in planted:
             out.cache[site] = synthetic_values(self.synthetic[site.name], batch, self.str_tokens)
         return out

@@ -107,11 +107,13 @@ def run_traced(
     directions: dict[str, torch.Tensor],
     last_only: bool = False,
     saes: dict | None = None,
+    logits: bool = True,
 ) -> RunOutput:
     """Run the wrapped model once with the given reads and edits.
 
     last_only computes logits only at each example's last real token (HF logits_to_keep),
-    which skips most of the unembedding in patching sweeps.
+    which skips most of the unembedding in patching sweeps. logits=False (reads only, no edits)
+    stops the forward pass after the last read: a scan of layer 6 of 30 runs 7 blocks, not 30.
     """
     visits = plan_visits(adapter, reads, edits)
     cache: dict[Site, torch.Tensor] = {}
@@ -121,11 +123,17 @@ def run_traced(
     if last_only:
         kept = torch.unique(last)
         kwargs["logits_to_keep"] = kept
-    with nn_model.trace(input_ids, **kwargs):
+    stop_early = not logits and not edits and not last_only
+    with nn_model.trace(input_ids, **kwargs) as tracer:
         for visit in visits:
             envoy = _envoy(nn_model, visit.hookpoint.module)
             _visit(adapter, envoy, visit, attention_mask, directions, saes or {}, cache, copy)
-        logits = nn_model.output.logits.save()
+        if stop_early:
+            tracer.stop()
+        else:
+            logits = nn_model.output.logits.save()
+    if stop_early:
+        return RunOutput(logits=torch.empty(0), cache=cache, last_logits=torch.empty(0))
     rows = torch.arange(len(input_ids))
     column = torch.searchsorted(kept, last) if last_only else last
     return RunOutput(logits=logits, cache=cache, last_logits=logits[rows, column])

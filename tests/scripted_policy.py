@@ -167,3 +167,16 @@ def evaluator(request: dict) -> str | dict | None:
         lists = [json.loads(t) for t in _texts(prompt)]
         return {"tokens": [[t for t in toks if t.strip().lower() in keys] for toks in lists]}
     return investigator(request)
+
+
+def labeler(request: dict) -> str | dict | None:
+    """The investigator plus `sleuth label`'s explainer: it labels a unit by its most often marked token."""
+    fmt = request.get("response_format") or {}
+    title = (fmt.get("schema") or {}).get("title")
+    prompt = request["messages"][-1]["content"]
+    if title in ("LabelDraft", "LabelText"):
+        marked = [m.strip().casefold() for m in MARK.findall(prompt) if m.strip()]
+        token = max(set(marked), key=marked.count) if marked else "the"
+        reply = {"label": f"Fires on the token '{token}'."}
+        return {**reply, "rule": {"token_in": [token]}} if title == "LabelDraft" else reply
+    return investigator(request)

@@ -28,7 +28,7 @@ class ActivationsOut(ToolOutput):
 
 def component_values(target, site, batch):
     """[batch, pos] scalar activation of a component (the L2 norm for a head's vector)."""
-    value = target.run(batch, reads=[site])[site]
+    value = target.run(batch, reads=[site], logits=False)[site]
     return value.norm(dim=-1) if value.dim() == 3 else value
 
 

@@ -33,7 +33,7 @@ def attention_pattern(args: AttentionArgs, ctx) -> AttentionOut:
     target = ctx.target
     site = target.check_site(Site(hook="attn.hook_pattern", layer=args.layer, index=args.head))
     batch = target.tokenize(args.texts)
-    pattern = target.run(batch, reads=[site])[site]  # [batch, q, k]
+    pattern = target.run(batch, reads=[site], logits=False)[site]  # [batch, q, k]
     rows = []
     for i in range(len(batch)):
         n = int(batch.lengths[i])

@@ -109,7 +109,7 @@ def attention_rule(args: AttentionRuleArgs, ctx) -> AttentionRuleOut:
     if counted.sum() == 0:
         raise ToolError(f"the rule ({describe_rule(args.rule)}) names no token in these texts")
     sites = [Site(hook="attn.hook_pattern", layer=layer) for layer in range(s.n_layers)]
-    out = target.run(tokens, reads=sites)
+    out = target.run(tokens, reads=sites, logits=False)
     per_layer = [(out[x].float() * mask[:, None]).sum(-1) for x in sites]  # [texts, heads, q]
     grid = torch.stack([(m * counted[:, None]).sum(dim=(0, 2)) / counted.sum() for m in per_layer])  # [layers, heads]
     population = [round(float(v), 5) for v in grid.flatten()]

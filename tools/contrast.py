@@ -25,7 +25,7 @@ class ContrastOut(ToolOutput):
 
 def _text_max(target, site, texts: list[str]) -> torch.Tensor:
     batch = target.tokenize(texts)
-    values = units_of(target.run(batch, reads=[site])[site])  # [batch, pos, units]
+    values = units_of(target.run(batch, reads=[site], logits=False)[site])  # [batch, pos, units]
     mask = torch.arange(values.shape[1])[None, :] < batch.lengths[:, None]
     return values.masked_fill(~mask[..., None], float("-inf")).amax(dim=1)  # [batch, units]
 

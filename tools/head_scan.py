@@ -53,7 +53,7 @@ def _repeated_tokens(target, n: int, length: int, seed: int) -> torch.Tensor:
 def _pattern_scores(target, tokens: torch.Tensor, offset_fn) -> torch.Tensor:
     s = target.shape
     sites = [Site(hook="attn.hook_pattern", layer=layer) for layer in range(s.n_layers)]
-    out = target.run(tokens, reads=sites)
+    out = target.run(tokens, reads=sites, logits=False)
     query, key = offset_fn(tokens.shape[1])
     return torch.stack([out[site][:, :, query, key].mean(dim=(0, 2)) for site in sites])  # [layers, heads]
 
@@ -81,7 +81,7 @@ def _successor_scores(target, seed: int) -> torch.Tensor:
         token_ids = batch.input_ids[0].tolist()
         positions = [token_ids.index(i) for i in ids[:-1] if i in token_ids]
         sites = [Site(hook="attn.hook_z", layer=layer) for layer in range(s.n_layers)]
-        out = target.run(batch, reads=sites)
+        out = target.run(batch, reads=sites, logits=False)
         cand = torch.tensor(ids)
         for layer, site in enumerate(sites):
             per_head = torch.einsum("phd,hdm->phm", out[site][0, positions], target.adapter.W_O(layer))

@@ -46,7 +46,7 @@ def site_features(target, site, texts: list[str], position: str) -> tuple[torch.
     feats, last_ids = [], []
     for start in range(0, len(texts), 32):
         batch = target.tokenize(texts[start : start + 32])
-        value = target.run(batch, reads=[site])[site]
+        value = target.run(batch, reads=[site], logits=False)[site]
         value = value.flatten(2) if value.dim() > 3 else value
         last = last_positions(batch)
         if position == "last":

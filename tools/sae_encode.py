@@ -48,7 +48,7 @@ def sae_encode(args: SaeEncodeArgs, ctx) -> SaeEncodeOut:
     sae, site = attached(target, args.sae)
     latent_site = site.model_copy(update={"sae": args.sae})
     batch = target.tokenize(args.texts)
-    latents = target.run(batch, reads=[latent_site])[latent_site]  # [batch, pos, d_sae]
+    latents = target.run(batch, reads=[latent_site], logits=False)[latent_site]  # [batch, pos, d_sae]
     mask = batch.attention_mask.bool()
     per_text = []
     for i, text in enumerate(args.texts):

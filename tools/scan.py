@@ -111,7 +111,7 @@ def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, p
     total = {s: 0 for s in todo}
     for start in range(0, len(ids), BATCH):
         batch = torch.as_tensor(tokens_all[start : start + BATCH], dtype=torch.long)
-        out = target.run(batch, reads=todo)
+        out = target.run(batch, reads=todo, logits=False)
         for site in todo:
             acts = units_of(out[site]).float()
             maxes[site].append(acts.amax(dim=1).numpy())

@@ -74,7 +74,7 @@ def _examples(ctx, site: Site, unit: int, ids: np.ndarray, picks) -> list[Exampl
     rows = [ids[i] for i, _ in picks]
     tokens = torch.as_tensor(windows.tokens[rows], dtype=torch.long)
     whole = not site.is_component
-    values = units_of(ctx.target.run(tokens, reads=[site])[site])[..., unit if whole else 0]
+    values = units_of(ctx.target.run(tokens, reads=[site], logits=False)[site])[..., unit if whole else 0]
     examples = []
     for (pos, kind), row, acts, toks in zip(picks, rows, values, tokens):
         doc = int(windows.doc_index[row])

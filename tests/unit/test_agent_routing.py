@@ -10,7 +10,7 @@ from sleuth.agent.budget import exhausted, fresh_budget
 from sleuth.agent.deps import AgentDeps
 from sleuth.agent.graph import NODES, build_graph, route
 from sleuth.agent.answer import contradicts, fact
-from sleuth.agent.conclude import verdict
+from sleuth.scorers.verdict import verdict
 from sleuth.agent.neuron import next_stage
 from sleuth.agent.nodes import plan, task_kind, update
 from sleuth.agent.state import add_unique

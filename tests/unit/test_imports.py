@@ -26,13 +26,15 @@ ALLOWED: dict[str, set[str]] = {
     "agent": BASE | {"tools", "scorers", "memory", "llm", "prompts"},
     "jobs": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: batch jobs
     "evals": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: ground truth
-    "cli": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "jobs", "evals"},
+    "label": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: batch labeling
+    "cli": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "jobs", "evals", "label"},
 }
 RULE = {
     "cli": "nothing imports the CLI",
-    "agent": "only front ends (cli, jobs, evals) import the agent",
+    "agent": "only front ends (cli, jobs, evals, label) import the agent",
     "jobs": "front ends sit at the top; nothing below imports them",
     "evals": "front ends sit at the top; nothing below imports them",
+    "label": "front ends sit at the top; nothing below imports them",
 }
 
 
@@ -94,7 +96,7 @@ def test_every_module_follows_the_layering_rules():
 @pytest.mark.parametrize("layer, source, says", [
     ("target", "def attach():\n    from sleuth.sae.binding import bind_site\n", "target sits below sae"),
     ("scorers", "from sleuth.memory.embedding import MiniLMEmbedding\n", "scorers sits below memory"),
-    ("tools", "import sleuth.agent\n", "only front ends (cli, jobs, evals) import the agent"),
+    ("tools", "import sleuth.agent\n", "only front ends (cli, jobs, evals, label) import the agent"),
     ("agent", "from sleuth.cli.output import console\n", "nothing imports the CLI"),
     ("agent", "from sleuth.jobs.evidence import evidence_from\n", "nothing below imports them"),
     ("memory", "from tools import registry\n", "bare 'tools'"),

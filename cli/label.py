@@ -1,0 +1,142 @@
+"""`sleuth label`: batch auto-labeling of SAE latents, MLP neurons, attention heads and synthetic units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sleuth.cli.output import console, emit_json, err_console
+
+
+def _spec_parts(preset: str, scorers: str | None):
+    from sleuth.label import PRESETS
+    from sleuth.label.items import LabelInputError
+    from sleuth.scorers.registry import get_scorer
+
+    if preset not in PRESETS:
+        raise LabelInputError(f"unknown --preset '{preset}'; available: {', '.join(PRESETS)}")
+    chosen = PRESETS[preset]
+    if scorers:
+        names = [n.strip() for n in scorers.split(",") if n.strip()]
+        for name in names:
+            get_scorer(name)  # an unknown scorer: one line, exit 2
+        if not any(get_scorer(n).reads_words for n in names):
+            raise LabelInputError("--scorers must include one that reads the label's words (detection, fuzzing, "
+                                  "simulation, embedding or words_match_rule): validated means the words were checked")
+        chosen = chosen.model_copy(update={"scorers": names})
+    return chosen
+
+
+def _progress_line(totals: dict) -> str:
+    rate = totals["labels_per_hour"]
+    share = totals["validated_share"]
+    return (f"{rate if rate is not None else '-'} labels/h · {totals['llm_tokens']} LLM tokens · "
+            f"{share:.0%} validated" if share is not None else "starting")
+
+
+def label(
+    model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
+    sae: str = typer.Option(None, "--sae", help="SAE (registry name or folder) whose latents are labeled."),
+    site: str = typer.Option(None, "--site", help="Or a whole site: blocks.3.mlp.hook_post (neurons), "
+                             "blocks.18.attn.hook_z (one item per head), synthetic.<suite>.<name>."),
+    latents: str = typer.Option(None, "--latents", help="Units: a range 0:200 or a list 3,17,99 (default: 0:20)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: a new one, or this run's own with --resume."),
+    llm: str = typer.Option(None, "--llm", help="OpenAI-compatible base URL (default: SLEUTH_LLM_BASE_URL, "
+                            "else the embedded llama.cpp server)."),
+    llm_model: str = typer.Option(None, "--llm-model", help="Model name at that endpoint."),
+    concurrency: int = typer.Option(2, "--concurrency", min=1, max=64, help="Items in flight (LLM calls and forwards)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: redo only unfinished items."),
+    scorers: str = typer.Option(None, "--scorers", help="Comma-separated scorer names (default: the preset's)."),
+    preset: str = typer.Option("sleuth", "--preset", help="sleuth (cheap, with rules) or delphi (Delphi's defaults)."),
+    refine: bool = typer.Option(True, "--refine/--no-refine", help="Send items below threshold to the agent's "
+                                "rule refinement (tests its own texts, revises, re-scores on the same test windows)."),
+    rounds: int = typer.Option(1, "--rounds", min=0, max=5, help="Refinement rounds per item."),
+    synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite whose components become synthetic sites."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run's totals as JSON."),
+):
+    """Label many units: explain from the explain split, score on held-out documents, refine, write DIR."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sleuth.config import load_settings
+    from sleuth.label import LabelSpec, outdir
+    from sleuth.label.items import LabelInputError, items_for, parse_units, whole_site
+    from sleuth.label.run import LabelRun
+    from sleuth.llm import llm_config
+    from sleuth.llm.endpoint import llm_session
+    from sleuth.memory import open_store
+    from sleuth.predicates.suite import attach_suite
+    from sleuth.sae.library import load_sae
+    from sleuth.target import Site, load_target
+    from sleuth.tools import ToolContext
+
+    if (sae is None) == (site is None):
+        raise LabelInputError("give exactly one of --sae NAME or --site SITE")
+    chosen = _spec_parts(preset, scorers)
+    outdir.check(out, None, resume)
+    settings = load_settings()
+    quiet = json_out
+    with console.status("loading the target model") if not quiet else _nothing():
+        target = load_target(model or settings.model)
+        for suite in synthetic or []:
+            attach_suite(target, suite)
+        neuronpedia_id = None
+        if sae:
+            name, dictionary = load_sae(sae, target, settings.home)
+            whole, width = whole_site(target, f"{target.sae_sites[name]}@{name}")
+            neuronpedia_id = dictionary.cfg.neuronpedia_id
+        else:
+            whole, width = whole_site(target, site)
+        units = parse_units(latents, width)
+        items = items_for(whole, units)
+    cfg = llm_config(llm or settings.llm.base_url, llm_model or settings.llm.model, settings.llm.timeout_s,
+                     settings.llm.max_retries)
+    with console.status("connecting to the LLM") if not quiet else _nothing():
+        session = llm_session(cfg, settings.home, settings.llm.local_model)
+        client = session.__enter__()
+    try:
+        client.schema_mode()  # an unreachable endpoint or a bad key: one line, before anything is written
+        a = settings.agent
+        spec = LabelSpec(model=target.name, source=sae or str(whole), source_kind="sae" if sae else "site", units=units,
+                         preset_name=preset, preset=chosen, thresholds=a.thresholds, default_threshold=a.default_threshold,
+                         refine=refine, refine_rounds=rounds, fire_fraction=a.fire_fraction,
+                         explain_windows=a.explain_windows, heldout_windows=a.heldout_windows, llm=client.model)
+        outdir.check(out, spec, resume)
+        embed = None
+        if "embedding" in chosen.scorers:
+            from sleuth.memory.embedding import MiniLMEmbedding
+
+            embed = MiniLMEmbedding()
+        store = open_store(settings.home, settings.chroma_url)
+        ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
+        columns = [TextColumn("[bold]labeling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   TextColumn("{task.fields[line]}")]
+        with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
+            bar = progress.add_task("label", total=len(items), line="scanning the corpus (cached after the first run)")
+            done = set()
+
+            def on_item(record, totals):
+                done.add(record.item.key)
+                progress.update(bar, completed=totals["done"], line=_progress_line(totals))
+
+            run = LabelRun(spec=spec, out=out, ctx=ctx, site=whole, items=items, llm=client, store=store, embed=embed,
+                           concurrency=concurrency, neuronpedia_id=neuronpedia_id, on_item=on_item)
+            totals = run.run()
+            progress.update(bar, completed=totals["done"])
+    finally:
+        session.__exit__(None, None, None)
+    if json_out:
+        return emit_json({**totals, "out": str(out)})
+    console.print(f"{totals['done']}/{totals['items']} items: [green]{totals['validated']} validated[/], "
+                  f"[yellow]{totals['rejected']} rejected[/], [red]{totals['failed']} failed[/]; "
+                  f"{totals['llm_tokens']} LLM tokens ({totals['tokens_per_validated']} per validated label); "
+                  f"{totals['resumed']} resumed")
+    console.print(f"wrote {out}/labels.jsonl, neuronpedia.jsonl, explanations/, scores/, summary.html")
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

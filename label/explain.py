@@ -1,0 +1,38 @@
+"""explain: the LLM writes a concise label (and its rule) from the explain windows only."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from sleuth.label.records import Collected, Draft, Window
+from sleuth.predicates import Predicate
+from sleuth.prompts import render
+
+
+class LabelText(BaseModel):
+    label: str = Field(min_length=3, max_length=240, description="what the unit responds to, in one short sentence")
+
+
+class LabelDraft(LabelText):
+    rule: Predicate = Field(description="the label as a predicate: which tokens fire")
+
+
+def highlighted(window: Window, threshold: float) -> str:
+    """The window's text with every token at or above the firing threshold marked [[like this]]."""
+    return "".join(f"[[{t}]]" if v >= threshold and t.strip() else t for t, v in zip(window.tokens, window.values))
+
+
+def prompt(collected: Collected, model: str, rules: bool) -> str:
+    t = collected.fire_threshold
+    firing = sorted((w for w in collected.explain if w.max_value >= t), key=lambda w: -w.max_value)
+    quiet = [w for w in collected.explain if w.max_value < t and w.kind == "random"]
+    stats = (f"It fires on {100 * collected.frequency:.2f}% of tokens; its largest activation is {collected.max:.3f}.")
+    return render("label_explain", component=collected.item.component, model=model, stats=stats, rules=rules,
+                  examples=[highlighted(w, t) for w in firing], quiet=["".join(w.tokens) for w in quiet])
+
+
+def explain(collected: Collected, llm, model: str, rules: bool) -> Draft:
+    schema = LabelDraft if rules else LabelText
+    reply = llm.structured([{"role": "user", "content": prompt(collected, model, rules)}], schema, max_tokens=200)
+    rule = reply.rule.model_dump(by_alias=True, exclude_none=True) if rules else None
+    return Draft(label=reply.label.strip(), rule=rule)

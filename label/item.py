@@ -1,0 +1,51 @@
+"""One item through explain -> score -> refine: a LabelRecord, failed with its reason when a stage breaks."""
+
+from __future__ import annotations
+
+import time
+
+from sleuth.label.explain import explain
+from sleuth.label.records import Collected, LabelRecord
+from sleuth.label.refine import refine
+from sleuth.label.score import score
+from sleuth.label.spec import LabelSpec
+from sleuth.llm.errors import LLMError, LLMRefused
+from sleuth.llm.usage import UsageLedger
+from sleuth.tools.registry import ToolError
+
+
+def failed(collected_or_item, reason: str, **extra) -> LabelRecord:
+    item = getattr(collected_or_item, "item", collected_or_item)
+    return LabelRecord(item=item, status="failed", reason=reason, **extra)
+
+
+def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_lock) -> LabelRecord:
+    ledger = UsageLedger()
+    client = llm.metered(ledger)
+    began = time.perf_counter()
+    stage, draft, scores, rounds = "explain", None, [], []
+    try:
+        draft = explain(collected, client, spec.model, spec.preset.rules)
+        stage = "score"
+        status, reason, scores = score(collected, draft, spec, client, embed)
+        while (status != "validated" and spec.refine and draft.rule is not None and len(rounds) < spec.refine_rounds
+               and ledger.tokens() < spec.max_tokens_per_item):
+            stage = "refine"
+            revised, record = refine(collected, draft, client, ctx, spec.model, forward_lock)
+            rounds.append(record)
+            if revised is draft:  # the revision fitted the explain windows worse: keep the label and its scores
+                break
+            stage = "score"
+            draft = revised
+            status, reason, scores = score(collected, draft, spec, client, embed)
+            record.update(status=status, reason=reason)
+    except LLMRefused:
+        raise  # a bad key or model name stops the run (one line, exit 2)
+    except (LLMError, ToolError) as exc:
+        status, reason = "failed", f"{stage}: {exc}"
+    return LabelRecord(item=collected.item, status=status, reason=reason,
+                       label=draft.label if draft else None, rule=draft.rule if draft else None,
+                       scores=[s.model_dump() for s in scores], rounds=rounds, fire_threshold=collected.fire_threshold,
+                       frequency=collected.frequency, max_activation=collected.max, test=collected.test,
+                       explain_windows=[w.window for w in collected.explain], llm_tokens=ledger.tokens(),
+                       llm_calls=len(ledger.calls), seconds=round(time.perf_counter() - began, 2), explainer=spec.llm)

@@ -1,0 +1,76 @@
+"""Typed records a label run passes between stages and writes to DIR (one JSON file per item)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sleuth.label.items import Item
+from sleuth.scorers import ScoringExample
+
+RECORD_VERSION = 1
+Status = Literal["validated", "rejected", "failed"]
+
+
+class Window(BaseModel):
+    """One example: a corpus window cropped around its peak, with the unit's real activations."""
+
+    window: int  # global window id (ctx.windows)
+    document: str
+    split: Literal["explain", "heldout"]
+    kind: Literal["top", "quantile", "random"]
+    quantile: int | None = None  # activation quantile bin (0 = weakest) of a quantile sample
+    tokens: list[str]
+    values: list[float]
+
+    @property
+    def max_value(self) -> float:
+        return max(self.values) if self.values else 0.0
+
+
+class Collected(BaseModel):
+    item: Item
+    fire_threshold: float  # fires at fire_fraction of its strongest explain activation
+    frequency: float  # share of explain tokens with activation > 0
+    max: float
+    explain: list[Window]
+    test: list[Window]  # held-out documents only
+
+    def scoring_examples(self) -> list[ScoringExample]:
+        source = {"top": "heldout-top", "quantile": "heldout-quantile", "random": "heldout-random"}
+        return [ScoringExample(tokens=w.tokens, values=w.values, active=w.max_value >= self.fire_threshold,
+                               source=source[w.kind]) for w in self.test]
+
+
+class Draft(BaseModel):
+    label: str
+    rule: dict | None = None  # the label as a predicate (plain data), where the preset asks for rules
+    by: Literal["explain", "refine"] = "explain"
+
+
+class LabelRecord(BaseModel):
+    """The outcome of one item: a failed item has no label, only its reason."""
+
+    version: int = RECORD_VERSION
+    item: Item
+    status: Status
+    label: str | None = None
+    rule: dict | None = None
+    reason: str | None = None
+    scores: list[dict] = Field(default_factory=list)  # every configured scorer's Score, in order
+    rounds: list[dict] = Field(default_factory=list)  # refinement: each round's draft and verdict
+    fire_threshold: float | None = None
+    frequency: float | None = None
+    max_activation: float | None = None
+    test: list[Window] = Field(default_factory=list)  # the held-out examples it was scored on
+    explain_windows: list[int] = Field(default_factory=list)
+    llm_tokens: int = 0
+    llm_calls: int = 0
+    seconds: float = 0.0
+    description_id: str | None = None
+    evidence_ids: list[str] = Field(default_factory=list)
+    explainer: str = ""  # the LLM that wrote the label
+
+    def score(self, name: str) -> dict | None:
+        return next((s for s in self.scores if s["scorer"] == name), None)

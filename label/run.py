@@ -1,0 +1,125 @@
+"""The label pipeline: async stages over typed records, one bounded concurrency limit for LLM calls
+and model forwards, resumable per item, everything kept in memory (Chroma) and in DIR."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sleuth.label import exports, outdir
+from sleuth.label.collect import collect
+from sleuth.label.item import failed, label_item
+from sleuth.label.items import Item
+from sleuth.label.records import LabelRecord
+from sleuth.label.spec import LabelSpec
+from sleuth.label.summary import write_summary
+from sleuth.memory import Description, Evidence
+from sleuth.target import Site
+
+CHUNK = 16  # units collected per batched forward pass
+
+
+@dataclass
+class LabelRun:
+    spec: LabelSpec
+    out: Path
+    ctx: object  # sleuth.tools.ToolContext
+    site: Site
+    items: list[Item]
+    llm: object  # sleuth.llm.LLMClient
+    store: object  # an EvidenceStore
+    embed: Callable
+    concurrency: int = 2
+    neuronpedia_id: str | None = None
+    on_item: Callable[[LabelRecord, dict], None] = lambda record, totals: None
+    _forward: threading.Lock = field(default_factory=threading.Lock)
+    _done: dict = field(default_factory=dict)
+    _began: float = field(default_factory=time.perf_counter)
+
+    def run(self) -> dict:
+        outdir.start(self.out, self.spec)
+        self._done = {k: r for k, r in outdir.finished(self.out).items() if k in {i.key for i in self.items}}
+        pending = [i for i in self.items if i.key not in self._done]
+        self._resumed = len(self._done)
+        asyncio.run(self._all(pending))
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Rebuild every export from the item files; the run's totals."""
+        records = [self._done[i.key] for i in self.items if i.key in self._done]
+        totals = self.totals(records)
+        exports.write_exports(self.out, self.spec, records, self.neuronpedia_id)
+        write_summary(self.out, self.spec, records, totals)
+        return totals
+
+    def totals(self, records: list[LabelRecord]) -> dict:
+        validated = sum(r.status == "validated" for r in records)
+        tokens = sum(r.llm_tokens for r in records)
+        wall = time.perf_counter() - self._began
+        new = len(records) - getattr(self, "_resumed", 0)  # items this process labeled, over its wall time
+        detection = [r.score("detection")["value"] for r in records if (r.score("detection") or {}).get("status") == "scored"]
+        return {"items": len(self.items), "done": len(records), "validated": validated,
+                "rejected": sum(r.status == "rejected" for r in records),
+                "failed": sum(r.status == "failed" for r in records), "resumed": getattr(self, "_resumed", 0),
+                "llm_tokens": tokens, "tokens_per_validated": round(tokens / validated) if validated else None,
+                "labels_per_hour": round(3600 * new / wall, 1) if new > 0 else None, "wall_s": round(wall, 1),
+                "validated_share": round(validated / len(records), 3) if records else None,
+                "mean_detection": round(sum(detection) / len(detection), 4) if detection else None}
+
+    async def _all(self, pending: list[Item]) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        tasks = []
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            async with slots:
+                collected = await asyncio.to_thread(self._collect, chunk)
+            for item in chunk:
+                c = collected[item.key]
+                if isinstance(c, str):
+                    self._finish(failed(item, f"collect: {c}"))
+                else:
+                    tasks.append(asyncio.create_task(self._label(c, slots)))
+        await asyncio.gather(*tasks)
+
+    def _collect(self, chunk: list[Item]) -> dict:
+        with self._forward:
+            return collect(self.ctx, self.spec, self.site, chunk)
+
+    async def _label(self, collected, slots) -> None:
+        async with slots:
+            record = await asyncio.to_thread(label_item, collected, self.spec, self.llm, self.embed, self.ctx,
+                                             self._forward)
+        self._finish(record)
+
+    def _finish(self, record: LabelRecord) -> None:
+        """Memory first, then the item file: a kill in between redoes the item, with the same record ids."""
+        record = self._remember(record)
+        outdir.save(self.out, record)
+        self._done[record.item.key] = record
+        self.on_item(record, self.totals(list(self._done.values())))
+
+    def _remember(self, record: LabelRecord) -> LabelRecord:
+        run_id = f"label-{self.spec.fingerprint()}"
+        evidence = [Evidence(run_id=run_id, model=self.spec.model, component=record.item.component, tool="label_collect",
+                             args={"explain_windows": record.explain_windows, "test_windows": [w.window for w in record.test]},
+                             result={"frequency": record.frequency, "max": record.max_activation,
+                                     "fire_threshold": record.fire_threshold},
+                             summary=f"{len(record.explain_windows)} explain windows, {len(record.test)} held-out test "
+                                     f"windows; fires on {100 * (record.frequency or 0):.2f}% of tokens")]
+        evidence += [Evidence(run_id=run_id, model=self.spec.model, component=record.item.component, tool="activations",
+                              args={"texts": r["test_texts"]}, summary=r["evidence"]) for r in record.rounds]
+        self.store.put(evidence)
+        ids = [e.id for e in evidence]
+        if record.label is None:
+            return record.model_copy(update={"evidence_ids": ids})
+        scored = [s for s in record.scores if s["status"] == "scored"]
+        desc = Description(model=self.spec.model, component=record.item.component, text=record.label, rule=record.rule,
+                           scores={s["scorer"]: s["value"] for s in scored}, evidence_ids=ids,
+                           score_states=[{k: v for k, v in s.items() if k != "details"} for s in record.scores],
+                           status=record.status, failure_reason=record.reason)
+        self.store.put([desc])
+        return record.model_copy(update={"evidence_ids": ids, "description_id": desc.id})

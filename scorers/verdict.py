@@ -1,0 +1,46 @@
+"""From scores to a status: every configured scorer, in order, then one verdict with every problem named.
+
+Shared by the agent's validation and `sleuth label`, so "validated" means the same everywhere.
+"""
+
+from __future__ import annotations
+
+from sleuth.scorers.registry import Score, not_applicable, run_scorer
+
+
+def run_scorers(names: list[str], inputs: dict, description: str, thresholds: dict[str, float],
+                default_threshold: float = 0.5, skip: dict[str, str] | None = None) -> list[Score]:
+    """Every configured scorer, in order; the judge's answers reach the scorers that compare with them.
+    `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped)."""
+    scores = []
+    for name in names:
+        threshold = thresholds.get(name, default_threshold)
+        if name in (skip or {}):
+            scores.append(not_applicable(name, threshold, skip[name]))
+            continue
+        score = run_scorer(name, threshold, description=description, **inputs)
+        if "judged" in score.details and "judged" not in inputs:
+            inputs = {**inputs, "judged": score.details["judged"]}
+        scores.append(score)
+    return scores
+
+
+def _why(score: Score) -> str:
+    if score.status != "scored":
+        return f"{score.scorer} {score.status}: {score.reason or 'no reason given'}"
+    if score.scorer == "words_match_rule":
+        return f"words do not match the rule: a judge reading the words agreed with it on {score.value:.2f} < {score.threshold}"
+    return f"{score.scorer} {score.value:.2f} < {score.threshold}"
+
+
+def verdict(scores: list[Score]) -> tuple[str, str | None]:
+    """validated only when every configured scorer scored and passed; a real failing score rejects,
+    a scorer that could not score fails the description. Every problem is in the reason."""
+    scores = [s for s in scores if s.status != "not_applicable"]
+    problems = [s for s in scores if s.status != "scored" or not s.passed]
+    if not scores:
+        return "failed", "no configured scorer applies"
+    if not problems:
+        return "validated", None
+    status = "rejected" if any(s.status == "scored" for s in problems) else "failed"
+    return status, "; ".join(_why(s) for s in problems)
