@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from sleuth.label.explain import explain
@@ -19,7 +20,9 @@ def failed(collected_or_item, reason: str, **extra) -> LabelRecord:
     return LabelRecord(item=item, status="failed", reason=reason, **extra)
 
 
-def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_lock) -> LabelRecord:
+def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_lock=None) -> LabelRecord:
+    """forward_lock serialises model forwards with other items' (a fresh lock when labeling alone)."""
+    forward_lock = forward_lock or threading.Lock()
     ledger = UsageLedger()
     client = llm.metered(ledger)
     began = time.perf_counter()

@@ -95,7 +95,10 @@ def _handler(fake: FakeLLM):
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (an injected timeout)
+                self.close_connection = True
 
         def do_GET(self):
             if self.path.rstrip("/").endswith("/models"):

@@ -1,0 +1,136 @@
+"""sleuth label's pipeline on real SmolLM2 with the scripted LLM behind real HTTP: a planted unit's
+labels can pass and fail, blind judges score at chance, LLM faults fail only their items, and no
+test example comes from the explain split."""
+
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from sleuth.config import AgentSettings
+from sleuth.label import PRESETS, LabelSpec
+from sleuth.label.collect import collect
+from sleuth.label.item import label_item
+from sleuth.label.items import items_for, whole_site
+from sleuth.label.run import LabelRun
+from sleuth.llm import LLMClient, LLMConfig
+from sleuth.llm.fake_server import FakeLLM, Step
+from sleuth.memory import open_store
+from sleuth.predicates import SyntheticComponent
+from sleuth.predicates.suite import SuiteComponent
+from sleuth.tools import ToolContext
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import labeler  # noqa: E402
+
+THE = SuiteComponent(name="the", description="Fires on the word 'the'.", category="lexical", source="test",
+                     unit=SyntheticComponent(fn={"token_in": ["the"]}))
+A = AgentSettings()
+
+
+def spec_for(target, source: str, units: list[int], **changes) -> LabelSpec:
+    values = dict(model=target.name, source=source, source_kind="site", units=units, preset=PRESETS["sleuth"],
+                  thresholds=A.thresholds, explain_windows=128, heldout_windows=128, llm="fake-model")
+    return LabelSpec(**{**values, **changes})
+
+
+@pytest.fixture(scope="module")
+def ctx(smollm, sleuth_home):
+    smollm.attach_synthetic("label.the", THE)
+    return ToolContext(target=smollm, home=sleuth_home)
+
+
+@pytest.fixture(scope="module")
+def planted(ctx):
+    site, _ = whole_site(ctx.target, "synthetic.label.the")
+    item = items_for(site, [0])[0]
+    spec = spec_for(ctx.target, str(site), [0], refine=False)
+    return spec, collect(ctx, spec, site, [item])[item.key]
+
+
+def _client(fake, **cfg) -> LLMClient:
+    return LLMClient(LLMConfig(base_url=fake.base_url, model="fake-model", **cfg))
+
+
+def _label(reply):
+    """An explainer that always gives `reply`; the scripted judge answers the rest."""
+    def respond(request):
+        title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+        return reply if title == "LabelDraft" else labeler(request)
+    return respond
+
+
+def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted, ctx):
+    spec, collected = planted
+    with FakeLLM(responder=labeler) as fake:
+        right = label_item(collected, spec, _client(fake), None, ctx, None)
+    with FakeLLM(responder=_label({"label": "Fires on the token 'zebra'.", "rule": {"token_in": ["zebra"]}})) as fake:
+        wrong = label_item(collected, spec, _client(fake), None, ctx, None)
+    assert right.label == "Fires on the token 'the'." and right.status == "validated", right.reason
+    assert right.score("detection")["value"] >= 0.9 and right.score("rule")["value"] >= 0.9
+    assert right.score("detection")["details"]["precision"] >= 0.9
+    assert wrong.status == "rejected" and wrong.score("detection")["value"] <= 0.6 and wrong.score("rule")["value"] == 0
+    assert right.llm_tokens > 0 and right.llm_calls >= 2
+
+
+@pytest.mark.parametrize("judge", ["always_true", "alternating", "random"])
+def test_a_judge_that_ignores_the_label_scores_at_chance(planted, ctx, judge):
+    spec, collected = planted
+    rng, calls = random.Random(0), [0]
+
+    def respond(request):
+        title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+        if title != "Judgements":
+            return labeler(request)
+        n = int(re.search(r"exactly (\d+) booleans", request["messages"][-1]["content"]).group(1))
+        calls[0] += 1
+        pick = {"always_true": lambda i: True, "alternating": lambda i: i % 2 == 0, "random": lambda i: rng.random() < 0.5}
+        return {"answers": [pick[judge](i) for i in range(n)]}
+
+    with FakeLLM(responder=respond) as fake:
+        record = label_item(collected, spec, _client(fake), None, ctx, None)
+    detection = record.score("detection")["value"]
+    assert abs(detection - 0.5) <= 0.2 and record.status != "validated", (judge, detection)
+
+
+def test_llm_faults_fail_only_their_items_with_reasons(ctx, tmp_path, sleuth_home):
+    site, width = whole_site(ctx.target, "blocks.3.mlp.hook_post")
+    units = [0, 1, 2, 3, 4, 5]
+    faults = {"[1]": Step(fault="500"), "[2]": "this is not JSON at all", "[3]": Step(fault="timeout")}
+
+    def respond(request):
+        prompt = "\n".join(m["content"] for m in request["messages"])  # retries too
+        for marker, reply in faults.items():
+            if f"hook_post{marker}" in prompt:
+                return reply
+        return labeler(request)
+
+    spec = spec_for(ctx.target, str(site), units, refine=False)
+    store = open_store(tmp_path, path=tmp_path / "memory")
+    with FakeLLM(responder=respond, timeout_delay_s=3.0) as fake:
+        client = _client(fake, max_retries=1, timeout_s=1.5, backoff_base_s=0.01)
+        run = LabelRun(spec=spec, out=tmp_path / "out", ctx=ctx, site=site, items=items_for(site, units), llm=client,
+                       store=store, embed=None, concurrency=2)
+        totals = run.run()
+    lines = {json.loads(line)["index"]: json.loads(line) for line in (tmp_path / "out" / "labels.jsonl").open()}
+    assert sorted(lines) == units and totals["done"] == 6
+    for unit in (1, 2, 3):
+        assert lines[unit]["status"] == "failed" and lines[unit]["label"] is None, lines[unit]
+        assert lines[unit]["reason"].startswith("explain:"), lines[unit]["reason"]
+    assert "valid LabelDraft" in lines[2]["reason"]
+    for unit in (0, 4, 5):
+        assert lines[unit]["status"] in ("validated", "rejected") and lines[unit]["label"], lines[unit]
+    assert not list((tmp_path / "out" / "explanations").glob("*latent1.txt"))  # no placeholder label anywhere
+    # every test window is from held-out documents, every explain window from the explain split
+    windows = ctx.windows
+    for path in (tmp_path / "out" / "items").glob("*.json"):
+        record = json.loads(path.read_text())
+        assert all(windows.heldout[w["window"]] for w in record["test"])
+        assert not any(windows.heldout[w] for w in record["explain_windows"])
+        explain_docs = {int(windows.doc_index[w]) for w in record["explain_windows"]}
+        assert not explain_docs & {int(windows.doc_index[w["window"]]) for w in record["test"]}
+    stored = store.get(lines[0]["description_id"])
+    assert stored is not None and stored.text == lines[0]["label"] and stored.evidence_ids
