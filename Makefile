@@ -18,7 +18,11 @@ LLAMA := $(shell grep -o 'llama-cpp-python\[server\]==[0-9.]*' pyproject.toml)
 LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
                -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF,)
 
-.PHONY: setup run test test-unit test-integration test-e2e bench clean
+# Debian's chromium checks the HTML pages (label summary) in tests; pip browser downloads cannot work offline
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+.PHONY: browser setup run test test-unit test-integration test-e2e bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,7 +36,7 @@ $(STAMP): pyproject.toml Makefile
 # The default SAE of the embedded model (about 6 minutes on 2 cores) and the heads suite's 2-layer
 # attention-only model (about 2 minutes) are trained once per machine and cached under SLEUTH_HOME;
 # later runs find them and return at once.
-setup: $(STAMP)
+setup: $(STAMP) browser
 	$(VENV)/bin/sleuth sae default
 	$(VENV)/bin/sleuth eval prepare
 

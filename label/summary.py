@@ -36,7 +36,7 @@ def _value(record: LabelRecord, name: str) -> float | None:
 
 def _spans(window, threshold: float) -> list[dict]:
     peak = max(max(window.values), 1e-9)
-    return [{"text": t, "alpha": round(max(0.0, v) / peak, 2), "fires": v >= threshold}
+    return [{"text": t.replace("\n", "↵"), "alpha": round(max(0.0, v) / peak, 2), "fires": v >= threshold}
             for t, v in zip(window.tokens, window.values)]
 
 
@@ -49,7 +49,8 @@ def _shown(record: LabelRecord, name: str) -> dict:
 
 def render_summary(spec: LabelSpec, records: list[LabelRecord], totals: dict) -> str:
     name = _key_scorer(spec)
-    ranked = sorted((r for r in records if _value(r, name) is not None), key=lambda r: -_value(r, name))
+    ranked = sorted((r for r in records if _value(r, name) is not None),
+                    key=lambda r: (r.status != "validated", -_value(r, name)))
     scorers = [s for s in spec.preset.scorers if any(_value(r, s) is not None for r in records)]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
     return env.get_template("summary.html.j2").render(
@@ -57,7 +58,7 @@ def render_summary(spec: LabelSpec, records: list[LabelRecord], totals: dict) ->
         counts={s: sum(r.status == s for r in records) for s in ("validated", "rejected", "failed")},
         histograms={s: histogram([_value(r, s) for r in records if _value(r, s) is not None]) for s in scorers},
         best=[_shown(r, name) for r in ranked[:SHOWN]],
-        worst=[_shown(r, name) for r in ranked[::-1][:SHOWN] if r not in ranked[:SHOWN]],
+        worst=[_shown(r, name) for r in sorted(ranked[SHOWN:], key=lambda r: _value(r, name))[:SHOWN]],
         failed=[r for r in records if r.status == "failed"])
 
 

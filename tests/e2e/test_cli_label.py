@@ -1,0 +1,177 @@
+"""sleuth label as a user runs it: the default SAE, the scripted LLM behind real HTTP, every output,
+kill -9 at three points then --resume (equal to an uninterrupted run), bad input, the page in Chromium."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from sleuth.llm.fake_server import FakeLLM, Step
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import labeler  # noqa: E402
+
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
+ARGS = ["label", "--sae", "smollm2-res-6", "--latents", "1:7", "--concurrency", "1"]
+
+
+@pytest.fixture(scope="module")
+def fake():
+    def slow(request):  # each reply takes a moment, so a kill can land between items
+        reply = labeler(request)
+        return Step(content=reply, delay_s=0.15)
+
+    with FakeLLM(responder=slow) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def env(fake, make_agent_home, default_sae_path, tmp_path_factory):
+    config = tmp_path_factory.mktemp("label-config") / "sleuth.toml"
+    config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\n")
+    return {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config),
+            "SLEUTH_HOME": str(make_agent_home()), "COLUMNS": "200"}
+
+
+def run(env, *args, timeout=600):
+    return subprocess.run([SLEUTH, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(env, tmp_path_factory):
+    out = tmp_path_factory.mktemp("label") / "run"
+    proc = run(env, *ARGS, "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def _content(path: Path) -> str:
+    if path.parent.name == "items":  # an item's own timing is the only thing allowed to differ
+        return json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"})
+    return path.read_text()
+
+
+def outputs(out: Path) -> dict[str, str]:
+    """Every output file but the page and its screenshot (the page's totals include wall time)."""
+    return {str(p.relative_to(out)): _content(p) for p in sorted(out.rglob("*"))
+            if p.is_file() and p.suffix not in (".html", ".png") and not p.name.startswith(".")}
+
+
+def test_label_writes_every_output(uninterrupted, env):
+    out, totals = uninterrupted
+    lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
+    assert [line["index"] for line in lines] == [1, 2, 3, 4, 5, 6] and totals["done"] == 6
+    assert totals["validated"] >= 1 and totals["llm_tokens"] > 0
+    labeled = [line for line in lines if line["label"]]
+    for line in labeled:
+        assert line["status"] in ("validated", "rejected") and line["rule"] and "detection" in line["scores"] or \
+            line["status"] == "rejected", line
+    validated = [line for line in lines if line["status"] == "validated"]
+    pedia = [json.loads(line) for line in (out / "neuronpedia.jsonl").open()]
+    assert [p["index"] for p in pedia] == [str(v["index"]) for v in validated]
+    assert set(pedia[0]) == {"modelId", "layer", "index", "description", "explanationModelName", "typeName", "scores"}
+    assert pedia[0]["modelId"] == "smollm2-135m" and pedia[0]["layer"].startswith("6-")
+    assert {s["explanationScoreTypeName"] for s in pedia[0]["scores"]} >= {"rule", "detection"}
+    first = validated[0]
+    name = f"{first['hookpoint']}_latent{first['index']}.txt"
+    assert json.loads((out / "explanations" / name).read_text()) == first["label"]
+    rows = json.loads((out / "scores" / "detection" / name).read_text())
+    assert rows and set(rows[0]) >= {"str_tokens", "activations", "activating", "prediction", "correct"}
+    assert all(r["correct"] == (r["prediction"] == r["activating"]) for r in rows)
+    history = run(env, "memory", "history", first["component"], "--json")
+    assert history.returncode == 0, history.stderr
+    assert first["description_id"] in history.stdout
+
+
+def _wait_for(predicate, proc, limit=300):
+    began = time.time()
+    while not predicate():
+        assert proc.poll() is None, f"the run ended before the kill point: {proc.stderr.read()}"
+        assert time.time() - began < limit, "kill point never reached"
+        time.sleep(0.05)
+
+
+def test_kill_at_three_points_then_resume_equals_an_uninterrupted_run(uninterrupted, env, tmp_path):
+    reference, _ = uninterrupted
+    out = tmp_path / "run"
+    items = lambda: len(list((out / "items").glob("*.json"))) if (out / "items").is_dir() else 0  # noqa: E731
+    points = [lambda: (out / "label_run.json").is_file(), lambda: items() >= 2, lambda: items() >= 4]
+    for i, point in enumerate(points):
+        args = [*ARGS, "--out", str(out)] + (["--resume"] if i else [])
+        proc = subprocess.Popen([SLEUTH, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_for(point, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert items() < 6
+    proc = run(env, *ARGS, "--out", str(out), "--resume", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["resumed"] >= 4
+    assert outputs(out) == outputs(reference)
+    lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
+    component = next(line["component"] for line in lines if line["label"])
+    history = json.loads(run(env, "memory", "history", component, "--json").stdout)
+    descriptions = [h for h in history if "text" in h]
+    collected = [h for h in history if h.get("tool") == "label_collect"]
+    assert len(descriptions) == 1 and len(collected) == 1  # the same records as the uninterrupted run: none twice
+
+
+def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(uninterrupted, env, tmp_path):
+    reference, _ = uninterrupted
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    cases = [
+        ([*ARGS, "--out", str(foreign)], "not a label run"),
+        (["label", "--sae", "smollm2-res-6", "--latents", "0:999999", "--out", str(tmp_path / "a")], "outside"),
+        (["label", "--site", "blocks.99.mlp.hook_post", "--out", str(tmp_path / "b")], "layer 99 out of range"),
+        (["label", "--sae", "no-such-sae", "--out", str(tmp_path / "c")], "no-such-sae"),
+        ([*ARGS, "--out", str(reference), "--resume", "--preset", "delphi"], "different settings"),
+        ([*ARGS, "--out", str(reference)], "--resume"),
+    ]
+    before = outputs(reference)
+    for args, words in cases:
+        proc = run(env, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        message = proc.stderr.strip()
+        assert words in message and len(message.splitlines()) == 1 and "Traceback" not in message, message
+    assert (foreign / "notes.txt").read_text() == "keep me" and len(list(foreign.iterdir())) == 1
+    assert not any((tmp_path / n).exists() for n in "abc")
+    assert outputs(reference) == before
+
+
+def png_pixels(path: Path) -> bytes:
+    """The decompressed image data of a PNG (its distinct byte values tell a blank page from a drawn one)."""
+    data, pos, chunks = path.read_bytes(), 8, []
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            chunks.append(data[pos + 8 : pos + 8 + length])
+        pos += 12 + length
+    return zlib.decompress(b"".join(chunks))
+
+
+def test_summary_page_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_path):
+    out, _ = uninterrupted
+    page = (out / "summary.html").read_text()
+    assert "Best labels" in page and "<svg" in page
+    for attribute in ("src=", "href=", "@import", "url("):
+        assert attribute not in page, f"the page refers to an outside resource ({attribute})"
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Debian's chromium is missing: `make setup` installs it with apt-get"
+    shot = tmp_path / "summary.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
+    proc = subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", (out / "summary.html").as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000, proc.stderr[-2000:]
+    dom = subprocess.run([browser, *flags, "--dump-dom", (out / "summary.html").as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "validated:" in dom and "Score distributions" in dom
+    assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
+    shutil.copy(shot, out / "summary.png")
