@@ -17,7 +17,8 @@ from sleuth.target import Site
 from sleuth.tools.scan import scan, units_of
 
 BATCH = 16
-QUIET = 0.01  # a window is non-activating when its max is at most this share of the unit's max
+QUIET = 0.01  # a window is non-activating when its max is at most this share of the unit's max ...
+# ... or, for a dense unit with too few of those, below its firing threshold (fire_fraction of the max)
 
 
 def _quantile_picks(col: np.ndarray, exclude: set[int], n: int, bins: int, rng) -> list[tuple[int, int]]:
@@ -32,14 +33,18 @@ def _quantile_picks(col: np.ndarray, exclude: set[int], n: int, bins: int, rng) 
     return picks[:n]
 
 
-def picks(col: np.ndarray, n_top: int, n_quantile: int, bins: int, n_random: int, seed: int) -> list[tuple[int, str, int | None]]:
+def picks(col: np.ndarray, n_top: int, n_quantile: int, bins: int, n_random: int, seed: int,
+          fire_fraction: float = 0.3) -> list[tuple[int, str, int | None]]:
     """(row, kind, quantile) of the windows one unit is shown or scored on."""
     rng = np.random.default_rng(seed)
     order = np.argsort(-col, kind="stable")
     top = [int(i) for i in order[:n_top] if col[i] > 0]
     chosen = [(i, "top", None) for i in top]
     chosen += [(i, "quantile", b) for i, b in _quantile_picks(col, set(top), n_quantile, bins, rng)]
-    quiet = np.flatnonzero(col <= QUIET * max(float(col.max()), 0.0))
+    strongest = max(float(col.max()), 0.0)
+    quiet = np.flatnonzero(col <= QUIET * strongest)
+    if len(quiet) < n_random:
+        quiet = np.flatnonzero(col < fire_fraction * strongest)
     if n_random and len(quiet):
         chosen += [(int(i), "random", None) for i in rng.choice(quiet, size=min(n_random, len(quiet)), replace=False)]
     return chosen
@@ -73,7 +78,8 @@ def collect(ctx, spec: LabelSpec, site: Site, items: list[Item]) -> dict[str, Co
         chosen[item.key] = {}
         for split, (top, quantile, bins, random, _) in plan.items():
             s = scans[split]
-            rows = picks(s.window_max[:, item.index], top, quantile, bins, random, spec.seed + item.index)
+            rows = picks(s.window_max[:, item.index], top, quantile, bins, random, spec.seed + item.index,
+                         spec.fire_fraction)
             chosen[item.key][split] = [(int(s.window_ids[r]), kind, q) for r, kind, q in rows]
     live = [i for i in items if i.key in chosen]
     columns = sorted({i.index for i in live})

@@ -1,0 +1,52 @@
+"""Label benchmark: the same latents of the default SAE, the same embedded LLM, one run each of
+sleuth without refinement, sleuth with refinement, and the Delphi-default preset (40 explain
+examples of 32 tokens, 50 activating test examples from 10 quantiles, 50 random non-activating,
+detection + fuzzing, 5 examples per prompt) as a configuration of the same pipeline.
+
+Figures: labels/hour, LLM tokens per validated label, mean detection balanced accuracy, share
+validated; ratios against the Delphi preset measured in the same run.
+SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
+           "sleuth_refine": ["--preset", "sleuth", "--refine"],
+           "delphi_default": ["--preset", "delphi", "--no-refine"]}
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
+
+
+def _label(latents: str, extra: list[str], out: Path) -> dict:
+    proc = subprocess.run([SLEUTH, "label", "--sae", "smollm2-res-6", "--latents", latents, "--out", str(out),
+                           "--concurrency", "1", "--json", *extra], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    totals = json.loads(proc.stdout)
+    return {k: totals[k] for k in ("items", "validated", "rejected", "failed", "llm_tokens", "tokens_per_validated",
+                                   "labels_per_hour", "mean_detection", "validated_share", "wall_s")}
+
+
+def run() -> dict:
+    latents = os.environ.get("SLEUTH_BENCH_LABEL_LATENTS", "0:50")
+    results = {"latents": latents, "llm": os.environ.get("SLEUTH_LLM_LOCAL_MODEL", "embedded default")}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, extra in CONFIGS.items():
+            results[name] = _label(latents, extra, Path(tmp) / name)
+            print(name, json.dumps(results[name]), flush=True)
+    base = results["delphi_default"]
+    for name in ("sleuth_no_refine", "sleuth_refine"):
+        mine = results[name]
+        if mine.get("tokens_per_validated") and base.get("tokens_per_validated"):
+            mine["tokens_per_validated_vs_delphi"] = round(mine["tokens_per_validated"] / base["tokens_per_validated"], 3)
+        if mine.get("mean_detection") is not None and base.get("mean_detection") is not None:
+            mine["detection_minus_delphi"] = round(mine["mean_detection"] - base["mean_detection"], 4)
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
