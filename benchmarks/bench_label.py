@@ -18,7 +18,7 @@ from pathlib import Path
 CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_refine": ["--preset", "sleuth", "--refine"],
            "delphi_default": ["--preset", "delphi", "--no-refine"]}
-SLEUTH = str(Path(sys.executable).parent / "sleuth")
+SLEUTH = os.environ.get("SLEUTH_BENCH_CLI", str(Path(sys.executable).parent / "sleuth"))  # another build to compare
 
 
 def _label(latents: str, extra: list[str], out: Path) -> dict:
