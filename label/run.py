@@ -36,6 +36,8 @@ class LabelRun:
     concurrency: int = 2
     neuronpedia_id: str | None = None
     on_item: Callable[[LabelRecord, dict], None] = lambda record, totals: None
+    ray_address: str | None = None  # label on this Ray cluster (workers rebuild the target from `setup`)
+    setup: object | None = None  # sleuth.label.setup.WorkerSetup
     _forward: threading.Lock = field(default_factory=threading.Lock)
     _done: dict = field(default_factory=dict)
     _began: float = field(default_factory=time.perf_counter)
@@ -45,7 +47,12 @@ class LabelRun:
         self._done = {k: r for k, r in outdir.finished(self.out).items() if k in {i.key for i in self.items}}
         pending = [i for i in self.items if i.key not in self._done]
         self._resumed = len(self._done)
-        asyncio.run(self._all(pending))
+        if self.ray_address and pending:
+            from sleuth.label.ray_backend import label_on_ray
+
+            self._workers = len(label_on_ray(self, pending, self.ray_address, self.setup, CHUNK // 4))
+        else:
+            asyncio.run(self._all(pending))
         return self.finish()
 
     def finish(self) -> dict:
@@ -68,7 +75,8 @@ class LabelRun:
                 "llm_tokens": tokens, "tokens_per_validated": round(tokens / validated) if validated else None,
                 "labels_per_hour": round(3600 * new / wall, 1) if new > 0 else None, "wall_s": round(wall, 1),
                 "validated_share": round(validated / len(records), 3) if records else None,
-                "mean_detection": round(sum(detection) / len(detection), 4) if detection else None}
+                "mean_detection": round(sum(detection) / len(detection), 4) if detection else None,
+                "workers": getattr(self, "_workers", 1)}
 
     async def _all(self, pending: list[Item]) -> None:
         slots = asyncio.Semaphore(self.concurrency)

@@ -175,3 +175,35 @@ def test_summary_page_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_
     assert "validated:" in dom and "Score distributions" in dom
     assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
     shutil.copy(shot, out / "summary.png")
+
+
+@pytest.fixture
+def ray_head():
+    """A local Ray head on loopback with two CPUs (two label workers), stopped afterwards."""
+    import socket
+    import tempfile
+
+    ray = Path(sys.executable).parent / "ray"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    proc = subprocess.run([str(ray), "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                           "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
+                          capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    yield f"127.0.0.1:{port}"
+    subprocess.run([str(ray), "stop", "--force"], capture_output=True, env=env, timeout=120)
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_label_on_a_local_ray_cluster_equals_one_process(uninterrupted, env, ray_head, tmp_path):
+    reference, _ = uninterrupted
+    out = tmp_path / "ray-run"
+    proc = run({**env, "RAY_USAGE_STATS_ENABLED": "0"}, *ARGS[:-2], "--concurrency", "2", "--ray", ray_head,
+               "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    totals = json.loads(proc.stdout)
+    assert totals["workers"] == 2 and totals["done"] == 6
+    assert outputs(out) == outputs(reference)
