@@ -31,8 +31,14 @@ def prompt(collected: Collected, model: str, rules: bool) -> str:
                   examples=[highlighted(w, t) for w in firing], quiet=["".join(w.tokens) for w in quiet])
 
 
+# the prompt lists the rule forms; a server that enforces the schema needs only the shape in words
+BRIEF = {True: 'Reply with one JSON object and nothing else: {"label": "...", "rule": RULE}, RULE a rule as listed.',
+         False: 'Reply with one JSON object and nothing else: {"label": "..."}.'}
+
+
 def explain(collected: Collected, llm, model: str, rules: bool) -> Draft:
     schema = LabelDraft if rules else LabelText
-    reply = llm.structured([{"role": "user", "content": prompt(collected, model, rules)}], schema, max_tokens=200)
+    reply = llm.structured([{"role": "user", "content": prompt(collected, model, rules)}], schema, max_tokens=200,
+                           brief=BRIEF[rules])
     rule = reply.rule.model_dump(by_alias=True, exclude_none=True) if rules else None
     return Draft(label=reply.label.strip(), rule=rule)

@@ -163,12 +163,18 @@ class LLMClient:
         return "prompt"
 
     def structured(self, messages: list[dict], model: type[BaseModel], max_tokens: int = 512,
-                   temperature: float = 0.0) -> BaseModel:
-        """A validated instance of `model`, or InvalidOutput after bounded feedback retries."""
+                   temperature: float = 0.0, brief: str | None = None) -> BaseModel:
+        """A validated instance of `model`, or InvalidOutput after bounded feedback retries.
+
+        brief: a short reply instruction that stands in for the full JSON schema in the prompt when
+        the server enforces the schema itself (a grammar); a prompt-only endpoint always gets the schema.
+        """
         mode = self.schema_mode()
         fmt = response_format(mode, model)
-        # the schema goes in the prompt in every mode: it also helps grammar-constrained servers
-        convo = [{"role": "system", "content": schema_instruction(model)}, *messages]
+        # the schema goes in the prompt (it also helps grammar-constrained servers), unless the caller's
+        # prompt already explains the reply and the server enforces the schema
+        instruction = brief if brief and mode != "prompt" else schema_instruction(model)
+        convo = [{"role": "system", "content": instruction}, *messages]
         error = None
         for _ in range(self.cfg.max_validation_retries + 1):
             text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt)

@@ -125,3 +125,22 @@ def test_keys_never_reach_errors_or_usage(fake, monkeypatch):
     assert secret not in str(info.value)
     assert secret not in c.ledger.model_dump_json() and secret not in repr(c.cfg)
     assert fake.requests  # the key was sent as a header, but never echoed
+
+
+def test_a_brief_replaces_the_schema_only_where_the_server_enforces_it():
+    brief = 'Reply with {"tool": "...", "layer": N}.'
+    with FakeLLM() as fake:  # json_object + schema: a grammar enforces it
+        fake.push({"content": {"tool": "ablate", "layer": 4}}, {"content": {"tool": "ablate", "layer": 4}})
+        c = client(fake)
+        c.structured([{"role": "user", "content": "go"}], Action, brief=brief)
+        assert fake.requests[-1]["messages"][0]["content"] == brief
+        c.structured([{"role": "user", "content": "go"}], Action)
+        assert '"layer"' in fake.requests[-1]["messages"][0]["content"] and "maximum" in fake.requests[-1]["messages"][0]["content"]
+    _MODE_CACHE.clear()
+    with FakeLLM(accept_modes=()) as fake:  # no response_format at all: the prompt is all there is
+        fake.push({"content": {"tool": "ablate", "layer": 4}})
+        c = client(fake)
+        assert c.schema_mode() == "prompt"
+        c.structured([{"role": "user", "content": "go"}], Action, brief=brief)
+        assert "maximum" in fake.requests[-1]["messages"][0]["content"]
+    _MODE_CACHE.clear()
