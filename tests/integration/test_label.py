@@ -134,3 +134,16 @@ def test_llm_faults_fail_only_their_items_with_reasons(ctx, tmp_path, sleuth_hom
         assert not explain_docs & {int(windows.doc_index[w["window"]]) for w in record["test"]}
     stored = store.get(lines[0]["description_id"])
     assert stored is not None and stored.text == lines[0]["label"] and stored.evidence_ids
+
+
+def test_heads_are_items_read_as_their_output_norm(ctx):
+    site, width = whole_site(ctx.target, "blocks.18.attn.hook_z")
+    assert width == ctx.target.shape.n_heads
+    items = items_for(site, [5, 6])
+    assert [i.component for i in items] == ["blocks.18.attn.hook_z[5]", "blocks.18.attn.hook_z[6]"]
+    collected = collect(ctx, spec_for(ctx.target, str(site), [5, 6]), site, items)
+    for item in items:
+        c = collected[item.key]
+        assert c.explain and c.test and c.max > 0
+        assert all(v >= 0 for w in c.test for v in w.values)  # a norm
+        assert all(ctx.windows.heldout[w.window] for w in c.test)
