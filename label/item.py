@@ -10,7 +10,7 @@ from sleuth.label.records import Collected, LabelRecord
 from sleuth.label.refine import refine
 from sleuth.label.score import score
 from sleuth.label.spec import LabelSpec
-from sleuth.llm.errors import LLMError, LLMRefused
+from sleuth.llm.errors import LLMError, LLMRefused, LLMUnreachable
 from sleuth.llm.usage import UsageLedger
 from sleuth.tools.registry import ToolError
 
@@ -44,6 +44,10 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
             record.update(status=status, reason=reason)
     except LLMRefused:
         raise  # a bad key or model name stops the run (one line, exit 2)
+    except LLMUnreachable as exc:
+        if not llm.alive():
+            raise  # the endpoint is down: stop the run; this item stays unfinished for --resume
+        status, reason = "failed", f"{stage}: {exc}"  # one call timed out: only this item fails
     except (LLMError, ToolError) as exc:
         status, reason = "failed", f"{stage}: {exc}"
     return LabelRecord(item=collected.item, status=status, reason=reason,

@@ -69,6 +69,7 @@ def label_on_ray(run, pending: list[Item], address: str, setup: WorkerSetup, chu
     """Label `pending` on the cluster at `address`; each finished record goes through run._finish.
     Returns the worker process ids that did the work."""
     from sleuth.label.item import failed
+    from sleuth.llm.errors import LLMUnreachable
     from sleuth.label.records import LabelRecord
 
     ray = _ray()
@@ -92,6 +93,8 @@ def label_on_ray(run, pending: list[Item], address: str, setup: WorkerSetup, chu
                 try:
                     out = ray.get(ref)
                 except Exception as exc:  # a worker that died or could not load the target fails its items
+                    if isinstance(getattr(exc, "cause", None), LLMUnreachable):
+                        raise exc.cause from None  # the shared endpoint is down: stop, resume later
                     for item in part:
                         run._finish(failed(item, f"ray worker: {str(exc).strip().splitlines()[-1][:300]}"))
                     continue

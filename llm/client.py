@@ -79,6 +79,16 @@ class LLMClient:
             self._model = ids[0]
         return self._model
 
+    def alive(self, timeout_s: float = 5.0) -> bool:
+        """Does the endpoint answer at all (one quick request, no retries)? Tells an outage from one bad call."""
+        try:
+            self._client.with_options(timeout=timeout_s).models.list()
+            return True
+        except openai.APIConnectionError:
+            return False
+        except openai.APIError:
+            return True  # it answered, if only with an error
+
     def _call(self, fn, retries: int | None = None):
         """Run fn with retries (exponential backoff + jitter) on transient failures."""
         last = None

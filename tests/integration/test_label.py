@@ -147,3 +147,23 @@ def test_heads_are_items_read_as_their_output_norm(ctx):
         assert c.explain and c.test and c.max > 0
         assert all(v >= 0 for w in c.test for v in w.values)  # a norm
         assert all(ctx.windows.heldout[w.window] for w in c.test)
+
+
+def test_an_llm_outage_stops_the_run_and_resume_labels_the_rest(ctx, tmp_path):
+    from sleuth.llm import LLMUnreachable
+
+    site, _ = whole_site(ctx.target, "blocks.3.mlp.hook_post")
+    units = [0, 4]
+    spec = spec_for(ctx.target, str(site), units, refine=False)
+    store = open_store(tmp_path, path=tmp_path / "memory")
+    with FakeLLM(responder=labeler) as fake:
+        dead = fake.base_url
+    def make(llm):
+        return LabelRun(spec=spec, out=tmp_path / "out", ctx=ctx, site=site, items=items_for(site, units), llm=llm,
+                        store=store, embed=None, concurrency=1)
+    with pytest.raises(LLMUnreachable):
+        make(LLMClient(LLMConfig(base_url=dead, model="fake-model", max_retries=0))).run()
+    assert not list((tmp_path / "out" / "items").glob("*.json"))  # nothing recorded as failed by the outage
+    with FakeLLM(responder=labeler) as fake:
+        totals = make(_client(fake)).run()
+    assert totals["done"] == 2 and totals["failed"] == 0
