@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pydantic import BaseModel, Field
 
 from sleuth.label.records import Collected, Draft, Window
@@ -22,13 +24,22 @@ def highlighted(window: Window, threshold: float) -> str:
     return "".join(f"[[{t}]]" if v >= threshold and t.strip() else t for t, v in zip(window.tokens, window.values))
 
 
+MARKED = 12  # distinct firing tokens listed
+
+
+def marked_tokens(windows: list[Window], threshold: float) -> list[str]:
+    """The firing tokens, stripped, most frequent first, with their counts: what a small LLM should generalise."""
+    counts = Counter(t.strip() for w in windows for t, v in zip(w.tokens, w.values) if v >= threshold and t.strip())
+    return [f"{token!r} ({n})" for token, n in counts.most_common(MARKED)]
+
+
 def prompt(collected: Collected, model: str, rules: bool) -> str:
     t = collected.fire_threshold
     firing = sorted((w for w in collected.explain if w.max_value >= t), key=lambda w: -w.max_value)
     quiet = [w for w in collected.explain if w.max_value < t and w.kind == "random"]
-    stats = (f"It fires on {100 * collected.frequency:.2f}% of tokens; its largest activation is {collected.max:.3f}.")
-    return render("label_explain", component=collected.item.component, model=model, stats=stats, rules=rules,
-                  examples=[highlighted(w, t) for w in firing], quiet=["".join(w.tokens) for w in quiet])
+    return render("label_explain", component=collected.item.component, model=model, rules=rules,
+                  examples=[highlighted(w, t) for w in firing], marked=marked_tokens(firing, t),
+                  quiet=["".join(w.tokens) for w in quiet])
 
 
 # the prompt lists the rule forms; a server that enforces the schema needs only the shape in words

@@ -45,8 +45,7 @@ EXAMPLE = {
                                  queries=[2, 3]),
     "oneshot_head": dict(head="L0H1", summary="L0H1 strongest links: 'b' -> 'a' (0.99)"),
     "label_explain": dict(component="blocks.6.hook_resid_post@smollm2-res-6[7]", model="smollm2-135m", rules=True,
-                          stats="It fires on 0.50% of tokens; its largest activation is 3.100.",
-                          examples=["x [[def]] y [[def]]"], quiet=["plain text"]),
+                          examples=["x [[def]] y [[def]]"], marked=["'def' (2)"], quiet=["plain text"]),
 }
 
 
