@@ -33,14 +33,21 @@ def run() -> dict:
              for h in ("hook_resid_pre", "hook_resid_mid", "hook_resid_post", "mlp.hook_pre", "mlp.hook_post",
                        "mlp.hook_mlp_out")]
     target.forward(batches[0])  # warm-up
-    bare, cached = [], []
-    for batch in batches:  # interleaved so both see the same machine state
+    bare, cached, full_read, early_read = [], [], [], []
+    layer6 = [Site(hook="hook_resid_post", layer=6)]
+    for batch in batches:  # interleaved so all see the same machine state
         t = time.perf_counter()
         target.forward(batch)
         bare.append(time.perf_counter() - t)
         t = time.perf_counter()
         target.run(batch, reads=sites)
         cached.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        target.run(batch, reads=layer6)
+        full_read.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        target.run(batch, reads=layer6, logits=False)  # what scans and sleuth label do: stop after the read
+        early_read.append(time.perf_counter() - t)
     tokens = sum(b.numel() for b in batches)
     with tempfile.TemporaryDirectory() as cold_home:
         cold = _load_seconds(cold_home)
@@ -51,6 +58,7 @@ def run() -> dict:
         "bare_forward_tok_per_s": round(tokens / sum(bare), 1),
         "cache_all_mlp_resid_tok_per_s": round(tokens / sum(cached), 1),
         "cache_vs_bare_ratio": round(sum(bare) / sum(cached), 3),
+        "read_layer6_stop_early_speedup": round(sum(full_read) / sum(early_read), 2),
         "cold_load_s": round(cold[0], 2),
         "warm_load_s_including_imports": round(warm[0], 2),
         "warm_load_s_weights_and_tokenizer": round(warm[1], 2),
