@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -79,14 +80,14 @@ def label(
     setup = WorkerSetup(model=model or settings.model, sae=sae, site=site, synthetic=[str(p) for p in synthetic or []],
                         home=str(settings.home), corpus=settings.corpus, llm_timeout_s=settings.llm.timeout_s,
                         llm_retries=settings.llm.max_retries)
-    with console.status("loading the target model") if not quiet else _nothing():
+    with console.status("loading the target model") if not quiet else nullcontext():
         opened = open_target(setup)
         target, whole = opened.target, opened.site
         units = parse_units(latents, opened.width)
         items = items_for(whole, units)
     cfg = llm_config(llm or settings.llm.base_url, llm_model or settings.llm.model, settings.llm.timeout_s,
                      settings.llm.max_retries)
-    with console.status("connecting to the LLM") if not quiet else _nothing():
+    with console.status("connecting to the LLM") if not quiet else nullcontext():
         session = llm_session(cfg, settings.home, settings.llm.local_model)
         client = session.__enter__()
     try:
@@ -109,6 +110,7 @@ def label(
                    TextColumn("{task.fields[line]}")]
         with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
             bar = progress.add_task("label", total=len(items), line="scanning the corpus (cached after the first run)")
+
             def on_item(record, totals):
                 progress.update(bar, completed=totals["done"], line=_progress_line(totals))
 
@@ -127,10 +129,3 @@ def label(
                   f"{totals['resumed']} resumed")
     console.print(f"wrote {out}/labels.jsonl, neuronpedia.jsonl, explanations/, scores/, summary.html")
 
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
