@@ -23,7 +23,7 @@ def label_line(record: LabelRecord) -> dict:
             "description_id": record.description_id}
 
 
-def neuronpedia_layer(spec: LabelSpec, record: LabelRecord, neuronpedia_id: str | None) -> str:
+def neuronpedia_layer(record: LabelRecord, neuronpedia_id: str | None) -> str:
     """Neuronpedia's source form: `6-res-jb` from the SAE's neuronpedia_id, else `<layer>-<source>`."""
     if neuronpedia_id:
         return neuronpedia_id.split("/", 1)[-1]
@@ -35,7 +35,7 @@ def neuronpedia_line(spec: LabelSpec, record: LabelRecord, neuronpedia_id: str |
     def scorer_model(name: str) -> str:
         return {"rule": EXACT, "embedding": "all-MiniLM-L6-v2"}.get(name, spec.llm or "unknown")
 
-    return {"modelId": spec.model, "layer": neuronpedia_layer(spec, record, neuronpedia_id),
+    return {"modelId": spec.model, "layer": neuronpedia_layer(record, neuronpedia_id),
             "index": str(record.item.index), "description": record.label, "explanationModelName": spec.llm,
             "typeName": "oai_token-act-pair",
             "scores": [{"explanationScoreTypeName": s["scorer"], "explanationScoreModelName": scorer_model(s["scorer"]),

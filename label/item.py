@@ -15,9 +15,8 @@ from sleuth.llm.usage import UsageLedger
 from sleuth.tools.registry import ToolError
 
 
-def failed(collected_or_item, reason: str, **extra) -> LabelRecord:
-    item = getattr(collected_or_item, "item", collected_or_item)
-    return LabelRecord(item=item, status="failed", reason=reason, **extra)
+def failed(item, reason: str) -> LabelRecord:
+    return LabelRecord(item=item, status="failed", reason=reason)
 
 
 def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_lock=None) -> LabelRecord:

@@ -39,8 +39,8 @@ class LabelWorker:
             self.embed = MiniLMEmbedding()
         self.lock = threading.Lock()
 
-    def label(self, items_json: list[str]) -> list[str]:
-        """Collect and label a chunk; records as JSON (a unit that cannot be collected is failed)."""
+    def label(self, items_json: list[str]) -> dict:
+        """Collect and label a chunk: {"pid", "records" as JSON} (a unit that cannot be collected is failed)."""
         import os
 
         from sleuth.label.collect import collect
@@ -54,7 +54,7 @@ class LabelWorker:
             record = failed(item, f"collect: {c}") if isinstance(c, str) else \
                 label_item(c, self.spec, self.llm, self.embed, self.ctx, self.lock)
             records.append(record.model_dump_json())
-        return records + [f"pid:{os.getpid()}"]
+        return {"pid": os.getpid(), "records": records}
 
 
 def _ray():
@@ -98,8 +98,8 @@ def label_on_ray(run, pending: list[Item], address: str, setup: WorkerSetup, chu
                     for item in part:
                         run._finish(failed(item, f"ray worker: {str(exc).strip().splitlines()[-1][:300]}"))
                     continue
-                pids.add(int(out[-1].split(":")[1]))
-                for text in out[:-1]:
+                pids.add(out["pid"])
+                for text in out["records"]:
                     run._finish(LabelRecord.model_validate_json(text))
         return pids
     finally:

@@ -41,6 +41,8 @@ class LabelRun:
     _forward: threading.Lock = field(default_factory=threading.Lock)
     _done: dict = field(default_factory=dict)
     _began: float = field(default_factory=time.perf_counter)
+    _resumed: int = 0  # items found finished in DIR when this process started
+    _workers: int = 1
 
     def run(self) -> dict:
         outdir.start(self.out, self.spec)
@@ -67,16 +69,16 @@ class LabelRun:
         validated = sum(r.status == "validated" for r in records)
         tokens = sum(r.llm_tokens for r in records)
         wall = time.perf_counter() - self._began
-        new = len(records) - getattr(self, "_resumed", 0)  # items this process labeled, over its wall time
+        new = len(records) - self._resumed  # items this process labeled, over its wall time
         detection = [r.score("detection")["value"] for r in records if (r.score("detection") or {}).get("status") == "scored"]
         return {"items": len(self.items), "done": len(records), "validated": validated,
                 "rejected": sum(r.status == "rejected" for r in records),
-                "failed": sum(r.status == "failed" for r in records), "resumed": getattr(self, "_resumed", 0),
+                "failed": sum(r.status == "failed" for r in records), "resumed": self._resumed,
                 "llm_tokens": tokens, "tokens_per_validated": round(tokens / validated) if validated else None,
                 "labels_per_hour": round(3600 * new / wall, 1) if new > 0 else None, "wall_s": round(wall, 1),
                 "validated_share": round(validated / len(records), 3) if records else None,
                 "mean_detection": round(sum(detection) / len(detection), 4) if detection else None,
-                "workers": getattr(self, "_workers", 1)}
+                "workers": self._workers}
 
     async def _all(self, pending: list[Item]) -> None:
         slots = asyncio.Semaphore(self.concurrency)

@@ -10,6 +10,7 @@ import jinja2
 from sleuth.label.outdir import write_atomically
 from sleuth.label.records import LabelRecord
 from sleuth.label.spec import LabelSpec
+from sleuth.scorers.registry import get_scorer
 
 BINS = 10
 SHOWN = 5  # best and worst labels on the page
@@ -24,8 +25,6 @@ def histogram(values: list[float]) -> list[int]:
 
 def _key_scorer(spec: LabelSpec) -> str:
     """The scorer labels are ranked by: the first configured one that reads the words."""
-    from sleuth.scorers.registry import get_scorer
-
     return next((n for n in spec.preset.scorers if get_scorer(n).reads_words), spec.preset.scorers[0])
 
 

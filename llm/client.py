@@ -9,7 +9,6 @@ a bounded number of times, then raised: never replaced by a default.
 from __future__ import annotations
 
 import copy
-
 import json
 import random
 import threading
