@@ -11,22 +11,9 @@ from sleuth.cli.output import console, emit_json, err_console
 
 
 def _spec_parts(preset: str, scorers: str | None):
-    from sleuth.label import PRESETS
-    from sleuth.label.items import LabelInputError
-    from sleuth.scorers.registry import get_scorer
+    from sleuth.label.spec import choose_preset
 
-    if preset not in PRESETS:
-        raise LabelInputError(f"unknown --preset '{preset}'; available: {', '.join(PRESETS)}")
-    chosen = PRESETS[preset]
-    if scorers:
-        names = [n.strip() for n in scorers.split(",") if n.strip()]
-        for name in names:
-            get_scorer(name)  # an unknown scorer: one line, exit 2
-        if not any(get_scorer(n).reads_words for n in names):
-            raise LabelInputError("--scorers must include one that reads the label's words (detection, fuzzing, "
-                                  "simulation, embedding or words_match_rule): validated means the words were checked")
-        chosen = chosen.model_copy(update={"scorers": names})
-    return chosen
+    return choose_preset(preset, [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None)
 
 
 def _progress_line(totals: dict) -> str:
@@ -62,7 +49,8 @@ def label(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sleuth.config import load_settings
-    from sleuth.label import LabelSpec, outdir
+    from sleuth.label import outdir
+    from sleuth.label.spec import build_spec
     from sleuth.label.items import LabelInputError, items_for, parse_units
     from sleuth.label.run import LabelRun
     from sleuth.llm import llm_config
@@ -92,11 +80,8 @@ def label(
         client = session.__enter__()
     try:
         client.schema_mode()  # an unreachable endpoint or a bad key: one line, before anything is written
-        a = settings.agent
-        spec = LabelSpec(model=target.name, source=sae or str(whole), source_kind="sae" if sae else "site", units=units,
-                         preset_name=preset, preset=chosen, thresholds=a.thresholds, default_threshold=a.default_threshold,
-                         refine=refine, refine_rounds=rounds, fire_fraction=a.fire_fraction,
-                         explain_windows=a.explain_windows, heldout_windows=a.heldout_windows, llm=client.model)
+        spec = build_spec(target.name, sae or str(whole), "sae" if sae else "site", units, preset, chosen,
+                          settings.agent, refine, rounds, client.model)
         outdir.check(out, spec, resume)
         setup = setup.model_copy(update={"llm_base_url": client.cfg.base_url, "llm_model": client.model})
         embed = None

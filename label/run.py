@@ -38,6 +38,8 @@ class LabelRun:
     on_item: Callable[[LabelRecord, dict], None] = lambda record, totals: None
     ray_address: str | None = None  # label on this Ray cluster (workers rebuild the target from `setup`)
     setup: object | None = None  # sleuth.label.setup.WorkerSetup
+    deadline: float | None = None  # time.monotonic() after which no new item starts (left unfinished for resume)
+    max_llm_tokens: int | None = None  # no new item starts once this run's items have used this many
     _forward: threading.Lock = field(default_factory=threading.Lock)
     _done: dict = field(default_factory=dict)
     _began: float = field(default_factory=time.perf_counter)
@@ -99,8 +101,15 @@ class LabelRun:
         with self._forward:
             return collect(self.ctx, self.spec, self.site, chunk)
 
+    def out_of_budget(self) -> bool:
+        spent = sum(r.llm_tokens for r in self._done.values())
+        return (self.deadline is not None and time.monotonic() >= self.deadline) or \
+            (self.max_llm_tokens is not None and spent >= self.max_llm_tokens)
+
     async def _label(self, collected, slots) -> None:
         async with slots:
+            if self.out_of_budget():
+                return  # unfinished: a later run (with more budget) labels it
             record = await asyncio.to_thread(label_item, collected, self.spec, self.llm, self.embed, self.ctx,
                                              self._forward)
         self._finish(record)

@@ -62,3 +62,30 @@ class LabelSpec(BaseModel):
         """What must match for --resume (everything but the concurrency and the output folder)."""
         blob = json.dumps(self.model_dump(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def choose_preset(preset: str, scorers: list[str] | None = None) -> Preset:
+    """A preset by name, its scorers optionally replaced (one must read the label's words)."""
+    from sleuth.label.items import LabelInputError
+    from sleuth.scorers.registry import get_scorer
+
+    if preset not in PRESETS:
+        raise LabelInputError(f"unknown --preset '{preset}'; available: {', '.join(PRESETS)}")
+    chosen = PRESETS[preset]
+    if scorers:
+        for name in scorers:
+            get_scorer(name)  # an unknown scorer: one line, exit 2
+        if not any(get_scorer(n).reads_words for n in scorers):
+            raise LabelInputError("--scorers must include one that reads the label's words (detection, fuzzing, "
+                                  "simulation, embedding or words_match_rule): validated means the words were checked")
+        chosen = chosen.model_copy(update={"scorers": list(scorers)})
+    return chosen
+
+
+def build_spec(model: str, source: str, source_kind: str, units: list[int], preset_name: str, preset: Preset,
+               agent, refine: bool, rounds: int, llm: str) -> LabelSpec:
+    """A run's spec from the agent settings (`sleuth.config.AgentSettings`): thresholds, windows, firing level."""
+    return LabelSpec(model=model, source=source, source_kind=source_kind, units=units, preset_name=preset_name,
+                     preset=preset, thresholds=agent.thresholds, default_threshold=agent.default_threshold,
+                     refine=refine, refine_rounds=rounds, fire_fraction=agent.fire_fraction,
+                     explain_windows=agent.explain_windows, heldout_windows=agent.heldout_windows, llm=llm)

@@ -8,7 +8,6 @@ last lease is released, a server that sleuth started on demand is stopped.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -17,9 +16,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
+from sleuth.locks import file_lock
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.llm.local_models import local_llm
 
@@ -32,14 +31,8 @@ def _dir(home: Path) -> Path:
     return path
 
 
-@contextmanager
 def _locked(home: Path):
-    with (_dir(home) / "server.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return file_lock(_dir(home) / "server.lock")
 
 
 def _alive(pid: int) -> bool:

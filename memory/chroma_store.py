@@ -7,12 +7,12 @@ schema version: an older store is migrated, a newer one refused.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sleuth.locks import file_lock
 from sleuth.memory.embedding import MiniLMEmbedding
 from sleuth.memory.migrations import migrate_record
 from sleuth.memory.records import (MODEL_OF, SCHEMA_VERSION, Description, Hypothesis, Record, RecordKind,
@@ -69,12 +69,8 @@ class ChromaEvidenceStore:
         if self.path is None:
             yield
             return
-        with (self.path / ".sleuth-write.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with file_lock(self.path / ".sleuth-write.lock"):
+            yield
 
     def _check_schema(self) -> None:
         found = (self.collection.metadata or {}).get("sleuth_schema", 0)

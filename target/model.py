@@ -127,6 +127,17 @@ class Target:
         self.synthetic[name] = unit
         return site
 
+    def zero_heads(self, heads: list[str]) -> None:
+        """Edit this copy's weights: each head (L16H0 or blocks.16.attn.hook_z[0]) stops attending and writing.
+        The target's name records the edit, so its caches and evidence never mix with the original's."""
+        sites = [self.check_site(h) for h in heads]
+        for site in sites:
+            if site.hook != "attn.hook_z" or site.index is None:
+                raise SiteError(f"'{site}' is not a head; zero_heads takes heads such as L16H0")
+        for site in sites:
+            self.adapter.zero_head(site.layer, site.index)
+        self.name = f"{self.name}+zero({','.join(s.short for s in sites)})"
+
     def add_direction(self, name: str, vector: torch.Tensor) -> None:
         """Register a named direction (unit-normalised) usable as `site~name`."""
         vector = torch.as_tensor(vector, dtype=torch.float32).flatten()

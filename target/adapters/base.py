@@ -107,6 +107,17 @@ class Adapter:
         """MLP output weights: [d_mlp, d_model]."""
         raise NotImplementedError
 
+    def zero_head(self, layer: int, head: int) -> None:
+        """Edit the weights: the head's query and output weights become zero (it attends uniformly, writes nothing)."""
+        raise SiteError(f"zeroing a head's weights is not implemented for {self.arch} models")
+
+
+@torch.no_grad()
+def zero_rows(weight: torch.Tensor, bias: torch.Tensor | None, rows: slice) -> None:
+    weight[rows] = 0
+    if bias is not None:
+        bias[rows] = 0
+
 
 def linear_out_by_head(linear: nn.Linear, n_heads: int, d_head: int) -> torch.Tensor:
     """nn.Linear(n_heads*d_head -> d_model) weights as [n_heads, d_head, d_model]."""

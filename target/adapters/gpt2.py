@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sleuth.target.adapters.base import Adapter, HookTable
+from sleuth.target.adapters.base import Adapter, HookTable, zero_rows
 from sleuth.target.shape import ModelShape
 from sleuth.target.site import Site
 
@@ -64,3 +64,9 @@ class GPT2Adapter(Adapter):
 
     def W_out(self, layer: int) -> torch.Tensor:
         return self.block(layer).mlp.c_proj.weight
+
+    def zero_head(self, layer: int, head: int) -> None:
+        attn, d = self.block(layer).attn, self.shape.d_head
+        rows = slice(head * d, (head + 1) * d)  # q is the first d_model outputs of c_attn (Conv1D: [in, out])
+        zero_rows(attn.c_attn.weight.T, attn.c_attn.bias, rows)
+        zero_rows(attn.c_proj.weight, None, rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sleuth.target.adapters.base import Adapter, HookTable, bias_or_zeros, linear_out_by_head
+from sleuth.target.adapters.base import Adapter, HookTable, bias_or_zeros, linear_out_by_head, zero_rows
 
 LLAMA_BLOCK: HookTable = {
     "hook_resid_pre": ("", "input", None),
@@ -43,6 +43,12 @@ class LlamaAdapter(Adapter):
 
     def W_out(self, layer: int) -> torch.Tensor:
         return self.block(layer).mlp.down_proj.weight.T
+
+    def zero_head(self, layer: int, head: int) -> None:
+        attn, d = self.block(layer).self_attn, self.shape.d_head
+        rows = slice(head * d, (head + 1) * d)
+        zero_rows(attn.q_proj.weight, attn.q_proj.bias, rows)
+        zero_rows(attn.o_proj.weight.T, None, rows)  # o_proj columns: the head's slice of its input
 
 
 class Qwen2Adapter(LlamaAdapter):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from sleuth.target.adapters.base import Adapter, HookTable, bias_or_zeros, linear_out_by_head
+from sleuth.target.adapters.base import Adapter, HookTable, bias_or_zeros, linear_out_by_head, zero_rows
 from sleuth.target.shape import ModelShape
 from sleuth.target.site import Site
 
@@ -66,3 +66,9 @@ class NeoXAdapter(Adapter):
 
     def W_out(self, layer: int) -> torch.Tensor:
         return self.block(layer).mlp.dense_4h_to_h.weight.T
+
+    def zero_head(self, layer: int, head: int) -> None:
+        attn, d = self.block(layer).attention, self.shape.d_head
+        qkv = attn.query_key_value  # per head [q|k|v]: the head's q rows come first in its block
+        zero_rows(qkv.weight, qkv.bias, slice(head * 3 * d, head * 3 * d + d))
+        zero_rows(attn.dense.weight.T, None, slice(head * d, (head + 1) * d))

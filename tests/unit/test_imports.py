@@ -24,17 +24,17 @@ ALLOWED: dict[str, set[str]] = {
     "tools": BASE,
     "scorers": {"llm", "prompts", "target", "corpus", "predicates"},
     "agent": BASE | {"tools", "scorers", "memory", "llm", "prompts"},
-    "jobs": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: batch jobs
     "evals": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: ground truth
     "label": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts"},  # front ends: batch labeling
-    "cli": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "jobs", "evals", "label"},
+    "audit": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "label"},  # front ends: audit jobs
+    "cli": BASE | {"agent", "tools", "scorers", "memory", "llm", "prompts", "evals", "label", "audit"},
 }
 RULE = {
     "cli": "nothing imports the CLI",
-    "agent": "only front ends (cli, jobs, evals, label) import the agent",
-    "jobs": "front ends sit at the top; nothing below imports them",
+    "agent": "only front ends (cli, evals, label, audit) import the agent",
     "evals": "front ends sit at the top; nothing below imports them",
-    "label": "front ends sit at the top; nothing below imports them",
+    "label": "front ends sit at the top; nothing below imports them (audit runs label tasks)",
+    "audit": "front ends sit at the top; nothing below imports them",
 }
 
 
@@ -83,7 +83,7 @@ def test_every_top_level_folder_is_one_layer():
     code = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"benchmarks"}
     assert code == set(ALLOWED), f"folders without a layer rule: {code - set(ALLOWED)}; rules without a folder: " \
                                  f"{set(ALLOWED) - code}"
-    assert {p.stem for p in (ROOT / "sleuth").glob("*.py")} <= {"__init__", "config", "errors", "gguf_files"}
+    assert {p.stem for p in (ROOT / "sleuth").glob("*.py")} <= {"__init__", "config", "errors", "gguf_files", "locks"}
 
 
 def test_every_module_follows_the_layering_rules():
@@ -96,9 +96,9 @@ def test_every_module_follows_the_layering_rules():
 @pytest.mark.parametrize("layer, source, says", [
     ("target", "def attach():\n    from sleuth.sae.binding import bind_site\n", "target sits below sae"),
     ("scorers", "from sleuth.memory.embedding import MiniLMEmbedding\n", "scorers sits below memory"),
-    ("tools", "import sleuth.agent\n", "only front ends (cli, jobs, evals, label) import the agent"),
+    ("tools", "import sleuth.agent\n", "only front ends (cli, evals, label, audit) import the agent"),
     ("agent", "from sleuth.cli.output import console\n", "nothing imports the CLI"),
-    ("agent", "from sleuth.jobs.evidence import evidence_from\n", "nothing below imports them"),
+    ("agent", "from sleuth.audit.runner import AuditRunner\n", "nothing below imports them"),
     ("memory", "from tools import registry\n", "bare 'tools'"),
 ])
 def test_a_planted_violation_is_caught_with_the_rule_it_breaks(layer, source, says):

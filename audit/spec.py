@@ -1,0 +1,233 @@
+"""What an audit job is: a YAML file validated by pydantic (`sleuth audit schema` prints its JSON schema).
+
+Top-level keys: model, saes, llm, budget, output, tasks. Each task has a `kind` (question, sweep,
+behaviour, label, diff). A malformed file is one line naming the file and the place, exit 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sleuth.errors import SleuthError
+
+SPEC_VERSION = 1
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class AuditSpecError(SleuthError):
+    """A job file that cannot run as written (one line, exit 2)."""
+
+
+def seconds(value: str | float | int) -> float:
+    """'8h', '15m', '90s', '2.5h' or a number of seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"'{value}' is not a duration such as 90s, 15m or 8h")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Limits(Strict):
+    """A budget: graph steps, LLM tokens (prompt + completion) and wall time; unset means no limit."""
+
+    steps: int | None = Field(None, ge=1)
+    llm_tokens: int | None = Field(None, ge=1)
+    wall_time: float | None = Field(None, gt=0, description="seconds, or a duration such as 15m or 8h")
+
+    @field_validator("wall_time", mode="before")
+    @classmethod
+    def _duration(cls, value):
+        return None if value is None else seconds(value)
+
+
+class Budget(Strict):
+    per_task: Limits = Field(default_factory=Limits)
+    total: Limits = Field(default_factory=Limits)
+
+
+class LLMSpec(Strict):
+    """The LLM endpoint; unset fields fall back to sleuth's settings (SLEUTH_LLM_BASE_URL, else the embedded server).
+    A key is read from the environment variable named by `api_key_env`, never from the job file."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    timeout_s: float | None = Field(None, gt=0)
+
+
+class ModelRef(Strict):
+    """A checkpoint: an embedded name, a folder, a .gguf or a HF id; `zero_heads` edits a copy in memory
+    (each head's query and output weights zeroed: it attends uniformly and writes nothing)."""
+
+    model: str
+    zero_heads: list[str] = []
+
+
+class QuestionTask(Strict):
+    kind: Literal["question"]
+    id: str | None = None
+    question: str = Field(min_length=3)
+
+
+class SweepTask(Strict):
+    """Describe every component in a set: heads of some layers, or neurons (or SAE latents) of a range."""
+
+    kind: Literal["sweep"]
+    id: str | None = None
+    what: Literal["heads", "neurons", "latents"]
+    layers: list[int] = Field(default_factory=list, description="heads/neurons: the layers")
+    units: str | None = Field(None, description="neurons/latents: a range 0:50 or a list 3,17 (heads: all heads)")
+    sae: str | None = Field(None, description="latents: the SAE (one of the job's saes)")
+
+    @model_validator(mode="after")
+    def _complete(self):
+        if self.what in ("heads", "neurons") and not self.layers:
+            raise ValueError(f"a {self.what} sweep needs layers")
+        if self.what != "heads" and not self.units:
+            raise ValueError(f"a {self.what} sweep needs units (a range like 0:50 or a list like 3,17)")
+        if self.what == "latents" and not self.sae:
+            raise ValueError("a latents sweep needs sae")
+        return self
+
+
+class PromptPair(Strict):
+    clean: str = Field(min_length=1)
+    corrupt: str = Field(min_length=1)
+    answer: str = Field(min_length=1, description="the clean prompt's next token")
+    foil: str = Field(min_length=1, description="the corrupt prompt's next token")
+
+
+class BehaviourTask(Strict):
+    """Find the heads behind a behaviour from contrast pairs: attribution on the explain pairs, then exact
+    patching, ablation and path patching on the held-out pairs (which decide each head's status)."""
+
+    kind: Literal["behaviour"]
+    id: str | None = None
+    behaviour: str = Field(min_length=3, description="what the clean prompts make the model do, in words")
+    pairs: list[PromptPair] = Field(min_length=2)
+    heldout_fraction: float = Field(0.5, gt=0, lt=1)
+    candidates: int = Field(5, ge=1, le=20, description="heads shortlisted by attribution and confirmed exactly")
+
+
+class LabelTask(Strict):
+    """A labeling job, as `sleuth label` runs it."""
+
+    kind: Literal["label"]
+    id: str | None = None
+    sae: str | None = None
+    site: str | None = None
+    units: str = "0:10"
+    preset: Literal["sleuth", "delphi"] = "sleuth"
+    refine: bool = True
+    rounds: int = Field(1, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.sae is None) == (self.site is None):
+            raise ValueError("a label task needs exactly one of sae or site")
+        return self
+
+
+class Measurement(Strict):
+    tool: str
+    args: dict = Field(default_factory=dict)
+
+
+class DiffTask(Strict):
+    """Model diffing: the same measurements on the job's model and on `other`; per-component differences."""
+
+    kind: Literal["diff"]
+    id: str | None = None
+    other: ModelRef
+    measure: list[Measurement] = Field(min_length=1)
+    top: int = Field(5, ge=1, le=50)
+
+
+Task = Annotated[QuestionTask | SweepTask | BehaviourTask | LabelTask | DiffTask, Field(discriminator="kind")]
+
+
+class JobSpec(Strict):
+    version: int = SPEC_VERSION
+    model: ModelRef | str
+    saes: list[str] = []
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+    budget: Budget = Field(default_factory=Budget)
+    output: str = Field(min_length=1, description="the output directory (relative to the current directory)")
+    seed: int = 0
+    tasks: list[Task] = Field(min_length=1)
+
+    @field_validator("model", mode="after")
+    @classmethod
+    def _as_ref(cls, value):
+        return ModelRef(model=value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _ids(self):
+        seen = set()
+        for i, task in enumerate(self.tasks):
+            task.id = task.id or f"{i + 1:02d}-{task.kind}"
+            if not re.fullmatch(r"[A-Za-z0-9._-]+", task.id):
+                raise ValueError(f"task id '{task.id}' may hold only letters, digits, '.', '_' and '-'")
+            if task.id in seen:
+                raise ValueError(f"two tasks have the id '{task.id}'")
+            seen.add(task.id)
+            if task.kind in ("sweep", "label") and getattr(task, "sae", None) and task.sae not in self.saes:
+                raise ValueError(f"task '{task.id}' uses sae '{task.sae}', which is not in the job's saes")
+        return self
+
+    def fingerprint(self) -> str:
+        """What --resume must find unchanged."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _where(error: dict, spec: dict) -> str:
+    loc = [str(p) for p in error["loc"]]
+    if len(loc) >= 2 and loc[0] == "tasks" and loc[1].isdigit():  # name the task, not the union branch
+        task = (spec.get("tasks") or [{}])[int(loc[1])] if isinstance(spec.get("tasks"), list) else {}
+        kinds = {"question", "sweep", "behaviour", "label", "diff"}
+        rest = [p for p in loc[2:] if p not in kinds]
+        name = task.get("id") if isinstance(task, dict) and task.get("id") else f"#{int(loc[1]) + 1}"
+        return f"task {name}" + (f" field '{'.'.join(rest)}'" if rest else "")
+    return f"'{'.'.join(loc)}'" if loc else "the top level"
+
+
+def parse_job(text: str, source: str = "job") -> JobSpec:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise AuditSpecError(f"{source}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data, dict):
+        raise AuditSpecError(f"{source}: a job is a YAML mapping with keys model, llm, budget, output, tasks")
+    try:
+        return JobSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "union_tag_invalid":
+            msg = f"unknown task kind {first['input'].get('kind')!r}; kinds: question, sweep, behaviour, label, diff"
+        raise AuditSpecError(f"{source}: {_where(first, data)}: {msg}") from None
+
+
+def load_job(path: Path) -> JobSpec:
+    if not path.is_file():
+        raise AuditSpecError(f"job file {path} does not exist")
+    return parse_job(path.read_text(), str(path))
+
+
+def output_dir(spec: JobSpec, override: Path | None = None) -> Path:
+    return (override or Path(spec.output)).expanduser()

@@ -1,0 +1,83 @@
+"""kind: label: a labeling job, as `sleuth label` runs it, in <output>/tasks/<id>/ (resumable per item)."""
+
+from __future__ import annotations
+
+import time
+
+from sleuth.audit.job import remember
+from sleuth.audit.runlog import Finding, Plot, ToolCall
+from sleuth.audit.tasks import task_kind
+
+
+def _title(task) -> str:
+    return f"label units {task.units} of {task.sae or task.site} ({task.preset} preset)"
+
+
+def short_name(component: str) -> str:
+    from sleuth.errors import SiteError
+    from sleuth.target import Site
+
+    try:
+        return Site.parse(component).short
+    except SiteError:
+        return component
+
+
+def units_of(task, target) -> tuple[object, list[int]]:
+    """The whole site labeled and its units, checked on the target (before anything is written)."""
+    from sleuth.label.items import parse_units, whole_site
+
+    source = f"{target.sae_sites[task.sae]}@{task.sae}" if task.sae else task.site
+    site, width = whole_site(target, source)
+    return site, parse_units(task.units, width)
+
+
+@task_kind("label", title=_title)
+def run_label(task, record, job) -> None:
+    from sleuth.label import outdir
+    from sleuth.label.items import items_for
+    from sleuth.label.run import LabelRun
+    from sleuth.label.spec import build_spec, choose_preset
+
+    site, units = units_of(task, job.target)
+    llm = job.need_llm()
+    spec = build_spec(job.target.name, task.sae or str(site), "sae" if task.sae else "site", units, task.preset,
+                      choose_preset(task.preset), job.settings.agent, task.refine, task.rounds, llm.model)
+    out = job.out / "tasks" / task.id
+    outdir.check(out, spec, resume=(out / outdir.MANIFEST).is_file())
+    embed = None
+    if "embedding" in spec.preset.scorers:
+        from sleuth.memory.embedding import MiniLMEmbedding
+
+        embed = MiniLMEmbedding()
+    neuronpedia = job.target.saes[task.sae].cfg.neuronpedia_id if task.sae else None
+    deadline = time.monotonic() + job.limits.wall_time if job.limits.wall_time else None
+    run = LabelRun(spec=spec, out=out, ctx=job.tools, site=site, items=items_for(site, units), llm=llm, store=job.store,
+                   embed=embed, concurrency=1, neuronpedia_id=neuronpedia, deadline=deadline,
+                   max_llm_tokens=job.limits.llm_tokens,
+                   on_item=lambda r, totals: job.on_event("item", {"task": record.id, "done": totals["done"],
+                                                                   "of": totals["items"]}))
+    totals = run.run()
+    records = list(outdir.finished(out).values())
+    record.findings, record.plots, record.notes = [], [], []
+    record.steps, record.llm_tokens = len(records), totals["llm_tokens"]
+    for r in sorted(records, key=lambda r: r.item.index):
+        for evidence_id in r.evidence_ids:
+            found = job.store.get(evidence_id)
+            if found is not None and hasattr(found, "tool"):
+                remember(record, evidence_id, ToolCall(tool=found.tool, component=found.component,
+                                                       summary=found.summary, evidence_id=evidence_id))
+        record.findings.append(Finding(component=r.item.component, short=short_name(r.item.component),
+                                       text=r.label or f"(no label: {r.reason})", status=r.status, scores=r.scores,
+                                       rule=r.rule, description_id=r.description_id, evidence_ids=r.evidence_ids,
+                                       reason=r.reason))
+    for scorer in spec.preset.scorers:
+        values = [s["value"] for r in records for s in r.scores if s["scorer"] == scorer and s["status"] == "scored"]
+        if values:
+            record.plots.append(Plot(kind="histogram", title=f"{scorer} scores of the labels (held-out windows)",
+                                     values=[round(v, 4) for v in values]))
+    if totals["done"] < totals["items"]:
+        record.notes.append(f"{totals['items'] - totals['done']} of {totals['items']} units were not labeled: the task's "
+                            "budget was spent (run again with --resume and a larger budget to finish them)")
+    record.answer = (f"{totals['validated']} of {totals['done']} labels validated, {totals['rejected']} rejected, "
+                     f"{totals['failed']} failed; files in tasks/{task.id}/ (labels.jsonl, neuronpedia.jsonl, summary.html)")

@@ -1,0 +1,12 @@
+"""kind: question: a free-text question, answered by the agent (as `sleuth ask`)."""
+
+from __future__ import annotations
+
+from sleuth.audit.investigate import investigate
+from sleuth.audit.tasks import task_kind
+
+
+@task_kind("question", title=lambda task: task.question)
+def run_question(task, record, job) -> None:
+    summary = investigate(job, record, task.question, f"audit-{job.spec.fingerprint()}-{task.id}")
+    record.answer = summary["answer"]

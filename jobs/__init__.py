@@ -1,1 +1,0 @@
-"""Unattended jobs built on the tools (later: label and audit)."""
