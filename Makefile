@@ -41,8 +41,10 @@ setup: $(STAMP) browser
 	$(VENV)/bin/sleuth sae default
 	$(VENV)/bin/sleuth eval prepare
 
+# the main job: an unattended audit of the embedded SmolLM2 with the embedded LLM (about 15 minutes on 2 cores);
+# a second `make run` continues the same run folder (finished tasks are kept)
 run: setup
-	$(VENV)/bin/sleuth run
+	$(VENV)/bin/sleuth audit examples/smollm2-default.yaml $(if $(wildcard runs/smollm2-default/run.json),--resume,)
 
 test: setup
 	$(PY) -m pytest tests -q --durations=15

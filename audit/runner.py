@@ -9,6 +9,7 @@ and a task that was running when the process died is run again from its own save
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import time
@@ -56,6 +57,13 @@ def _commit() -> str | None:
         return proc.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def run_id(spec: JobSpec, out: Path) -> str:
+    """Names this job in this output folder: its agent threads and evidence. The same job run into another
+    folder is a new run (nothing reused); --resume into the same folder continues the same threads."""
+    where = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:6]
+    return f"audit-{spec.fingerprint()}-{where}"
 
 
 def check_tasks(spec: JobSpec, target) -> None:
@@ -109,7 +117,7 @@ class AuditRunner:
     log: RunLog | None = None
     _began: float = field(default_factory=time.monotonic)
 
-    def prepare(self, settings):
+    def prepare(self, settings, check_out: bool = True):
         """Load and check everything; nothing is written yet. Returns the JobContext."""
         from sleuth.memory import open_store
         from sleuth.sae.library import load_sae
@@ -117,7 +125,8 @@ class AuditRunner:
         from sleuth.tools import ToolContext
 
         load_kinds()
-        check_output(self.out, self.spec, self.resume)
+        if check_out:
+            check_output(self.out, self.spec, self.resume)
         target = load_target(self.spec.model.model, settings.home)
         if self.spec.model.zero_heads:
             target.zero_heads(self.spec.model.zero_heads)
@@ -131,7 +140,7 @@ class AuditRunner:
                                  saes=dict(target.sae_fingerprints), corpus=tools.corpus.name,
                                  corpus_checksum=tools.corpus.checksum, commit=_commit())
         return JobContext(spec=self.spec, out=self.out, settings=settings, target=target, tools=tools, store=store,
-                          llm=None, run_id=f"audit-{self.spec.fingerprint()}", on_event=self.on_event)
+                          llm=None, run_id=run_id(self.spec, self.out), on_event=self.on_event)
 
     def run(self, job: JobContext, open_llm) -> RunLog:
         with ExitStack() as stack:

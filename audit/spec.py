@@ -120,6 +120,8 @@ class BehaviourTask(Strict):
     pairs: list[PromptPair] = Field(min_length=2)
     heldout_fraction: float = Field(0.5, gt=0, lt=1)
     candidates: int = Field(5, ge=1, le=20, description="heads shortlisted by attribution and confirmed exactly")
+    senders: int = Field(6, ge=0, le=30, description="earlier heads path-patched, each alone, into the strongest head")
+    exact_sweep: bool = Field(True, description="also patch every head alone on the held-out pairs (a layer x head heatmap)")
 
 
 class LabelTask(Strict):

@@ -68,7 +68,9 @@ def main() -> None:
 
     _quiet_libraries()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, click returns typer.Exit's code
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SleuthError as exc:
         fail(str(exc), exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):

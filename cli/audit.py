@@ -60,7 +60,8 @@ def audit(
     json_out: bool = typer.Option(False, "--json", help="Print run.json's totals and task statuses as JSON."),
 ):
     """Run an audit job unattended: question, sweep, behaviour, label and diff tasks; writes run.json,
-    report.html and report.md. Exit 0 when every task is done, 1 when some failed, 2 for a bad spec."""
+    report.html and report.md. Exit 0 when no task failed (a task skipped for budget is reported, not failed),
+    1 when some failed, 2 for a bad spec."""
     from sleuth.audit.spec import AuditSpecError, JobSpec, seconds
 
     if job == "schema":
@@ -69,9 +70,10 @@ def audit(
         if extra is None:
             raise AuditSpecError("usage: sleuth audit validate JOB.yaml")
         spec = _job(extra)
+        _check_on_model(spec, json_out)
         if json_out:
             return emit_json({"valid": True, "tasks": [t.id for t in spec.tasks], "fingerprint": spec.fingerprint()})
-        console.print(f"{extra}: valid; {len(spec.tasks)} tasks: " + ", ".join(t.id for t in spec.tasks), highlight=False)
+        console.print(f"{extra}: valid on {spec.model.model}; {len(spec.tasks)} tasks: " + ", ".join(t.id for t in spec.tasks), highlight=False)
         return
     if extra is not None:
         raise AuditSpecError(f"unexpected argument '{extra}'; run: sleuth audit JOB.yaml")
@@ -89,8 +91,17 @@ def audit(
         console.print(f"{totals['done']}/{totals['tasks']} tasks done, {totals['failed']} failed, {totals['skipped']} "
                       f"skipped; {totals['validated']} of {totals['findings']} findings validated; {totals['evidence']} "
                       f"evidence records; {totals['llm_tokens']} LLM tokens", highlight=False)
-    if log.status != "done":
+    if any(t.status == "failed" for t in log.tasks):
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _check_on_model(spec, quiet: bool) -> None:
+    """Sites, layers, heads, unit ranges, SAEs and tools checked against the loaded model (nothing written)."""
+    from sleuth.audit.runner import AuditRunner
+    from sleuth.config import load_settings
+
+    with err_console.status("loading the target model to check the job's components") if not quiet else nullcontext():
+        AuditRunner(spec=spec, out=Path(spec.output)).prepare(load_settings(), check_out=False)
 
 
 def _run(path: Path, spec, out: Path | None, resume: bool, wall: float | None, quiet: bool):

@@ -27,6 +27,24 @@ def _grid(labels: list[str], scores: list[float], shape: list[int]) -> list[list
     return [[round(scores[r * cols + c], 4) for c in range(cols)] for r in range(rows)]
 
 
+def path_patch_senders(task, record, job, held, receiver: str, attribution: dict) -> list[str]:
+    """Path patching into the receiver's queries from each of the strongest earlier heads (by attribution), alone."""
+    from sleuth.target import Site
+
+    layer = Site.parse(receiver).layer
+    earlier = [(abs(v), lbl) for v, lbl in zip(attribution["scores"], attribution["labels"]) if Site.parse(lbl).layer < layer]
+    senders = [lbl for _, lbl in sorted(earlier, reverse=True)[: task.senders]]
+    values, ids = [], []
+    for sender in senders:
+        result, found = job.tool(record, "path_patch", {**_args(held), "receivers": [receiver], "senders": [sender]})
+        values.append(round(result.data["scores"][0], 4))
+        ids += found
+    if senders:
+        record.plots.append(Plot(kind="bars", title=f"path patching from each sender alone into {receiver}'s queries "
+                                 "(held-out pairs)", labels=senders, values=values, evidence_id=ids[0] if ids else None))
+    return ids
+
+
 @task_kind("behaviour", title=lambda task: task.behaviour)
 def run_behaviour(task, record, job) -> None:
     from sleuth.memory import Description
@@ -56,12 +74,13 @@ def run_behaviour(task, record, job) -> None:
     record.plots.append(Plot(kind="bars", title="mean-ablation of each head (held-out clean prompts): logit-difference change",
                              labels=shortlist, values=[round(effects[h] or 0.0, 4) for h in shortlist]))
     best = max(shortlist, key=lambda h: recovery[h])
-    senders, sender_ids = job.tool(record, "path_patch", {**_args(held), "receivers": [best]})
-    top_senders = sorted(zip(senders.data["scores"], senders.data["labels"]), key=lambda x: -abs(x[0]))[:8]
-    if top_senders:
-        record.plots.append(Plot(kind="bars", title=f"path patching into {best} (queries): strongest sender heads",
-                                 labels=[lbl for _, lbl in top_senders], values=[round(v, 4) for v, _ in top_senders],
-                                 evidence_id=sender_ids[0]))
+    sender_ids = path_patch_senders(task, record, job, held, best, data)
+    if task.exact_sweep:
+        sweep, sweep_ids = job.tool(record, "patch", {**_args(held), "sweep": "heads"})
+        record.plots.append(Plot(kind="heatmap", title="exact patching of every head alone (held-out pairs): recovery",
+                                 rows=[f"L{layer}" for layer in range(n_layers)], cols=[f"H{h}" for h in range(n_heads)],
+                                 grid=_grid(sweep.data["labels"], sweep.data["scores"], sweep.data["grid_shape"]),
+                                 evidence_id=sweep_ids[0]))
     threshold = job.settings.agent.thresholds.get("patch_recovery", 0.1)
     descriptions = []
     for head in shortlist:
@@ -69,8 +88,8 @@ def run_behaviour(task, record, job) -> None:
         value = recovery[head]
         effect = effects[head]
         text = (f"{head} carries part of '{task.behaviour}': patching it alone from the clean into the corrupt run "
-                f"restores {value:.2f} of the logit difference between '{held[0].answer.strip()}' and "
-                f"'{held[0].foil.strip()}' on {len(held)} held-out pairs (attribution estimate {estimate[head]:.2f} on "
+                f"restores {value:.2f} of the logit difference between the clean and the corrupt answer on {len(held)} "
+                f"held-out pairs (attribution estimate {estimate[head]:.2f} on "
                 f"{len(explain)} explain pairs); mean-ablating it changes that difference by "
                 f"{effect if effect is not None else 0.0:+.2f}.")
         status = "validated" if value >= threshold else "rejected"

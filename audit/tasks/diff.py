@@ -41,7 +41,7 @@ def ranked_changes(a: dict, b: dict) -> list[dict] | None:
 def run_diff(task, record, job) -> None:
     other = open_other(job, task.other)
     other_ctx = replace(job.tools, target=other, _windows=None)
-    record.notes, record.plots = [], []
+    record.notes, record.plots, record.progress = [], [], {}
     for m in task.measure:
         mine, _ = job.tool(record, m.tool, m.args)
         theirs, _ = job.tool(record, m.tool, m.args, ctx=other_ctx)
@@ -60,4 +60,6 @@ def run_diff(task, record, job) -> None:
             record.plots.append(Plot(kind="heatmap", title=f"{m.tool} {m.args.get('kind', '')}: {other.name} minus {job.target.name}",
                                      rows=[f"L{r}" for r in range(rows)], cols=[f"H{c}" for c in range(cols)],
                                      grid=[[round(delta[r * cols + c], 4) for c in range(cols)] for r in range(rows)]))
-    record.answer = "; ".join(record.notes)
+    firsts = [f"{name}: {top[0]['label']} ({top[0]['a']:.3f} -> {top[0]['b']:.3f})"
+              for name, top in record.progress.get("changes", {}).items() if top]
+    record.answer = "Largest change per measurement: " + "; ".join(firsts) if firsts else "No ranked measurement to compare."

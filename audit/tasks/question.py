@@ -8,5 +8,5 @@ from sleuth.audit.tasks import task_kind
 
 @task_kind("question", title=lambda task: task.question)
 def run_question(task, record, job) -> None:
-    summary = investigate(job, record, task.question, f"audit-{job.spec.fingerprint()}-{task.id}")
+    summary = investigate(job, record, task.question, f"{job.run_id}-{task.id}")
     record.answer = summary["answer"]

@@ -55,7 +55,7 @@ def run_sweep(task, record, job) -> None:
                                 f"{spent.replace('_', ' ')} budget was spent")
             break
         short = component.replace("[", "-").replace("]", "").replace("@", "-")
-        investigate(job, record, f"what does {component} do?", f"audit-{job.spec.fingerprint()}-{task.id}-{short}")
+        investigate(job, record, f"what does {component} do?", f"{job.run_id}-{task.id}-{short}")
         done.append(component)
         job.checkpoint()
     job.limits = whole

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from sleuth.llm.fake_server import FakeLLM, Step
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from scripted_policy import labeler  # noqa: E402
+from page_check import outside_references, png_pixels, render  # noqa: E402
 
 SLEUTH = str(Path(sys.executable).parent / "sleuth")
 ARGS = ["label", "--sae", "smollm2-res-6", "--latents", "1:7", "--concurrency", "1"]
@@ -146,32 +146,13 @@ def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(uninterrupted, 
     assert outputs(reference) == before
 
 
-def png_pixels(path: Path) -> bytes:
-    """The decompressed image data of a PNG (its distinct byte values tell a blank page from a drawn one)."""
-    data, pos, chunks = path.read_bytes(), 8, []
-    while pos < len(data):
-        length = int.from_bytes(data[pos : pos + 4], "big")
-        if data[pos + 4 : pos + 8] == b"IDAT":
-            chunks.append(data[pos + 8 : pos + 8 + length])
-        pos += 12 + length
-    return zlib.decompress(b"".join(chunks))
-
-
 def test_summary_page_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_path):
     out, _ = uninterrupted
     page = (out / "summary.html").read_text()
     assert "Best labels" in page and "<svg" in page
-    for attribute in ("src=", "href=", "@import", "url("):
-        assert attribute not in page, f"the page refers to an outside resource ({attribute})"
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "Debian's chromium is missing: `make setup` installs it with apt-get"
-    shot = tmp_path / "summary.png"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}"]
-    proc = subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,1600", (out / "summary.html").as_uri()],
-                          capture_output=True, text=True, timeout=120)
-    assert shot.is_file() and shot.stat().st_size > 10_000, proc.stderr[-2000:]
-    dom = subprocess.run([browser, *flags, "--dump-dom", (out / "summary.html").as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
+    assert not outside_references(page), outside_references(page)
+    shot, dom, errors = render(out / "summary.html", tmp_path)
+    assert not errors, errors
     assert "validated:" in dom and "Score distributions" in dom
     assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
     shutil.copy(shot, out / "summary.png")

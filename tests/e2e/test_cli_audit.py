@@ -1,0 +1,244 @@
+"""sleuth audit as an auditor runs it: a whole job with the scripted LLM behind real HTTP (one task fails,
+the rest finish), kill -9 at random points then --resume (equal to an uninterrupted run, no evidence
+twice), bad job files (one line, exit 2, no output folder), the lock, and the report in Chromium."""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sleuth.llm.fake_server import FakeLLM, Step
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from scripted_policy import labeler  # noqa: E402
+from page_check import outside_references, png_pixels, render  # noqa: E402
+
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
+PAIRS = """
+      - {clean: "When Mary and John went to the store, John gave a drink to", corrupt: "When Mary and John went to the store, Mary gave a drink to", answer: " Mary", foil: " John"}
+      - {clean: "When Anna and Tom went to the park, Tom gave a ball to", corrupt: "When Anna and Tom went to the park, Anna gave a ball to", answer: " Anna", foil: " Tom"}
+      - {clean: "When Lisa and Mark sat in the garden, Mark passed the book to", corrupt: "When Lisa and Mark sat in the garden, Lisa passed the book to", answer: " Lisa", foil: " Mark"}
+      - {clean: "When Kate and Paul visited the zoo, Paul showed a map to", corrupt: "When Kate and Paul visited the zoo, Kate showed a map to", answer: " Kate", foil: " Paul"}
+"""
+JOB = f"""
+model: smollm2-135m
+saes: [smollm2-res-6]
+budget:
+  per_task: {{wall_time: 10m}}
+output: unused
+tasks:
+  - id: head
+    kind: question
+    question: what does L16H0 do?
+  - id: neurons
+    kind: sweep
+    what: neurons
+    layers: [3]
+    units: "100:102"
+  - id: latents
+    kind: label
+    sae: smollm2-res-6
+    units: "1:3"
+    refine: false
+  - id: names
+    kind: behaviour
+    behaviour: naming the indirect object
+    candidates: 2
+    senders: 2
+    exact_sweep: false
+    pairs: {PAIRS}
+  - id: no-contrast
+    kind: behaviour
+    behaviour: a contrast that is not one (clean and corrupt alike)
+    pairs:
+      - {{clean: "The cat sat on the", corrupt: "The cat sat on the", answer: " mat", foil: " dog"}}
+      - {{clean: "The dog sat on the", corrupt: "The dog sat on the", answer: " mat", foil: " cat"}}
+  - id: ablated
+    kind: diff
+    other: {{model: smollm2-135m, zero_heads: [L16H0]}}
+    measure:
+      - {{tool: head_scan, args: {{kind: previous_token, n_sequences: 4}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def fake():
+    def slow(request):  # each reply takes a moment, so kills land inside LLM work too
+        return Step(content=labeler(request), delay_s=0.1)
+
+    with FakeLLM(responder=slow) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory):
+    path = tmp_path_factory.mktemp("audit-job") / "job.yaml"
+    path.write_text(JOB)
+    return path
+
+
+def make_env(fake, home, tmp_path_factory):
+    config = tmp_path_factory.mktemp("audit-config") / "sleuth.toml"
+    config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\nmax_attempts = 1\n")
+    return {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config), "SLEUTH_HOME": str(home),
+            "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="module")
+def env(fake, make_agent_home, default_sae_path, tmp_path_factory):
+    return make_env(fake, make_agent_home(), tmp_path_factory)
+
+
+def run(env, *args, timeout=900):
+    return subprocess.run([SLEUTH, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(env, job, tmp_path_factory):
+    out = tmp_path_factory.mktemp("audit") / "run"
+    proc = run(env, "audit", str(job), "--out", str(out), "--json")
+    assert proc.returncode == 1, proc.stderr[-3000:]  # one task fails by design, the rest finish
+    return out, json.loads(proc.stdout)
+
+
+def test_a_whole_job_finishes_every_task_but_the_one_that_fails(uninterrupted):
+    out, printed = uninterrupted
+    log = json.loads((out / "run.json").read_text())
+    status = {t["id"]: t["status"] for t in log["tasks"]}
+    assert status == {"head": "done", "neurons": "done", "latents": "done", "names": "done", "no-contrast": "failed",
+                      "ablated": "done"}, [(t["id"], t["errors"]) for t in log["tasks"]]
+    tasks = {t["id"]: t for t in log["tasks"]}
+    assert "same metric" in tasks["no-contrast"]["errors"][0]
+    assert log["kind"] == "sleuth-audit-run" and log["schema_version"] == 1 and log["status"] == "partial"
+    assert log["resolved"]["corpus_checksum"] and log["resolved"]["saes"]["smollm2-res-6"] and log["resolved"]["llm_model"]
+    head = tasks["head"]
+    assert head["findings"][0]["short"] == "L16H0" and head["findings"][0]["status"] == "validated"
+    assert head["answer"] and head["llm_tokens"] > 0 and head["tool_calls"]
+    assert any(p["title"].startswith("L16H0 attention pattern") for p in head["plots"])
+    assert {f["short"] for f in tasks["neurons"]["findings"]} == {"L3N100", "L3N101"}
+    assert len(tasks["latents"]["findings"]) == 2 and (out / "tasks" / "latents" / "labels.jsonl").is_file()
+    names = tasks["names"]["findings"]
+    assert len(names) == 2 and all(f["written_by"] == "code" and f["scores"][0]["scorer"] == "patch_recovery" for f in names)
+    assert any(f["status"] == "validated" for f in names)
+    assert tasks["ablated"]["progress"]["changes"]["head_scan:previous_token"][0]["label"] == "L16H0"  # the known answer
+    for t in log["tasks"]:
+        ids = t["evidence_ids"]
+        assert len(ids) == len(set(ids)), t["id"]
+        for f in t["findings"]:
+            assert f["status"] != "validated" or f["evidence_ids"], f
+    assert printed["totals"]["failed"] == 1 and printed["status"] == "partial"
+    md = (out / "report.md").read_text()
+    assert "L16H0" in md and "no-contrast" in md and "same metric" in md
+
+
+def _essence(out: Path) -> dict:
+    """What two runs of one job must agree on: statuses, findings and their scores, what was measured."""
+    log = json.loads((out / "run.json").read_text())
+    tasks = {}
+    for t in log["tasks"]:
+        findings = sorted((f["component"], f["text"], f["status"],
+                           tuple((s["scorer"], s["status"], s.get("value")) for s in f["scores"])) for f in t["findings"])
+        calls = sorted((c["tool"], c["component"]) for c in t["tool_calls"])
+        tasks[t["id"]] = {"status": t["status"], "findings": findings, "calls": calls, "evidence": len(t["evidence_ids"]),
+                          "errors": t["errors"]}
+    return tasks
+
+
+def test_kill_at_random_points_then_resume_equals_an_uninterrupted_run(uninterrupted, fake, job, make_agent_home,
+                                                                      tmp_path_factory, tmp_path):
+    reference, _ = uninterrupted
+    env = make_env(fake, make_agent_home(), tmp_path_factory)  # its own memory: nothing shared with the reference
+    out = tmp_path / "run"
+    rng = random.Random(7)
+    kills = 0
+    def attempts() -> int:
+        try:
+            return json.loads((out / "run.json").read_text())["attempts"]
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    for _ in range(8):
+        args = [SLEUTH, "audit", str(job), "--out", str(out)] + (["--resume"] if (out / "run.json").exists() else [])
+        before = attempts()
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        began = time.time()
+        while attempts() == before and proc.poll() is None and time.time() - began < 300:
+            time.sleep(0.05)  # this process has loaded everything and started (or continued) the job
+        time.sleep(rng.uniform(0.2, 4))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        if kills >= 5:
+            break
+    assert kills >= 5, "the job finished before five kills landed"
+    proc = run(env, "audit", str(job), "--out", str(out), "--resume", "--json")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    log = json.loads((out / "run.json").read_text())
+    assert log["attempts"] >= 6
+    assert _essence(out) == _essence(reference)
+    from sleuth.memory import open_store
+
+    store = open_store(Path(env["SLEUTH_HOME"]))
+    descriptions = [d for d in store.all("description")]
+    per_component = {}
+    for d in descriptions:
+        per_component.setdefault((d.component, d.text), []).append(d.id)
+    assert all(len(ids) == 1 for ids in per_component.values())  # no description stored twice
+
+
+@pytest.mark.parametrize("body, says", [
+    ("model: [unclosed\n", "not valid YAML"),
+    ("model: smollm2-135m\noutput: OUT\ntasks:\n  - {kind: dance}\n", "unknown task kind 'dance'"),
+    ("model: smollm2-135m\noutput: OUT\ntasks:\n  - {kind: sweep, what: heads, layers: [99]}\n", "layer 99 out of range"),
+    ("model: smollm2-135m\noutput: OUT\nbudget: {total: {llm_tokens: -5}}\ntasks:\n  - {kind: question, question: hi there}\n",
+     "budget.total.llm_tokens"),
+    ("model: smollm2-135m\noutput: OUT\ntasks:\n  - {kind: question, question: what does L99H1 do}\n", "out of range"),
+])
+def test_a_bad_job_is_one_line_exit_2_and_no_output_folder(env, tmp_path, body, says):
+    out = tmp_path / "out"
+    path = tmp_path / "job.yaml"
+    path.write_text(body.replace("OUT", str(out)))
+    for args in (["audit", str(path)], ["audit", "validate", str(path)]):
+        proc = run(env, *args)
+        message = proc.stderr.strip()
+        assert proc.returncode == 2 and says in message and len(message.splitlines()) == 1, (args, message)
+        assert "Traceback" not in message
+    assert not out.exists()
+
+
+def test_validate_schema_and_the_lock(env, job, uninterrupted, tmp_path):
+    proc = run(env, "audit", "validate", str(job), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["tasks"][0] == "head"
+    schema = json.loads(run(env, "audit", "schema").stdout)
+    assert {"model", "tasks", "budget", "output", "llm", "saes"} <= set(schema["properties"])
+    out, _ = uninterrupted
+    before = (out / "run.json").read_text()
+    proc = run(env, "audit", str(job), "--out", str(out))
+    assert proc.returncode == 2 and "--resume" in proc.stderr
+    from sleuth.locks import file_lock
+
+    with file_lock(out / ".audit.lock"):
+        proc = run(env, "audit", str(job), "--out", str(out), "--resume")
+    assert proc.returncode == 2 and "in use" in proc.stderr, proc.stderr
+    assert (out / "run.json").read_text() == before
+
+
+def test_report_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_path):
+    out, _ = uninterrupted
+    page = (out / "report.html").read_text()
+    assert not outside_references(page), outside_references(page)
+    assert page.count("<svg") >= 4
+    shot, dom, errors = render(out / "report.html", tmp_path, size="1200,1800")
+    assert not errors, errors
+    assert "sleuth audit report" in dom and "L16H0" in dom and 'id="ev-' in dom
+    assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
+    shutil.copy(shot, out / "report.png")
