@@ -125,6 +125,8 @@ class AuditRunner:
         from sleuth.tools import ToolContext
 
         load_kinds()
+        if self.spec.agent:  # the job's agent settings over sleuth.toml's
+            settings = settings.model_copy(update={"agent": settings.agent.model_copy(update=self.spec.agent)})
         if check_out:
             check_output(self.out, self.spec, self.resume)
         target = load_target(self.spec.model.model, settings.home)

@@ -167,6 +167,8 @@ class JobSpec(Strict):
     saes: list[str] = []
     llm: LLMSpec = Field(default_factory=LLMSpec)
     budget: Budget = Field(default_factory=Budget)
+    agent: dict = Field(default_factory=dict, description="agent settings for this job (as sleuth.toml [agent]), "
+                        "e.g. {max_candidates: 1, explain_windows: 256}")
     output: str = Field(min_length=1, description="the output directory (relative to the current directory)")
     seed: int = 0
     tasks: list[Task] = Field(min_length=1)
@@ -175,6 +177,17 @@ class JobSpec(Strict):
     @classmethod
     def _as_ref(cls, value):
         return ModelRef(model=value) if isinstance(value, str) else value
+
+    @field_validator("agent", mode="after")
+    @classmethod
+    def _agent_keys(cls, value: dict):
+        from sleuth.config import AgentSettings
+
+        unknown = sorted(set(value) - set(AgentSettings.model_fields))
+        if unknown:
+            raise ValueError(f"unknown agent setting '{unknown[0]}'; settings: {', '.join(AgentSettings.model_fields)}")
+        AgentSettings.model_validate(value)
+        return value
 
     @model_validator(mode="after")
     def _ids(self):

@@ -48,12 +48,13 @@ def train(
                              "for --arch transcoder blocks.6.ln2.hook_normalized"),
     out: Path = typer.Option(..., "--out", help="Folder to write the SAE to (SAE-Lens format)."),
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
-    arch: str = typer.Option("topk", "--arch", help="standard (ReLU + L1), topk, jumprelu or transcoder."),
+    arch: str = typer.Option("topk", "--arch", help="standard (ReLU + L1), topk, jumprelu, gated or transcoder."),
     width: int = typer.Option(4096, "--width", help="Number of latents."),
     k: int = typer.Option(32, "--k", help="Active latents per token (topk)."),
     tokens: str = typer.Option("2M", "--tokens", help="Training tokens, e.g. 2M, 500k."),
-    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default 4e-3 for topk, 1e-3 otherwise)."),
-    sparsity: float = typer.Option(None, "--sparsity", help="L1 (standard, transcoder) or L0 (jumprelu) coefficient."),
+    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default: the architecture's; 4e-3 for topk, 1e-3 otherwise)."),
+    sparsity: float = typer.Option(None, "--sparsity", help="The architecture's sparsity penalty coefficient: L1 (standard, "
+                                   "gated, transcoder) or L0 (jumprelu); topk has none."),
     batch: int = typer.Option(1024, "--batch", help="Tokens per optimiser step."),
     seed: int = typer.Option(0, "--seed"),
     checkpoint_every: int = typer.Option(50, "--checkpoint-every", help="Steps between checkpoints."),
@@ -63,15 +64,14 @@ def train(
     """Train a dictionary on activations streamed from the corpus (explain split)."""
     import json
 
-    from sleuth.sae.dictionary import ARCHITECTURES, SaeError
     from sleuth.sae.library import corpus_rows
     from sleuth.sae.train import TRAINING_FILE, TrainSpec, parse_tokens, train_dictionary, training_sites
 
-    if arch not in ARCHITECTURES:
-        raise SaeError(f"unknown SAE architecture '{arch}'; choose one of {', '.join(ARCHITECTURES)}")
-    spec = TrainSpec(site=site, arch=arch, width=width, k=k, tokens=parse_tokens(tokens),
-                     lr=lr or (4e-3 if arch == "topk" else 1e-3), sparsity=sparsity, batch=batch, seed=seed,
-                     checkpoint_every=checkpoint_every)
+    from sleuth.sae.architectures import get_architecture
+
+    get_architecture(arch)  # an unknown one: one line naming the known ones
+    spec = TrainSpec(site=site, arch=arch, width=width, k=k, tokens=parse_tokens(tokens), lr=lr, sparsity=sparsity,
+                     batch=batch, seed=seed, checkpoint_every=checkpoint_every)
     target, settings = _model_and_home(model)
     training_sites(target, spec)  # a bad site fails before the progress bar appears
     rows, checksum = corpus_rows(target, settings.home, settings.corpus)

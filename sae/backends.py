@@ -34,9 +34,9 @@ def _fvu(x: torch.Tensor, recon: torch.Tensor) -> float:
 
 
 class SaeLensBackend:
-    """standard / topk / jumprelu through sae_lens.SAETrainer."""
+    """Every architecture with an SAE-Lens training config (standard, topk, jumprelu, gated) through SAETrainer."""
 
-    def __init__(self, arch: str, d_in: int, width: int, k: int | None, sparsity: float, lr: float,
+    def __init__(self, arch, d_in: int, width: int, k: int | None, sparsity: float, lr: float,
                  batch: int, total_tokens: int, seed: int, dead_window_tokens: int):
         import sae_lens
         from sae_lens.config import SAETrainerConfig
@@ -44,12 +44,7 @@ class SaeLensBackend:
         torch.manual_seed(seed)
         common = dict(d_in=d_in, d_sae=width, dtype="float32", device="cpu",
                       normalize_activations="expected_average_only_in")
-        if arch == "topk":
-            cfg = sae_lens.TopKTrainingSAEConfig(k=k, **common)
-        elif arch == "jumprelu":
-            cfg = sae_lens.JumpReLUTrainingSAEConfig(l0_coefficient=sparsity, **common)
-        else:
-            cfg = sae_lens.StandardTrainingSAEConfig(l1_coefficient=sparsity, **common)
+        cfg = arch.training_config(common, k, sparsity)  # arch: a sleuth.sae.architectures.Architecture
         self.sae = sae_lens.TrainingSAE.from_dict(cfg.to_dict())
         trainer_cfg = SAETrainerConfig(
             total_training_samples=total_tokens, train_batch_size_samples=batch, lr=lr, lr_end=lr / 10,

@@ -1,31 +1,19 @@
-"""SparseDictionary: one module for SAEs (standard, topk, jumprelu) and transcoders.
-
-Numerics follow SAE-Lens exactly, so a dictionary read from SAE-Lens files encodes
-and decodes the same numbers there and here:
-
-    hidden_pre = (x - b_dec·[apply_b_dec_to_input]) @ W_enc + b_enc
-    standard / transcoder: f = relu(hidden_pre)
-    topk:                  f = relu(top-k of hidden_pre), others 0
-    jumprelu:              f = relu(hidden_pre) · [hidden_pre > threshold]
-    decode:                f @ W_dec + b_dec
-"""
+"""SparseDictionary: one module for every SAE architecture and transcoders; what differs between them
+(the encoder, extra parameters, checks) lives in the architecture's own file (sleuth.sae.architectures).
+Numerics follow SAE-Lens exactly: a dictionary read from SAE-Lens files gives the same numbers here."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
-from sleuth.errors import SleuthError
+from sleuth.sae.architectures import get_architecture
+from sleuth.sae.errors import SaeError
 
-Architecture = Literal["standard", "topk", "jumprelu", "transcoder"]
-ARCHITECTURES: tuple[str, ...] = ("standard", "topk", "jumprelu", "transcoder")
-
-
-class SaeError(SleuthError):
-    """A dictionary that cannot be loaded or does not fit the model it is used on."""
+__all__ = ["SaeConfig", "SaeError", "SparseDictionary"]
 
 
 class SaeConfig(BaseModel):
@@ -33,7 +21,7 @@ class SaeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    architecture: Architecture
+    architecture: str  # a registered name (sleuth.sae.architectures)
     d_in: int = Field(gt=0)
     d_sae: int = Field(gt=0)
     d_out: int | None = None  # transcoders only
@@ -46,19 +34,23 @@ class SaeConfig(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("architecture")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        get_architecture(name)
+        return name
+
     @model_validator(mode="after")
     def _check(self) -> "SaeConfig":
-        if self.architecture == "topk" and not self.k:
-            raise SaeError("a topk SAE needs k in cfg.json")
-        if self.architecture == "transcoder":
-            if not self.d_out:
-                raise SaeError("a transcoder needs d_out in cfg.json")
-            if self.apply_b_dec_to_input:
-                raise SaeError("a transcoder cannot apply b_dec to its input (apply_b_dec_to_input must be false)")
+        get_architecture(self.architecture).check(self)
         if self.normalize_activations != "none":
             raise SaeError(f"normalize_activations '{self.normalize_activations}' is not supported; "
                            "fold the scaling into the weights and save with 'none'")
         return self
+
+    @property
+    def arch(self):
+        return get_architecture(self.architecture)
 
     @property
     def width_out(self) -> int:
@@ -86,12 +78,14 @@ class SparseDictionary(nn.Module):
         super().__init__()
         self.cfg = cfg
         d_in, d_sae, d_out = cfg.d_in, cfg.d_sae, cfg.width_out
+        self.arch = cfg.arch
         self.W_enc = nn.Parameter(torch.zeros(d_in, d_sae))
-        self.b_enc = nn.Parameter(torch.zeros(d_sae))
+        if self.arch.has_b_enc:
+            self.b_enc = nn.Parameter(torch.zeros(d_sae))
         self.W_dec = nn.Parameter(torch.zeros(d_sae, d_out))
         self.b_dec = nn.Parameter(torch.zeros(d_out))
-        if cfg.architecture == "jumprelu":
-            self.threshold = nn.Parameter(torch.zeros(d_sae))
+        for name, shape in self.arch.extra_parameters(cfg).items():
+            setattr(self, name, nn.Parameter(torch.zeros(*shape)))
 
     @property
     def d_sae(self) -> int:
@@ -99,7 +93,7 @@ class SparseDictionary(nn.Module):
 
     @property
     def is_transcoder(self) -> bool:
-        return self.cfg.architecture == "transcoder"
+        return self.arch.transcoder
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         """hook_z SAEs read [.., heads, d_head] flattened to [.., heads·d_head]."""
@@ -107,25 +101,11 @@ class SparseDictionary(nn.Module):
             return x.flatten(-2)
         return x
 
-    def hidden_pre(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
         x = self._flat(x).to(self.W_enc.dtype)
         if self.cfg.apply_b_dec_to_input:
             x = x - self.b_dec
-        pre = x @ self.W_enc + self.b_enc
-        if self.cfg.rescale_acts_by_decoder_norm:
-            pre = pre * self.W_dec.norm(dim=-1)
-        return pre
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        pre = self.hidden_pre(x)
-        arch = self.cfg.architecture
-        if arch == "topk":
-            values, indices = pre.topk(self.cfg.k, dim=-1, sorted=False)
-            return torch.zeros_like(pre).scatter(-1, indices, values.relu())
-        acts = pre.relu()
-        if arch == "jumprelu":
-            acts = acts * (pre > self.threshold).to(acts.dtype)
-        return acts
+        return self.arch.encode(x, self)
 
     def decode(self, acts: torch.Tensor) -> torch.Tensor:
         if self.cfg.rescale_acts_by_decoder_norm:

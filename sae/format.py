@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from sleuth.sae.dictionary import ARCHITECTURES, SaeConfig, SaeError, SparseDictionary
+from sleuth.sae.architectures import get_architecture
+from sleuth.sae.dictionary import SaeConfig, SaeError, SparseDictionary
 
 CFG_FILE = "cfg.json"
 SAE_LENS_FORMAT = "6.0.0"  # the SAE-Lens config layout written here
@@ -40,8 +41,7 @@ def config_from_dict(raw: dict) -> SaeConfig:
         arch = "topk" if activation == "topk" else "standard"
     if arch == "topk" and "k" not in raw and "k" in kwargs:
         raw["k"] = kwargs["k"]
-    if arch not in ARCHITECTURES:
-        raise SaeError(f"unknown SAE architecture '{arch}'; sleuth reads {', '.join(ARCHITECTURES)}")
+    get_architecture(arch)  # an unknown one: one line naming the known ones
     fields = {k: raw.pop(k) for k in list(raw) if k in CONFIG_KEYS}
     raw.pop("device", None)
     try:

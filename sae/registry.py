@@ -10,7 +10,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sleuth.errors import SiteError
-from sleuth.sae.dictionary import Architecture, SaeError
+from sleuth.sae.architectures import get_architecture
+from sleuth.sae.dictionary import SaeError
 from sleuth.target.site import Site
 
 
@@ -31,7 +32,7 @@ class SaeEntry(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     model: str
     site: str
-    architecture: Architecture
+    architecture: str  # a registered architecture (sleuth.sae.architectures)
     path: str | None = None
     repo: str | None = None
     neuronpedia_id: str | None = None
@@ -44,6 +45,7 @@ class SaeEntry(BaseModel):
         if (self.path is None) == (self.repo is None):
             raise ValueError(f"SAE '{self.name}' needs exactly one of path or repo")
         Site.parse(self.site)
+        get_architecture(self.architecture)
         return self
 
     def local_path(self, home: Path) -> Path | None:

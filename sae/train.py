@@ -14,31 +14,42 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from pydantic import BaseModel, Field, field_validator
 
-from pydantic import BaseModel, Field
-
+from sleuth.sae.architectures import get_architecture
 from sleuth.sae.backends import SaeLensBackend, StepStats, TranscoderBackend
-from sleuth.sae.dictionary import SaeError, SparseDictionary
+from sleuth.sae.dictionary import SaeConfig, SaeError, SparseDictionary
 from sleuth.sae.format import CFG_FILE, save_dictionary
 from sleuth.sae.stream import ActivationStream
 from sleuth.target.site import Site
 
 TRAINING_FILE = "sleuth_training.json"
-DEFAULT_SPARSITY = {"standard": 5.0, "jumprelu": 1.0, "transcoder": 5.0, "topk": 0.0}
 
 
 class TrainSpec(BaseModel):
     site: str
-    arch: Literal["standard", "topk", "jumprelu", "transcoder"] = "topk"
+    arch: str = "topk"  # a registered architecture (sleuth.sae.architectures)
     width: int = Field(4096, gt=0)
     k: int = Field(32, gt=0)
     tokens: int = Field(2_000_000, gt=0)
-    sparsity: float | None = Field(None, ge=0, description="L1 (standard, transcoder) or L0 (jumprelu) coefficient")
-    lr: float = Field(1e-3, gt=0)
+    sparsity: float | None = Field(None, ge=0, description="the architecture's sparsity penalty (L1 or L0) coefficient")
+    lr: float | None = Field(None, gt=0, description="Adam learning rate (default: the architecture's)")
     batch: int = Field(1024, gt=0)
     seed: int = 0
     checkpoint_every: int = Field(50, gt=0)
+
+
+    @field_validator("arch")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        get_architecture(name)
+        return name
+
+    def resolved(self) -> "TrainSpec":
+        """Defaults filled in from the architecture: what is saved with a checkpoint and compared on resume."""
+        arch = get_architecture(self.arch)
+        return self.model_copy(update={"lr": self.lr or arch.default_lr,
+                                       "sparsity": self.sparsity if self.sparsity is not None else arch.default_sparsity})
 
 
 class Progress(BaseModel):
@@ -68,7 +79,7 @@ def training_sites(target, spec: TrainSpec) -> tuple[Site, Site | None]:
         raise SaeError(f"train on a whole site such as {site.base}, not one component")
     if site.hook == "attn.hook_pattern":
         raise SaeError("an SAE cannot be trained on attn.hook_pattern")
-    if spec.arch != "transcoder":
+    if not get_architecture(spec.arch).transcoder:
         return site, None
     if site.layer is None or site.hook not in ("ln2.hook_normalized", "mlp.hook_mlp_out"):
         raise SaeError("--arch transcoder takes the MLP of one layer: blocks.L.ln2.hook_normalized "
@@ -77,14 +88,13 @@ def training_sites(target, spec: TrainSpec) -> tuple[Site, Site | None]:
 
 
 def _backend(spec: TrainSpec, d_in: int, d_out: int):
-    sparsity = spec.sparsity if spec.sparsity is not None else DEFAULT_SPARSITY[spec.arch]
+    arch = get_architecture(spec.arch)
     dead_window = max(spec.batch, min(spec.tokens // 4, 200_000))
-    if spec.arch == "transcoder":
-        return TranscoderBackend(d_in, d_out, spec.width, sparsity, spec.lr, spec.batch, spec.tokens, spec.seed,
+    if arch.transcoder:
+        return TranscoderBackend(d_in, d_out, spec.width, spec.sparsity, spec.lr, spec.batch, spec.tokens, spec.seed,
                                  dead_window)
-    if spec.arch == "topk" and spec.k > spec.width:
-        raise SaeError(f"k ({spec.k}) cannot exceed the width ({spec.width})")
-    return SaeLensBackend(spec.arch, d_in, spec.width, spec.k, sparsity, spec.lr, spec.batch, spec.tokens,
+    arch.check(SaeConfig(architecture=spec.arch, d_in=d_in, d_sae=spec.width, k=spec.k))  # e.g. topk: k <= width
+    return SaeLensBackend(arch, d_in, spec.width, spec.k, spec.sparsity, spec.lr, spec.batch, spec.tokens,
                           spec.seed, dead_window)
 
 
@@ -104,6 +114,7 @@ def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool =
                      corpus_checksum: str = "", on_progress: Callable[[Progress], None] | None = None) -> SparseDictionary:
     """Train per `spec` on `windows` (token rows) and write the result to `out`."""
     out = Path(out)
+    spec = spec.resolved()
     checkpoint = out.with_name(out.name + ".train")
     if (out / CFG_FILE).exists() and not resume:
         raise SaeError(f"{out} already holds an SAE; choose another --out (nothing was overwritten)")

@@ -3,7 +3,10 @@
 The nnsight runner serves most tools. Hot loops (SAE training and evaluation, the
 exact head-patching sweep) touch one or two sites on many batches, so they hook
 the HF modules directly: read or replace a site's flattened [batch, pos, width]
-value, stop early, or skip the blocks before a layer.
+value, stop early, or skip the blocks before a layer. They are not one engine because
+nnsight builds and checks an intervention graph on every trace, a fixed cost per call that
+dominates a loop of thousands of small batches; the raw path pays nothing per call but offers
+only reads and replacements of whole sites (no SAE latents, directions or edits by op).
 """
 
 from __future__ import annotations

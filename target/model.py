@@ -229,7 +229,13 @@ class Target:
         """Plain HF forward (no hooks): logits [batch, pos, vocab]."""
         batch = self.as_batch(inputs)
         with torch.no_grad():
-            return self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+            return self.raw_logits(batch.input_ids, batch.attention_mask)
+
+    def raw_logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, keep: torch.Tensor | None = None):
+        """The model's own forward under whatever raw hooks are installed (target.hooks' fast path), with the
+        caller's grad mode; `keep`: only these positions' logits ([batch, len(keep), vocab])."""
+        extra = {} if keep is None else {"logits_to_keep": keep}
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
 def load_target(spec: str | None = None, home: Path | None = None) -> Target:

@@ -106,15 +106,7 @@ def direct_logit_attribution(args: DLAArgs, ctx) -> DLAOut:
 
 
 def _through_final_norm(target, resid: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """Directions in the residual stream, with the final norm frozen at its value on `resid`.
-
-    The norm's scale (1/rms or 1/std) is taken from the real residual, as TransformerLens does.
-    """
-    norm = target.adapter.final_norm()
+    """Directions in the residual stream, with the final norm frozen at its value on `resid` (the adapter
+    knows which norm its architecture uses)."""
     with torch.no_grad():
-        if isinstance(norm, torch.nn.LayerNorm):
-            scaled = direction * norm.weight
-            return (scaled - scaled.mean(-1, keepdim=True)) / resid.std(-1, unbiased=False, keepdim=True)
-        gain = norm(torch.ones(1, resid.shape[-1]))  # the elementwise gain of an RMS norm
-        rms = resid.pow(2).mean(-1, keepdim=True).sqrt()
-        return direction * gain / rms
+        return target.adapter.frozen_final_norm(resid, direction)

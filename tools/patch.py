@@ -97,7 +97,7 @@ def _head_sweep(target, cb, xb, clean_run, answer, foil, clean_m, corrupt_m) -> 
         resid = corrupt[pre].repeat(n_heads, 1, 1)
         hooks = {pre: lambda flat: resid, z: lambda flat: value.flatten(2)}
         with torch.no_grad(), site_hooks(target, hooks), blocks_from(target, layer):
-            logits = target.model(input_ids=ids, attention_mask=mask, logits_to_keep=kept).logits
+            logits = target.raw_logits(ids, mask, keep=kept)
         final = logits[rows, column]
         metric = final[rows, big_answer] - (final[rows, big_foil] if big_foil is not None else 0)
         scores += [normalised(metric[h * b : (h + 1) * b], clean_m, corrupt_m) for h in range(n_heads)]

@@ -71,7 +71,7 @@ def sae_feature_attribution(args: FeatureAttributionArgs, ctx) -> FeatureAttribu
     last = batch.lengths - 1
     stash: dict = {}
     with torch.enable_grad(), site_hooks(target, _spliced_latents(target, sae, site, stash)):
-        logits = target.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        logits = target.raw_logits(batch.input_ids, batch.attention_mask)
         objective = logits[torch.arange(len(batch)), last, token[0]]
         latents = stash["latents"]
         (grad,) = torch.autograd.grad(objective.sum(), latents)

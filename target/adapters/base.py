@@ -99,6 +99,12 @@ class Adapter:
         """The final normalisation module (what ln_final.hook_normalized reads)."""
         return self.model.get_submodule(self.global_hooks["ln_final.hook_normalized"][0])
 
+    def frozen_final_norm(self, resid: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        """`direction` through the final norm with its scale frozen at its value on `resid` (as TransformerLens
+        does for direct logit attribution). RMS norm here (llama, qwen2, gemma3); LayerNorm models override."""
+        gain = self.final_norm()(torch.ones(1, resid.shape[-1]))  # the elementwise gain
+        return direction * gain / resid.pow(2).mean(-1, keepdim=True).sqrt()
+
     def W_U(self) -> torch.Tensor:
         """Unembedding: [d_model, vocab]."""
         return self.model.get_output_embeddings().weight.T
@@ -117,6 +123,12 @@ def zero_rows(weight: torch.Tensor, bias: torch.Tensor | None, rows: slice) -> N
     weight[rows] = 0
     if bias is not None:
         bias[rows] = 0
+
+
+def frozen_layer_norm(norm: nn.LayerNorm, resid: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """LayerNorm's frozen form: centre, scale by the residual's standard deviation, apply the gain."""
+    scaled = direction * norm.weight
+    return (scaled - scaled.mean(-1, keepdim=True)) / resid.std(-1, unbiased=False, keepdim=True)
 
 
 def linear_out_by_head(linear: nn.Linear, n_heads: int, d_head: int) -> torch.Tensor:

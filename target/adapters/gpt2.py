@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sleuth.target.adapters.base import Adapter, HookTable, zero_rows
+from sleuth.target.adapters.base import Adapter, HookTable, frozen_layer_norm, zero_rows
 from sleuth.target.shape import ModelShape
 from sleuth.target.site import Site
 
@@ -64,6 +64,9 @@ class GPT2Adapter(Adapter):
 
     def W_out(self, layer: int) -> torch.Tensor:
         return self.block(layer).mlp.c_proj.weight
+
+    def frozen_final_norm(self, resid: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        return frozen_layer_norm(self.final_norm(), resid, direction)
 
     def zero_head(self, layer: int, head: int) -> None:
         attn, d = self.block(layer).attn, self.shape.d_head

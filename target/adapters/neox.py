@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from sleuth.target.adapters.base import Adapter, HookTable, bias_or_zeros, linear_out_by_head, zero_rows
+from sleuth.target.adapters.base import (Adapter, HookTable, bias_or_zeros, frozen_layer_norm, linear_out_by_head,
+                                         zero_rows)
 from sleuth.target.shape import ModelShape
 from sleuth.target.site import Site
 
@@ -66,6 +67,9 @@ class NeoXAdapter(Adapter):
 
     def W_out(self, layer: int) -> torch.Tensor:
         return self.block(layer).mlp.dense_4h_to_h.weight.T
+
+    def frozen_final_norm(self, resid: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+        return frozen_layer_norm(self.final_norm(), resid, direction)
 
     def zero_head(self, layer: int, head: int) -> None:
         attn, d = self.block(layer).attention, self.shape.d_head

@@ -93,3 +93,27 @@ def test_fast_head_sweep_equals_patching_each_head_through_the_whole_model(targe
             slow.append(normalised(logit_diff(run, corrupt, answer, foil), clean_m, corrupt_m))
     torch.testing.assert_close(torch.tensor(fast), torch.tensor(slow), atol=1e-4, rtol=1e-4)
     assert len(target.adapter.block(0).state_dict()) and target.forward(clean.input_ids).shape[1] == 8  # blocks restored
+
+
+def test_zeroing_a_heads_weights_makes_it_attend_uniformly_and_write_nothing(arch):
+    """Target.zero_heads edits a copy: the head's pattern is uniform over earlier tokens (its queries are
+    zero, so every score is equal; gemma3's query norm keeps zero at zero), its W_O slice is zero,
+    and every other head of the layer is untouched."""
+    target = tiny_target(arch)
+    ids = _ids(target)
+    layer, head = 1, 2
+    pattern, z = Site(hook="attn.hook_pattern", layer=layer), Site(hook="attn.hook_z", layer=layer)
+    before = target.run(ids, reads=[pattern, z])
+    W_O_before = target.adapter.W_O(layer).clone()
+    target.zero_heads([f"L{layer}H{head}"])
+    after = target.run(ids, reads=[pattern, z])
+    rows = after[pattern][:, head]  # uniform over the keys each query may see (a sliding window included)
+    seen = rows > 0
+    uniform = seen / seen.sum(-1, keepdim=True)
+    torch.testing.assert_close(rows, uniform.to(rows.dtype), atol=1e-5, rtol=0)
+    assert not torch.allclose(before[pattern][:, head], rows, atol=1e-3)
+    assert torch.count_nonzero(target.adapter.W_O(layer)[head]) == 0
+    others = [h for h in range(target.shape.n_heads) if h != head]
+    torch.testing.assert_close(target.adapter.W_O(layer)[others], W_O_before[others])
+    torch.testing.assert_close(after[pattern][:, others], before[pattern][:, others])
+    assert target.name.endswith(f"+zero(L{layer}H{head})")

@@ -193,8 +193,8 @@ def test_transcoder_and_hook_z_saes_train_load_and_look_up(sleuth_home, tmp_path
     assert attribution["latents"]
 
 
-@pytest.mark.parametrize("arch", ["standard", "jumprelu"])
-def test_relu_and_jumprelu_saes_train_through_sae_lens(smollm, sleuth_home, tmp_path, arch):
+@pytest.mark.parametrize("arch", ["standard", "jumprelu", "gated"])
+def test_relu_jumprelu_and_gated_saes_train_through_sae_lens(smollm, sleuth_home, tmp_path, arch):
     rows, _ = corpus_rows(smollm, sleuth_home)
     spec = TrainSpec(site="blocks.1.hook_resid_post", arch=arch, width=64, tokens=4096, batch=512, lr=4e-3)
     sae = train_dictionary(smollm, rows[:100], spec, tmp_path / arch)
@@ -204,3 +204,5 @@ def test_relu_and_jumprelu_saes_train_through_sae_lens(smollm, sleuth_home, tmp_
     torch.testing.assert_close(loaded.encode(x), sae.encode(x))
     if arch == "jumprelu":
         assert float(loaded.threshold.abs().sum()) > 0
+    if arch == "gated":  # the gate and the magnitude path were both trained
+        assert float(loaded.r_mag.abs().sum()) > 0 and float(loaded.b_gate.abs().sum()) > 0

@@ -46,6 +46,8 @@ def test_defaults_ids_and_fingerprint():
      "two tasks have the id 'a'"),
     ("model: m\noutput: o\ntasks:\n  - {id: x, kind: behaviour, behaviour: thing, pairs: []}\n", "task x field 'pairs'"),
     ("model: m\noutput: o\ntasks: []\n", "'tasks'"),
+    (GOOD + "agent: {max_candidats: 1}\n", "unknown agent setting 'max_candidats'"),
+    (GOOD + "agent: {max_candidates: 0}\n", "agent.max_candidates"),
 ])
 def test_bad_specs_are_one_line_errors_naming_the_place(text, says):
     with pytest.raises(AuditSpecError) as err:

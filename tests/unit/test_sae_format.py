@@ -19,7 +19,7 @@ def _randomise(module, seed=0):
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in module.named_parameters():
-            p.copy_(torch.randn(p.shape, generator=gen) * (0.05 if name == "threshold" else 0.5))
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.05 if name in ("threshold", "r_mag") else 0.5))
             if name == "threshold":
                 p.abs_()
 
@@ -31,7 +31,7 @@ def _sae_lens_dictionary(arch: str):
         model = sae_lens.Transcoder(cfg)
     else:
         cls = {"standard": sae_lens.StandardSAEConfig, "topk": sae_lens.TopKSAEConfig,
-               "jumprelu": sae_lens.JumpReLUSAEConfig}[arch]
+               "jumprelu": sae_lens.JumpReLUSAEConfig, "gated": sae_lens.GatedSAEConfig}[arch]
         extra = {"k": 5} if arch == "topk" else {}
         model = sae_lens.SAE.from_dict(cls(d_in=D_IN, d_sae=D_SAE, **extra).to_dict())
     for key, value in meta.items():
@@ -40,7 +40,7 @@ def _sae_lens_dictionary(arch: str):
     return model
 
 
-@pytest.mark.parametrize("arch", ["standard", "topk", "jumprelu", "transcoder"])
+@pytest.mark.parametrize("arch", ["standard", "topk", "jumprelu", "gated", "transcoder"])
 def test_sae_lens_files_load_with_identical_numbers(tmp_path, arch):
     theirs = _sae_lens_dictionary(arch)
     theirs.save_model(str(tmp_path))
@@ -55,7 +55,7 @@ def test_sae_lens_files_load_with_identical_numbers(tmp_path, arch):
         assert int((ours.encode(x) != 0).sum(-1).max()) <= 5
 
 
-@pytest.mark.parametrize("arch", ["standard", "topk", "jumprelu", "transcoder"])
+@pytest.mark.parametrize("arch", ["standard", "topk", "jumprelu", "gated", "transcoder"])
 def test_what_sleuth_writes_loads_in_sae_lens(tmp_path, arch):
     cfg = SaeConfig(architecture=arch, d_in=D_IN, d_sae=D_SAE, k=4 if arch == "topk" else None,
                     d_out=D_IN if arch == "transcoder" else None, apply_b_dec_to_input=arch != "transcoder",
@@ -154,3 +154,18 @@ def test_registering_a_name_twice_raises():
 def test_malformed_registry_entries_are_refused(entry, message):
     with pytest.raises(SaeError, match=message):
         SaeRegistry.from_yaml(json.dumps([entry]))
+
+
+def test_architectures_are_registered_classes_one_per_file():
+    from pathlib import Path
+
+    from sleuth.sae import architectures
+    from sleuth.sae.architectures import architecture_names, get_architecture, register
+
+    files = {p.stem for p in Path(architectures.__file__).parent.glob("*.py")} - {"__init__", "base"}
+    assert set(architecture_names()) == files >= {"standard", "topk", "jumprelu", "gated", "transcoder"}
+    with pytest.raises(ValueError, match="registered twice"):
+        register(type(get_architecture("gated")))
+    with pytest.raises(SaeError, match="unknown SAE architecture 'matryoshka'; sleuth knows gated, jumprelu"):
+        SaeConfig(architecture="matryoshka", d_in=4, d_sae=8)
+    assert get_architecture("topk").default_lr == 4e-3 and get_architecture("jumprelu").sparsity_penalty == "L0"
