@@ -25,8 +25,10 @@ def best(task: dict) -> None:
     return None  # a behaviour component's description has no rule yet
 
 
-def scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
-    return ["patch_recovery"], {"fresh_value": (task.get("fresh") or {}).get("value")}
+def scorer_inputs(task: dict, deps):
+    from sleuth.scorers import ScoringInput
+
+    return ["patch_recovery"], ScoringInput(fresh_value=(task.get("fresh") or {}).get("value"))
 
 
 def measured(task: dict) -> str:

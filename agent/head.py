@@ -168,14 +168,16 @@ def scan_summary(task: dict) -> list[str]:
                     for key, p in task.get("rule_scan", {}).items()]
 
 
-def scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
+def scorer_inputs(task: dict, deps):
     """Fresh-prompt scan, held-out attention rule and its query positions (never the explain split)."""
+    from sleuth.scorers import ScoringInput
+
     fresh = task.get("fresh") or {}
     rule = fresh.get("rule") or {}
-    return deps.settings.head_scorers, {"fresh_value": fresh.get("value"), "population": fresh.get("population"),
-                                        "rule_value": rule.get("value"), "rule_population": rule.get("population"),
-                                        "attention_texts": rule.get("texts"), "attention_queries": rule.get("queries"),
-                                        "llm": deps.llm}
+    return deps.settings.head_scorers, ScoringInput(
+        fresh_value=fresh.get("value"), population=fresh.get("population"), rule_value=rule.get("value"),
+        rule_population=rule.get("population"), attention_texts=rule.get("texts"),
+        attention_queries=rule.get("queries"), llm=deps.llm)
 
 
 def measured(task: dict) -> str:

@@ -149,15 +149,15 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     raise ValueError(f"neuron protocol cannot absorb '{purpose}'")
 
 
-def scorer_inputs(task: dict, deps) -> tuple[list[str], dict]:
+def scorer_inputs(task: dict, deps):
     """Held-out windows only: the explain split and the agent's own texts are evidence, never validation."""
     from sleuth.memory.embedding import MiniLMEmbedding
-    from sleuth.scorers import ScoringExample
+    from sleuth.scorers import ScoringExample, ScoringInput
 
     examples = [ScoringExample(**e) for e in task.get("heldout", [])]
-    return deps.settings.neuron_scorers, {"examples": examples, "llm": deps.llm, "seed": deps.ctx.seed,
-                                          "embed": MiniLMEmbedding(), "rule": task["draft"].get("rule"),
-                                          "fire_threshold": task.get("fire_threshold")}
+    return deps.settings.neuron_scorers, ScoringInput(examples=examples, llm=deps.llm, seed=deps.ctx.seed,
+                                                      embed=MiniLMEmbedding(), rule=task["draft"].get("rule"),
+                                                      fire_threshold=task.get("fire_threshold"))
 
 
 def measured(task: dict) -> str:

@@ -4,7 +4,7 @@ A protocol module provides what the graph's nodes ask of it:
 - `plan(task, state, deps) -> {"pending": [...]} | {"task": {...}}` for its own stages;
 - `absorb(task, results, state, deps) -> {"task": {...}, "experiments"?: [...]}`;
 - `best(task) -> dict | None`: the hypothesis whose rule the description states;
-- `scorer_inputs(task, deps) -> (scorer names, inputs)`: what validates it, on held-out data only;
+- `scorer_inputs(task, deps) -> (scorer names, ScoringInput)`: what validates it, on held-out data only;
 - `measured(task) -> str`: the re-measured effect stated with the description;
 - `not_applicable(task, names) -> {scorer: why}`: configured scorers that do not apply;
 - `RETRY_ON_FAILURE` and `reset_on_retry`: whether a failed validation goes back to hypothesize.

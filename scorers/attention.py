@@ -15,14 +15,14 @@ from pydantic import Field, create_model
 
 from sleuth.predicates.fit import percentile_rank
 from sleuth.prompts import render
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 
 @scorer("attention_rule", "Percentile among all heads of the head's attention mass on its rule's targets, held-out texts.",
         needs=("rule_value", "rule_population"))
-def attention_rule(rule_value: float, rule_population: list[float], **_) -> tuple[float, int, dict]:
-    rank, percentile = percentile_rank(rule_value, rule_population)
-    return percentile, len(rule_population), {"mass": round(rule_value, 4), "rank": rank}
+def attention_rule(inp: ScoringInput) -> tuple[float, int, dict]:
+    rank, percentile = percentile_rank(inp.rule_value, inp.rule_population)
+    return percentile, len(inp.rule_population), {"mass": round(inp.rule_value, 4), "rank": rank}
 
 
 def keys_model(n: int):
@@ -35,10 +35,10 @@ def _listing(tokens: list[str]) -> str:
 
 @scorer("attention_simulation", "Accuracy of an LLM picking, from the description alone, the token a head attends to most.",
         needs=("llm", "attention_texts", "attention_queries"), reads_words=True)
-def attention_simulation(description: str, attention_texts: list[list[str]], attention_queries: list[dict], llm=None,
-                         **_) -> tuple[float, int, dict]:
+def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
+    description, attention_texts, llm = inp.description, inp.attention_texts, inp.llm
     by_text: dict[int, list[dict]] = defaultdict(list)
-    for q in attention_queries:
+    for q in inp.attention_queries:
         by_text[q["text"]].append(q)
     judged = []
     for text, queries in sorted(by_text.items()):

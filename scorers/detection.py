@@ -16,7 +16,7 @@ from pydantic import Field, create_model
 
 from sleuth.prompts import render
 from sleuth.scorers.examples import ScoringExample, balanced, balanced_accuracy, batches
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 BATCH = 8
 
@@ -65,9 +65,9 @@ def judge_all(llm, description: str, examples: list[ScoringExample], template: s
 
 @scorer("detection", "Balanced accuracy of an LLM judging from the description whether a text fires.",
         needs=("llm", "examples"), reads_words=True)
-def detection(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
-              batch: int = BATCH, **_) -> tuple[float, int, dict]:
-    return judge_all(llm, description, examples, "detection", limit, seed, batch=batch)
+def detection(inp: ScoringInput) -> tuple[float, int, dict]:
+    return judge_all(inp.llm, inp.description, inp.examples, "detection", inp.limit or 16, inp.seed,
+                     batch=inp.batch or BATCH)
 
 
 def _mark(example: ScoringExample, index: int) -> str:
@@ -76,8 +76,7 @@ def _mark(example: ScoringExample, index: int) -> str:
 
 @scorer("fuzzing", "Balanced accuracy of an LLM judging whether the marked token is where the feature fires.",
         needs=("llm", "examples"), reads_words=True)
-def fuzzing(description: str, examples: list[ScoringExample], llm=None, limit: int = 16, seed: int = 0,
-            batch: int = BATCH, **_) -> tuple[float, int, dict]:
-    rng = random.Random(seed)
-    return judge_all(llm, description, examples, "fuzzing", limit, seed, batch=batch,
+def fuzzing(inp: ScoringInput) -> tuple[float, int, dict]:
+    rng = random.Random(inp.seed)
+    return judge_all(inp.llm, inp.description, inp.examples, "fuzzing", inp.limit or 16, inp.seed, batch=inp.batch or BATCH,
                      show=lambda i, e: _mark(e, e.peak if e.active else rng.randrange(len(e.tokens))))

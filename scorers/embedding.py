@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sleuth.scorers.examples import ScoringExample
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
@@ -16,8 +15,9 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 @scorer("embedding", "AUC of MiniLM similarity between description and texts, firing vs not firing.",
         needs=("embed", "examples"), reads_words=True)
-def embedding(description: str, examples: list[ScoringExample], embed=None, **_) -> tuple[float, int, dict]:
+def embedding(inp: ScoringInput) -> tuple[float, int, dict]:
     """`embed(texts) -> unit vectors` comes with the inputs (the agent passes memory's MiniLM)."""
+    description, examples, embed = inp.description, inp.examples, inp.embed
     if not any(e.active for e in examples) or all(e.active for e in examples):
         raise ScorerError("could not score: needs both firing and non-firing examples")
     vectors = np.asarray(embed([description] + [e.text for e in examples]))

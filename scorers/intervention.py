@@ -8,17 +8,17 @@ say). The score is the component's percentile there: 1.0 = the strongest.
 from __future__ import annotations
 
 from sleuth.predicates.fit import percentile_rank
-from sleuth.scorers.registry import scorer
+from sleuth.scorers.registry import ScoringInput, scorer
 
 
 @scorer("intervention", "Percentile of the component's effect, re-measured on fresh prompts, among its peers.",
         needs=("fresh_value", "population"))
-def intervention(fresh_value: float, population: list[float], **_) -> tuple[float, int, dict]:
-    rank, percentile = percentile_rank(fresh_value, population)
-    return percentile, len(population), {"fresh_value": round(fresh_value, 4), "rank": rank}
+def intervention(inp: ScoringInput) -> tuple[float, int, dict]:
+    rank, percentile = percentile_rank(inp.fresh_value, inp.population)
+    return percentile, len(inp.population), {"fresh_value": round(inp.fresh_value, 4), "rank": rank}
 
 
 @scorer("patch_recovery", "Share of the logit difference a component restores when patched alone, on a fresh prompt pair.",
         needs=("fresh_value",))
-def patch_recovery(fresh_value: float, **_) -> tuple[float, int, dict]:
-    return float(fresh_value), 1, {}
+def patch_recovery(inp: ScoringInput) -> tuple[float, int, dict]:
+    return float(inp.fresh_value), 1, {}

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from sleuth.predicates import PredicateError, parse_predicate
 from sleuth.predicates.fit import fit
-from sleuth.scorers.examples import ScoringExample
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 
 def stored_rule(rule):
@@ -24,6 +23,6 @@ def stored_rule(rule):
 
 @scorer("rule", "Token-level F1 of the description's rule against real firing on held-out windows (exact, no LLM).",
         needs=("rule", "examples", "fire_threshold"))
-def rule(rule, examples: list[ScoringExample], fire_threshold: float, **_) -> tuple[float, int, dict]:
-    result = fit(stored_rule(rule), [(e.tokens, e.values) for e in examples], fire_threshold)
-    return result.f1, len(examples), result.model_dump(exclude={"f1", "texts"})
+def rule(inp: ScoringInput) -> tuple[float, int, dict]:
+    result = fit(stored_rule(inp.rule), [(e.tokens, e.values) for e in inp.examples], inp.fire_threshold)
+    return result.f1, len(inp.examples), result.model_dump(exclude={"f1", "texts"})

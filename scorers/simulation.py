@@ -11,7 +11,7 @@ from pydantic import Field, create_model
 from sleuth.predicates.fit import correlation
 from sleuth.prompts import render
 from sleuth.scorers.examples import ScoringExample, balanced, batches
-from sleuth.scorers.registry import ScorerError, scorer
+from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 BATCH = 6
 
@@ -27,9 +27,9 @@ def predicted_vector(example: ScoringExample, guessed: list[str]) -> list[float]
 
 @scorer("simulation", "Correlation of predicted (from the description) and real per-token activation.",
         needs=("llm", "examples"), reads_words=True)
-def simulation(description: str, examples: list[ScoringExample], llm=None, limit: int = 12, seed: int = 0,
-               **_) -> tuple[float, int, dict]:
-    chosen = [e for _, e in balanced(examples, limit, seed)]
+def simulation(inp: ScoringInput) -> tuple[float, int, dict]:
+    description, llm = inp.description, inp.llm
+    chosen = [e for _, e in balanced(inp.examples, inp.limit or 12, inp.seed)]
     predicted, real = [], []
     for group in batches(chosen, BATCH):
         prompt = render("simulation", description=description, texts=[e.tokens for e in group])

@@ -5,22 +5,23 @@ Shared by the agent's validation and `sleuth label`, so "validated" means the sa
 
 from __future__ import annotations
 
-from sleuth.scorers.registry import Score, not_applicable, run_scorer
+from sleuth.scorers.registry import Score, ScoringInput, not_applicable, run_scorer
 
 
-def run_scorers(names: list[str], inputs: dict, description: str, thresholds: dict[str, float],
+def run_scorers(names: list[str], inputs: ScoringInput, description: str, thresholds: dict[str, float],
                 default_threshold: float = 0.5, skip: dict[str, str] | None = None) -> list[Score]:
     """Every configured scorer, in order; the judge's answers reach the scorers that compare with them.
     `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped)."""
+    inputs = inputs.model_copy(update={"description": description})
     scores = []
     for name in names:
         threshold = thresholds.get(name, default_threshold)
         if name in (skip or {}):
             scores.append(not_applicable(name, threshold, skip[name]))
             continue
-        score = run_scorer(name, threshold, description=description, **inputs)
-        if "judged" in score.details and "judged" not in inputs:
-            inputs = {**inputs, "judged": score.details["judged"]}
+        score = run_scorer(name, threshold, inputs)
+        if "judged" in score.details and inputs.judged is None:
+            inputs = inputs.model_copy(update={"judged": score.details["judged"]})
         scores.append(score)
     return scores
 

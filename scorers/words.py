@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from sleuth.predicates.fit import text_fires
 from sleuth.scorers.examples import ScoringExample
-from sleuth.scorers.registry import scorer
+from sleuth.scorers.registry import ScoringInput, scorer
 from sleuth.scorers.rule import stored_rule
 
 
 @scorer("words_match_rule", "Share of held-out texts where a judge reading only the words agrees with the rule.",
         needs=("rule", "judged", "examples"), reads_words=True)
-def words_match_rule(rule, judged: list[dict], examples: list[ScoringExample], **_) -> tuple[float, int, dict]:
-    predicate = stored_rule(rule)
+def words_match_rule(inp: ScoringInput) -> tuple[float, int, dict]:
+    predicate, judged, examples = stored_rule(inp.rule), inp.judged, inp.examples
     by_rule = [text_fires(predicate, examples[j["example"]].tokens) for j in judged]
     agree = [j["answer"] == r for j, r in zip(judged, by_rule)]
     disagreed = [j["text"][:80] for j, a in zip(judged, agree) if not a][:4]
