@@ -61,6 +61,7 @@ def check(json_out: bool = typer.Option(False, "--json"),
           model: str = typer.Option(None, "--model", "-m", help="Embedded model when no base_url is configured")):
     """Reachability, model, structured output, tokens/s and first-token latency of the endpoint."""
     from sleuth.llm.endpoint import llm_session
+    from sleuth.prompts import render
 
     settings, cfg = configured()
     report = {"base_url": cfg.base_url or "embedded", "reachable": False}
@@ -70,7 +71,7 @@ def check(json_out: bool = typer.Option(False, "--json"),
         report["reachable"] = True
         first: list[float] = []
         start = time.perf_counter()
-        text = client.chat([{"role": "user", "content": "Count from one to twenty in words, separated by spaces."}],
+        text = client.chat([{"role": "user", "content": render("llm_check_stream")}],
                            max_tokens=64, on_token=lambda _t: first.append(time.perf_counter()) if not first else None)
         elapsed = time.perf_counter() - start
         usage = client.ledger.calls[-1]
@@ -79,7 +80,7 @@ def check(json_out: bool = typer.Option(False, "--json"),
         report["tokens_per_s"] = round(usage.completion_tokens / max(elapsed - (first[0] - start if first else 0), 1e-6), 2)
         report["sample"] = text[:80]
         report["schema_mode"] = client.schema_mode()
-        parsed = client.structured([{"role": "user", "content": "What is the capital of France?"}], _Check, max_tokens=64)
+        parsed = client.structured([{"role": "user", "content": render("llm_check_structured")}], _Check, max_tokens=64)
         report["structured_output"] = True
         report["structured_sample"] = parsed.model_dump()
         report["usage"] = client.ledger.totals()

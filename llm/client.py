@@ -22,13 +22,16 @@ from sleuth.llm.errors import InvalidOutput, LLMError, LLMRefused, LLMUnreachabl
 from sleuth.llm.settings import LOCAL_PLACEHOLDER_KEY, LLMConfig
 from sleuth.llm.structured import MODES, response_format, schema_instruction, validate
 from sleuth.llm.usage import CallUsage, UsageLedger
+from sleuth.prompts import render
 
 _MODE_CACHE: dict[str, str] = {}
 FATAL_STATUS = {401: "authentication failed", 403: "forbidden", 404: "not found"}
 _RETRYABLE = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
 
 
-class _Probe(BaseModel):
+class SchemaProbe(BaseModel):
+    """The schema-mode probe's reply; test servers recognise the probe by this schema's title."""
+
     ok: bool
 
 
@@ -156,12 +159,12 @@ class LLMClient:
         """How this endpoint takes a JSON schema; probed once per endpoint."""
         if self.cfg.base_url in _MODE_CACHE:
             return _MODE_CACHE[self.cfg.base_url]
-        probe = [{"role": "user", "content": 'Reply with the JSON object {"ok": true}.'}]
+        probe = [{"role": "user", "content": render("llm_schema_probe")}]
         for mode in MODES[:-1]:
             try:
                 # one quick try per mode: a server that rejects a mode answers 5xx, which is not transient here
-                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, _Probe), retries=1)
-                if validate(_Probe, text)[0] is not None:
+                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, SchemaProbe), retries=1)
+                if validate(SchemaProbe, text)[0] is not None:
                     _MODE_CACHE[self.cfg.base_url] = mode
                     return mode
             except LLMUnreachable:
@@ -191,7 +194,7 @@ class LLMClient:
             if parsed is not None:
                 return parsed
             convo = [*convo, {"role": "assistant", "content": text},
-                     {"role": "user", "content": f"That reply was invalid: {error}. Reply again with only the JSON object."}]
+                     {"role": "user", "content": render("llm_invalid_reply", error=error)}]
         raise InvalidOutput(f"the LLM gave no valid {model.__name__} after {self.cfg.max_validation_retries + 1} "
                             f"tries; last problem: {error}")
 

@@ -17,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from pydantic import BaseModel
 
-PROBE_TEXT = 'Reply with the JSON object {"ok": true}.'
+from sleuth.llm.structured import schema_title
+
 
 
 class Step(BaseModel):
@@ -113,7 +114,7 @@ def _handler(fake: FakeLLM):
             if fmt and fmt not in fake.accept_modes:
                 return self._json(500, {"error": {"message": f"response_format type {fmt} is not supported"}})
             messages = request.get("messages", [])
-            if messages and messages[-1].get("content") == PROBE_TEXT:
+            if schema_title(request.get("response_format")) == "SchemaProbe":  # sleuth's schema-mode probe
                 return self._reply(request, '{"ok": true}')
             step = fake.next_step()
             if step is None and fake.responder is not None:

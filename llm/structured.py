@@ -11,7 +11,16 @@ import json
 
 from pydantic import BaseModel, ValidationError
 
+from sleuth.prompts import render
+
 MODES = ("json_schema", "json_object", "prompt")
+
+
+def schema_title(response_format: dict | None) -> str | None:
+    """The title of the schema a request's response_format carries (either mode), if any."""
+    fmt = response_format or {}
+    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+    return schema.get("title")
 
 
 def response_format(mode: str, model: type[BaseModel]) -> dict | None:
@@ -24,8 +33,7 @@ def response_format(mode: str, model: type[BaseModel]) -> dict | None:
 
 
 def schema_instruction(model: type[BaseModel]) -> str:
-    return ("Reply with one JSON object, and nothing else, that matches this JSON schema:\n"
-            + json.dumps(model.model_json_schema()))
+    return render("llm_schema_instruction", schema=json.dumps(model.model_json_schema()))
 
 
 def extract_json(text: str) -> str:

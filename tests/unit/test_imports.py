@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "predicates": set(),
     "target": set(),
     "corpus": set(),
-    "llm": set(),  # none of the interpretability code
+    "llm": {"prompts"},  # none of the interpretability code; its few prompt texts live in prompts/
     "memory": set(),  # only its own record types
     "prompts": set(),
     "sae": {"target", "corpus"},

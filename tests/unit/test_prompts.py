@@ -44,6 +44,11 @@ EXAMPLE = {
     "attention_simulation": dict(description="An induction head.", listing="0: ' a'\n1: ' b'\n2: ' a'\n3: ' b'",
                                  queries=[2, 3]),
     "oneshot_head": dict(head="L0H1", summary="L0H1 strongest links: 'b' -> 'a' (0.99)"),
+    "llm_schema_probe": dict(),
+    "llm_schema_instruction": dict(schema='{"title": "Probe", "type": "object"}'),
+    "llm_invalid_reply": dict(error="missing field 'ok'"),
+    "llm_check_stream": dict(),
+    "llm_check_structured": dict(),
     "label_explain": dict(component="blocks.6.hook_resid_post@smollm2-res-6[7]", model="smollm2-135m", rules=True,
                           examples=["x [[def]] y [[def]]"], marked=["'def' (2)"], quiet=["plain text"]),
 }
