@@ -66,6 +66,32 @@ def _print_rows(rows) -> None:
     console.print(table)
 
 
+def _settings(mode: str):
+    """sleuth's settings, once --mode is known to be valid."""
+    from sleuth.config import load_settings
+    from sleuth.errors import ConfigError
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
+    return load_settings()
+
+
+def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, mode: str, items: int, json_out: bool, run):
+    """Start the describer and judge endpoints (one line and exit if one is dead), build the tool context,
+    and call run(env, judge, modes, progress=..., done=...) under one progress bar of items x modes."""
+    from sleuth.evals.describers import DescribeEnv
+
+    with ExitStack() as stack:
+        describer, judge = _clients(stack, settings, *endpoints)
+        env = DescribeEnv(ctx=make_ctx(), llm=describer, agent_settings=settings.agent, work_dir=work)
+        stack.callback(env.close)
+        modes = MODES[mode]
+        bar, task = _progress(items * len(modes), json_out)
+        with bar:
+            return run(env, judge, modes, progress=lambda label: bar.update(task, description=label),
+                       done=lambda: bar.advance(task))
+
+
 @app.command("find")
 def find(
     suite: Path = typer.Option(None, "--suite", help="A folder of suite YAML files (default: the packaged evals/find)."),
@@ -84,32 +110,23 @@ def find(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """Describe planted units and score the descriptions against the truth on held-out texts."""
-    from sleuth.config import load_settings
-    from sleuth.errors import ConfigError
-    from sleuth.evals.describers import DescribeEnv
     from sleuth.evals.find import DEFAULT_SUITE, find_rows, run_find, select
     from sleuth.predicates import load_suite
     from sleuth.target import load_target
     from sleuth.tools import ToolContext
 
-    if mode not in MODES:
-        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
-    settings = load_settings()
+    settings = _settings(mode)
     suite_dir = suite or DEFAULT_SUITE
     components = select(load_suite(suite_dir), limit, only)
     work = (out or settings.home / "evals" / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
-    with ExitStack() as stack:
-        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)  # fails fast
+
+    def context():  # after the endpoints answered: a dead LLM fails before the model loads
         target = load_target(model or settings.model, settings.home)
-        ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
-        env = DescribeEnv(ctx=ctx, llm=describer, agent_settings=settings.agent, work_dir=work)
-        stack.callback(env.close)
-        modes = MODES[mode]
-        bar, task = _progress(len(components) * len(modes), json_out)
-        with bar:
-            report = run_find(components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts,
-                              progress=lambda label: bar.update(task, description=label),
-                              done=lambda: bar.advance(task))
+        return ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
+
+    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, mode, len(components),
+                             json_out, lambda env, judge, modes, **bar: run_find(
+                                 components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, **bar))
     rows = find_rows(report)
     board = _record(report, rows, work, settings, scoreboard)
     if json_out:
@@ -135,29 +152,18 @@ def heads(
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """Find induction and previous-token heads by investigation; describe heads; score against measured truth."""
-    from sleuth.config import load_settings
-    from sleuth.errors import ConfigError
-    from sleuth.evals.describers import DescribeEnv
     from sleuth.evals.heads import heads_rows, run_heads
     from sleuth.evals.heads_target import default_heads
     from sleuth.tools import ToolContext
 
-    if mode not in MODES:
-        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
-    settings = load_settings()
+    settings = _settings(mode)
     target = _suite_target(model, settings, json_out)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     chosen, truth = default_heads(ctx, model, head_list)
     work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
-    with ExitStack() as stack:
-        describer, judge = _clients(stack, settings, llm, llm_model, judge_llm, judge_model)
-        env = DescribeEnv(ctx=ctx, llm=describer, agent_settings=settings.agent, work_dir=work)
-        stack.callback(env.close)
-        modes = MODES[mode]
-        bar, task = _progress((len(chosen) + 2) * len(modes), json_out)
-        with bar:
-            report = run_heads(env, judge, modes, chosen, progress=lambda label: bar.update(task, description=label),
-                               done=lambda: bar.advance(task), truth=truth)
+    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), lambda: ctx, work, mode,
+                             len(chosen) + 2, json_out,
+                             lambda env, judge, modes, **bar: run_heads(env, judge, modes, chosen, truth=truth, **bar))
     rows = heads_rows(report, f"heads:{target.name}")
     board = _record(report, rows, work, settings, scoreboard)
     if json_out:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -25,48 +25,53 @@ def content_id(prefix: str, *parts: Any) -> str:
     return f"{prefix}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
-class Evidence(BaseModel):
+class _Record(BaseModel):
+    """What every record has; its id derives from its content (`id_parts`), so a replay stores nothing twice."""
+
+    ID_PREFIX: ClassVar[str]
     schema_version: int = SCHEMA_VERSION
     id: str = ""
-    run_id: str
     model: str
     component: str  # a Site string
+    created: str = Field(default_factory=_now)
+
+    def id_parts(self) -> tuple:
+        raise NotImplementedError
+
+    def model_post_init(self, _context) -> None:
+        if not self.id:
+            self.id = content_id(self.ID_PREFIX, *self.id_parts())
+
+
+class Evidence(_Record):
+    ID_PREFIX = "ev"
+    run_id: str
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None  # the numbers (small results)
     result_path: str | None = None  # or a path to a large array
     summary: str
     hypothesis_ids: list[str] = Field(default_factory=list)
-    created: str = Field(default_factory=_now)
 
-    def model_post_init(self, _context) -> None:
-        if not self.id:
-            self.id = content_id("ev", self.run_id, self.model, self.component, self.tool, self.args)
+    def id_parts(self) -> tuple:
+        return self.run_id, self.model, self.component, self.tool, self.args
 
 
-class Hypothesis(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    id: str = ""
-    model: str
-    component: str
+class Hypothesis(_Record):
+    ID_PREFIX = "hy"
     statement: str
     rule: dict | None = None  # the statement as an executable predicate, where there is one
     fit: dict | None = None  # the rule's precision, recall, F1, correlation on the explain windows and test texts
     status: Literal["open", "supported", "refuted"] = "open"
     evidence_for: list[str] = Field(default_factory=list)
     evidence_against: list[str] = Field(default_factory=list)
-    created: str = Field(default_factory=_now)
 
-    def model_post_init(self, _context) -> None:
-        if not self.id:
-            self.id = content_id("hy", self.model, self.component, self.statement)
+    def id_parts(self) -> tuple:
+        return self.model, self.component, self.statement
 
 
-class Description(BaseModel):
-    schema_version: int = SCHEMA_VERSION
-    id: str = ""
-    model: str
-    component: str
+class Description(_Record):
+    ID_PREFIX = "de"
     text: str
     version: int = 0  # assigned by the store: 1, 2, ... per component
     scores: dict[str, float] = Field(default_factory=dict)
@@ -75,11 +80,9 @@ class Description(BaseModel):
     evidence_ids: list[str] = Field(default_factory=list)
     status: Literal["draft", "validated", "rejected", "failed"] = "draft"
     failure_reason: str | None = None
-    created: str = Field(default_factory=_now)
 
-    def model_post_init(self, _context) -> None:
-        if not self.id:
-            self.id = content_id("de", self.model, self.component, self.text)
+    def id_parts(self) -> tuple:
+        return self.model, self.component, self.text
 
 
 Record = Evidence | Hypothesis | Description
