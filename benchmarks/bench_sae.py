@@ -22,7 +22,7 @@ TOKENS, EVAL_WINDOWS = 32_768, 64
 
 def run() -> dict:
     home = load_settings().home
-    target = load_target("smollm2-135m")
+    target = load_target("smollm2-135m", home)
     rows, _ = corpus_rows(target, home)
     site = Site.parse("blocks.6.hook_resid_post")
     spec = TrainSpec(site=str(site), arch="topk", width=2048, k=32, tokens=TOKENS, lr=4e-3)

@@ -11,8 +11,9 @@ from sleuth.config import load_settings
 from sleuth.corpus import build_windows, open_corpus
 from sleuth.target import Site, load_target
 
-LOAD = ("import time; from sleuth.target import load_target; t = time.perf_counter(); "
-        "target = load_target('smollm2-135m'); print(time.perf_counter() - t, target.load_seconds)")
+LOAD = ("import time; from sleuth.config import load_settings; from sleuth.target import load_target; "
+        "t = time.perf_counter(); "
+        "target = load_target('smollm2-135m', load_settings().home); print(time.perf_counter() - t, target.load_seconds)")
 
 
 def _load_seconds(home: str) -> tuple[float, float]:
@@ -25,7 +26,7 @@ def _load_seconds(home: str) -> tuple[float, float]:
 
 def run() -> dict:
     settings = load_settings()
-    target = load_target("smollm2-135m")
+    target = load_target("smollm2-135m", settings.home)
     corpus = open_corpus("embedded", settings.corpus_dir)
     windows = build_windows(corpus, target.tokenizer, 64, settings.corpus_dir / "cache").mixed(64, seed=1)
     batches = [torch.as_tensor(windows.tokens[i : i + 8], dtype=torch.long) for i in range(0, 64, 8)]

@@ -27,7 +27,7 @@ def ioi_pairs():
 
 def run() -> dict:
     settings = load_settings()
-    target = load_target("smollm2-135m")
+    target = load_target("smollm2-135m", settings.home)
     ctx = ToolContext(target=target, home=settings.home, seed=int(time.time()) % 100_000)
     ioi = ioi_pairs()
     t = time.perf_counter()

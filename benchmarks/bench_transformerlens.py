@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from sleuth.config import load_settings
 from sleuth.target import Site
 from sleuth.target.model import Target
 from sleuth.tools.metrics import logit_diff
@@ -76,7 +77,7 @@ def tl_sweep(kind: str, clean_m: float, corrupt_m: float, out: str) -> None:
     from sleuth.target import load_target
 
     torch.set_grad_enabled(False)
-    model = _tl_model(kind, _model(), load_target("smollm2-135m").tokenizer)
+    model = _tl_model(kind, _model(), load_target("smollm2-135m", load_settings().home).tokenizer)
     clean, corrupt = _prompts()
     start = time.perf_counter()
     _, cache = model.run_with_cache(clean)
@@ -112,7 +113,7 @@ def run() -> dict:
     hf = _model()
     clean, corrupt = _prompts()
     answer, foil = torch.full((PAIRS,), 500), torch.full((PAIRS,), 600)
-    target = Target("gpt2-small-random", hf, load_target("smollm2-135m").tokenizer, "random init")
+    target = Target("gpt2-small-random", hf, load_target("smollm2-135m", load_settings().home).tokenizer, "random init")
     batch_c, batch_x = target.as_batch(clean), target.as_batch(corrupt)
     t = time.perf_counter()
     with torch.no_grad():

@@ -31,7 +31,7 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
     cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries)
     with console.status("loading the target model and the evidence store") if not quiet else _nothing():
         store = open_store(settings.home, settings.chroma_url)
-        target = load_target(model or settings.model)
+        target = load_target(model or settings.model, settings.home)
         for spec in saes:
             load_sae(spec, target, settings.home)
         for suite in synthetic or []:

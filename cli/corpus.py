@@ -26,7 +26,7 @@ def info(
     settings = load_settings()
     corpus = open_corpus(path, settings.corpus_dir, text_field)
     data = corpus.info()
-    target = load_target(model or settings.model)
+    target = load_target(model or settings.model, settings.home)
     data.domain_tokens = token_counts(corpus, target.tokenizer)
     data.tokens = sum(data.domain_tokens.values())
     if json_out:

@@ -31,9 +31,10 @@ def info(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Shape, architecture, site list and load time of a model."""
+    from sleuth.config import load_settings
     from sleuth.target import load_target
 
-    target = load_target(name)
+    target = load_target(name, load_settings().home)
     data = {**target.shape.model_dump(), "name": target.name, "source": target.source,
             "load_seconds": round(target.load_seconds, 3), "sites": [str(s) for s in target.hook_sites()]}
     if json_out:
@@ -53,9 +54,10 @@ def site(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Validate a site on a model and show what it addresses."""
+    from sleuth.config import load_settings
     from sleuth.target import load_target
 
-    target = load_target(name)
+    target = load_target(name, load_settings().home)
     parsed = target.check_site(site_text)
     data = {"site": str(parsed), "short": parsed.short, "hook": parsed.hook, "layer": parsed.layer,
             "index": parsed.index, "index_kind": parsed.index_kind,

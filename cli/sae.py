@@ -39,7 +39,7 @@ def _model_and_home(model: str | None):
     from sleuth.target import load_target
 
     settings = load_settings()
-    return load_target(model or settings.model), settings
+    return load_target(model or settings.model, settings.home), settings
 
 
 @app.command("train")

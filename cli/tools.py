@@ -37,9 +37,10 @@ def schema(name: str, model: str = typer.Option(None, "--model", "-m", help="Spe
     spec = get_tool(name)
     target = None
     if model:
+        from sleuth.config import load_settings
         from sleuth.target import load_target
 
-        target = load_target(model)
+        target = load_target(model, load_settings().home)
     emit_json(tool_schema(spec, target))
 
 
@@ -72,7 +73,7 @@ def run(
     spec = get_tool(name)
     validated = validate_args(spec, parsed)  # fail before loading a model
     settings = load_settings()
-    target = load_target(model or settings.model)
+    target = load_target(model or settings.model, settings.home)
     for spec in sae or []:
         load_sae(spec, target, settings.home)
     for suite in synthetic or []:

@@ -238,12 +238,10 @@ class Target:
         return self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
-def load_target(spec: str | None = None, home: Path | None = None) -> Target:
-    """Load a target model by embedded name, path, .gguf file or HF id."""
-    from sleuth.config import load_settings
+def load_target(spec: str, home: Path) -> Target:
+    """Load a target model by embedded name, path, .gguf file or HF id; `home` (SLEUTH_HOME) holds the
+    dequantized-weights cache. The caller passes both: the target layer reads no settings."""
     from sleuth.target.loader import load_hf
 
-    settings = load_settings()
-    spec = spec or settings.model
-    model, tokenizer, source, seconds = load_hf(spec, home or settings.home)
+    model, tokenizer, source, seconds = load_hf(spec, home)
     return Target(spec, model, tokenizer, source, seconds)

@@ -106,6 +106,16 @@ def test_a_planted_violation_is_caught_with_the_rule_it_breaks(layer, source, sa
     assert found and says in found[0] and found[0].startswith("planted.py:")
 
 
+SETTINGS_FREE = {"target", "corpus", "sae", "llm", "tools", "scorers", "memory", "predicates", "prompts"}
+
+
+def test_the_lower_layers_read_no_settings():
+    """Settings are read by the front ends and passed down (load_target(spec, home), LLMConfig, AgentSettings)."""
+    found = [f"{path.relative_to(ROOT)}:{line} {layer} imports {module}" for layer, path in all_modules()
+             if layer in SETTINGS_FREE for line, module in imports_of(path.read_text()) if module == "sleuth.config"]
+    assert not found, "\n".join(found)
+
+
 def test_no_import_cycles_between_layers():
     edges: dict[str, set[str]] = {layer: set() for layer in ALLOWED}
     for layer, path in all_modules():
