@@ -135,6 +135,9 @@ class LabelTask(Strict):
     preset: Literal["sleuth", "delphi"] = "sleuth"
     refine: bool = True
     rounds: int = Field(1, ge=0, le=5)
+    ray: str | None = Field(None, description="label on this Ray cluster (as sleuth label --ray); workers load the "
+                            "job's model and this task's SAE themselves and share the job's LLM endpoint")
+    workers: int = Field(2, ge=1, le=64, description="with ray: Ray workers")
 
     @model_validator(mode="after")
     def _one_source(self):

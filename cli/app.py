@@ -77,12 +77,16 @@ def main() -> None:
         fail("aborted", 130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
+    except Exception as exc:
+        from pydantic import ValidationError
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error (click's own, or the copy typer vendors as typer._click): usage + one line
             sys.exit(exc.exit_code)
+        if isinstance(exc, ValidationError):  # an option value a model refuses (e.g. --width 0)
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or exc.title
+            fail(f"invalid {where}: {first['msg']}", 2)
         raise
 
 

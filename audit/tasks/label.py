@@ -13,6 +13,9 @@ def _title(task) -> str:
     return f"label units {task.units} of {task.sae or task.site} ({task.preset} preset)"
 
 
+MAX_HISTOGRAMS = 6  # activation histograms per label task in the report
+
+
 def short_name(component: str) -> str:
     from sleuth.errors import SiteError
     from sleuth.target import Site
@@ -30,6 +33,18 @@ def units_of(task, target) -> tuple[object, list[int]]:
     source = f"{target.sae_sites[task.sae]}@{task.sae}" if task.sae else task.site
     site, width = whole_site(target, source)
     return site, parse_units(task.units, width)
+
+
+def _worker_setup(task, job, llm):
+    """What a Ray worker needs to rebuild the target (the job's model and this task's SAE or site)."""
+    from sleuth.label.setup import WorkerSetup
+
+    if job.spec.model.zero_heads:
+        raise ValueError("a label task on Ray needs an unedited model (workers load it by name)")
+    settings = job.settings
+    return WorkerSetup(model=job.spec.model.model, sae=task.sae, site=task.site, home=str(settings.home),
+                       corpus=settings.corpus, llm_base_url=llm.cfg.base_url, llm_model=llm.model,
+                       llm_timeout_s=settings.llm.timeout_s, llm_retries=settings.llm.max_retries)
 
 
 @task_kind("label", title=_title)
@@ -52,8 +67,10 @@ def run_label(task, record, job) -> None:
         embed = MiniLMEmbedding()
     neuronpedia = job.target.saes[task.sae].cfg.neuronpedia_id if task.sae else None
     deadline = time.monotonic() + job.limits.wall_time if job.limits.wall_time else None
+    setup = _worker_setup(task, job, llm) if task.ray else None
     run = LabelRun(spec=spec, out=out, ctx=job.tools, site=site, items=items_for(site, units), llm=llm, store=job.store,
-                   embed=embed, concurrency=1, neuronpedia_id=neuronpedia, deadline=deadline,
+                   embed=embed, concurrency=task.workers if task.ray else 1, neuronpedia_id=neuronpedia, deadline=deadline,
+                   ray_address=task.ray, setup=setup,
                    max_llm_tokens=job.limits.llm_tokens,
                    on_item=lambda r, totals: job.on_event("item", {"task": record.id, "done": totals["done"],
                                                                    "of": totals["items"]}))
@@ -71,6 +88,12 @@ def run_label(task, record, job) -> None:
                                        text=r.label or f"(no label: {r.reason})", status=r.status, scores=r.scores,
                                        rule=r.rule, description_id=r.description_id, evidence_ids=r.evidence_ids,
                                        reason=r.reason))
+    for r in sorted(records, key=lambda r: r.item.index)[:MAX_HISTOGRAMS]:
+        values = [round(v, 4) for w in r.test for v in w.values if v > 0]
+        if values:
+            record.plots.append(Plot(kind="histogram", title=f"{short_name(r.item.component)}: its non-zero activations "
+                                     f"on {len(r.test)} held-out windows", values=values,
+                                     evidence_id=r.evidence_ids[0] if r.evidence_ids else None))
     for scorer in spec.preset.scorers:
         values = [s["value"] for r in records for s in r.scores if s["scorer"] == scorer and s["status"] == "scored"]
         if values:

@@ -46,3 +46,15 @@ def test_empty_corpus(cli, tmp_path):
     (tmp_path / "empty.txt").write_text("")
     proc = cli("corpus", "info", str(tmp_path / "empty.txt"), ok=False)
     assert proc.returncode != 0 and "empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["nosuchcmd"], "No such command 'nosuchcmd'"),
+    (["ask", "--nosuch"], "No such option: --nosuch"),
+    (["models", "info"], "Missing argument 'name'"),
+    (["sae", "train", "--site", "blocks.1.hook_resid_post", "--out", "x", "--width", "0"], "invalid width"),
+    (["sae", "train", "--site", "blocks.1.hook_resid_post", "--out", "x", "--lr", "-1"], "invalid lr"),
+])
+def test_usage_errors_are_usage_lines_with_exit_2_not_tracebacks(cli, args, says):
+    proc = cli(*args, ok=False)
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
