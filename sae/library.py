@@ -7,11 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from sleuth.locks import file_lock
 from sleuth.sae.binding import attach
 from sleuth.sae.dictionary import SaeError, SparseDictionary
 from sleuth.sae.format import CFG_FILE, load_dictionary
 from sleuth.sae.registry import SaeEntry, known_saes
-from sleuth.sae.train import Progress, TrainSpec, train_dictionary
+from sleuth.sae.train import Progress, TrainSpec, lock_path, train_dictionary
+
+LOCK_WAIT_S = 3600.0  # a second process waits this long for another's training of the same default SAE
 
 
 def corpus_rows(target, home: Path, corpus_spec: str = "embedded", split: str = "explain") -> tuple[np.ndarray, str]:
@@ -42,9 +45,12 @@ def ensure_entry(entry: SaeEntry, target, home: Path,
         raise SaeError(f"SAE '{entry.name}' is not at {path} and has no training recipe")
     if entry.model != target.name:
         raise SaeError(f"SAE '{entry.name}' is trained on {entry.model}; load that model to train it")
-    rows, checksum = corpus_rows(target, home)
-    train_dictionary(target, rows, recipe_spec(entry), path, resume=True, model_name=entry.model,
-                     corpus_checksum=checksum, on_progress=on_progress)
+    with file_lock(lock_path(path), timeout_s=LOCK_WAIT_S, what=f"training of the default SAE '{entry.name}'"):
+        if (path / CFG_FILE).is_file():  # another process finished it while this one waited
+            return path
+        rows, checksum = corpus_rows(target, home)
+        train_dictionary(target, rows, recipe_spec(entry), path, resume=True, model_name=entry.model,
+                         corpus_checksum=checksum, on_progress=on_progress, locked=True)
     return path
 
 

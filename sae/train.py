@@ -9,10 +9,12 @@ dictionary is written to `<out>` in SAE-Lens format, and the checkpoints removed
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 
@@ -21,7 +23,10 @@ from sleuth.sae.backends import SaeLensBackend, StepStats, TranscoderBackend
 from sleuth.sae.dictionary import SaeConfig, SaeError, SparseDictionary
 from sleuth.sae.format import CFG_FILE, save_dictionary
 from sleuth.sae.stream import ActivationStream
+from sleuth.locks import file_lock
 from sleuth.target.site import Site
+
+log = logging.getLogger(__name__)
 
 TRAINING_FILE = "sleuth_training.json"
 
@@ -98,10 +103,14 @@ def _backend(spec: TrainSpec, d_in: int, d_out: int):
                           spec.seed, dead_window)
 
 
+COMPLETE = "complete"  # written last into a staged checkpoint: the staging folder is whole
+
+
 def _checkpoint(backend, folder: Path) -> None:
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     backend.save(staging)
+    (staging / COMPLETE).write_text("")
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -110,14 +119,50 @@ def _checkpoint(backend, folder: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool = False, model_name: str = "",
-                     corpus_checksum: str = "", on_progress: Callable[[Progress], None] | None = None) -> SparseDictionary:
-    """Train per `spec` on `windows` (token rows) and write the result to `out`."""
-    out = Path(out)
-    spec = spec.resolved()
-    checkpoint = out.with_name(out.name + ".train")
-    if (out / CFG_FILE).exists() and not resume:
+def _recover(folder: Path) -> None:
+    """Finish or undo a checkpoint write that a kill interrupted: a whole staged checkpoint wins, else the
+    previous one; half-written folders are removed."""
+    staging, old = folder.with_name(folder.name + ".staging"), folder.with_name(folder.name + ".old")
+    if not folder.exists():
+        if (staging / COMPLETE).is_file():
+            os.replace(staging, folder)
+        elif old.is_dir():
+            os.replace(old, folder)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def lock_path(out: Path) -> Path:
+    return out.with_name(out.name + ".lock")
+
+
+def check_out(out: Path, resume: bool) -> None:
+    """Refuse an --out that is not this training's own (nothing there is ever overwritten or deleted)."""
+    if out.exists() and not out.is_dir():
+        raise SaeError(f"--out {out} is a file; choose a folder for the SAE")
+    finished = (out / CFG_FILE).is_file()
+    if finished and not resume:
         raise SaeError(f"{out} already holds an SAE; choose another --out (nothing was overwritten)")
+    if finished:
+        raise SaeError(f"{out} is already trained; there is nothing to resume (nothing was changed)")
+    if out.is_dir() and any(out.iterdir()):
+        raise SaeError(f"--out {out} exists and is not an SAE folder; it is never overwritten (choose a new folder)")
+
+
+def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool = False, model_name: str = "",
+                     corpus_checksum: str = "", on_progress: Callable[[Progress], None] | None = None,
+                     locked: bool = False) -> SparseDictionary:
+    """Train per `spec` on `windows` (token rows) and write the result to `out`. One process trains into an
+    `out` at a time (a lock beside it); `locked=True` when the caller already holds that lock."""
+    out = Path(out)
+    with nullcontext() if locked else file_lock(lock_path(out), timeout_s=0, what=f"SAE training into {out}"):
+        return _train(target, windows, spec.resolved(), out, resume, model_name, corpus_checksum, on_progress)
+
+
+def _train(target, windows, spec: TrainSpec, out: Path, resume: bool, model_name: str, corpus_checksum: str,
+           on_progress) -> SparseDictionary:
+    checkpoint = out.with_name(out.name + ".train")
+    check_out(out, resume)
     site_in, site_out = training_sites(target, spec)
     stream = ActivationStream(target, windows, site_in, site_out, seed=spec.seed)
     if spec.tokens > stream.capacity:
@@ -127,7 +172,11 @@ def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool =
         saved = TrainSpec.model_validate_json((checkpoint / "spec.json").read_text())
         if saved.model_dump(exclude={"checkpoint_every"}) != spec.model_dump(exclude={"checkpoint_every"}):
             raise SaeError(f"the checkpoint in {checkpoint} was made with other settings; resume with the same ones")
-        backend.load(checkpoint / "state")
+        _recover(checkpoint / "state")
+        if (checkpoint / "state").is_dir():
+            backend.load(checkpoint / "state")
+        else:
+            log.warning("%s: the run stopped before its first checkpoint; training starts from the beginning", checkpoint)
     checkpoint.mkdir(parents=True, exist_ok=True)
     (checkpoint / "spec.json").write_text(spec.model_dump_json())
     start, started = backend.samples, time.perf_counter()

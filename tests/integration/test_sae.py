@@ -167,6 +167,51 @@ def test_training_resumes_after_a_crash_to_the_same_weights(smollm, sleuth_home,
         train_dictionary(smollm, rows[:200], spec, tmp_path / "whole")
 
 
+def test_training_never_overwrites_a_foreign_folder_and_survives_kills_around_checkpoints(smollm, sleuth_home, tmp_path):
+    import os
+    import shutil
+
+    from sleuth.sae.train import COMPLETE
+
+    rows, _ = corpus_rows(smollm, sleuth_home)
+    spec = TrainSpec(site="blocks.1.hook_resid_post", arch="topk", width=64, k=4, tokens=4096, batch=512,
+                     checkpoint_every=2, lr=4e-3)
+    foreign = tmp_path / "project"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(SaeError, match="not an SAE folder"):
+        train_dictionary(smollm, rows[:200], spec, foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me" and len(list(foreign.iterdir())) == 1
+    whole = train_dictionary(smollm, rows[:200], spec, tmp_path / "whole")
+    # a kill before the first checkpoint: spec.json without state/ (every later --resume used to fail)
+    early = tmp_path / "early"
+    (tmp_path / "early.train").mkdir()
+    (tmp_path / "early.train" / "spec.json").write_text(spec.resolved().model_dump_json())
+    restarted = train_dictionary(smollm, rows[:200], spec, early, resume=True)
+    for name, p in whole.named_parameters():
+        torch.testing.assert_close(getattr(restarted, name), p)
+    # --resume on a finished SAE: refused, nothing changed
+    weights = (early / "sae_weights.safetensors").read_bytes()
+    with pytest.raises(SaeError, match="nothing to resume"):
+        train_dictionary(smollm, rows[:200], spec, early, resume=True)
+    assert (early / "sae_weights.safetensors").read_bytes() == weights
+    # a kill between the two renames of a checkpoint: state moved aside, the whole staged one not yet in place
+    def crash_at_step_4(progress):
+        if progress.tokens == 4 * 512:
+            raise _Crash
+    torn = tmp_path / "torn"
+    with pytest.raises(_Crash):
+        train_dictionary(smollm, rows[:200], spec, torn, on_progress=crash_at_step_4)
+    state = tmp_path / "torn.train" / "state"
+    shutil.copytree(state, state.with_name("state.staging"))
+    (state.with_name("state.staging") / COMPLETE).write_text("")
+    os.replace(state, state.with_name("state.old"))
+    resumed = train_dictionary(smollm, rows[:200], spec, torn, resume=True)
+    for name, p in whole.named_parameters():
+        torch.testing.assert_close(getattr(resumed, name), p)
+    assert not list(tmp_path.glob("torn.train*"))
+
+
 def test_transcoder_and_hook_z_saes_train_load_and_look_up(sleuth_home, tmp_path):
     from sleuth.sae.library import load_sae
     from sleuth.target import load_target

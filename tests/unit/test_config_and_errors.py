@@ -48,3 +48,35 @@ def test_join_parts_rebuilds_a_partial_file(tmp_path: Path):
     join_parts(parts, out)
     assert out.read_bytes() == b"GGUF" + b"x" * 10 + b"y" * 7
     assert is_valid_gguf(out, 21)
+
+
+def test_a_killed_join_leaves_nothing_behind_after_the_next_one(tmp_path: Path):
+    parts = [tmp_path / "a", tmp_path / "b"]
+    parts[0].write_bytes(b"GGUF" + b"x" * 10)
+    parts[1].write_bytes(b"y" * 7)
+    out = tmp_path / "model.gguf"
+    (tmp_path / "model.partial-4242").write_bytes(b"GGUF" + b"x" * 5)  # what a kill mid-join leaves
+    join_parts(parts, out)
+    assert is_valid_gguf(out, 21) and not list(tmp_path.glob("*.partial-*"))
+
+
+def test_one_lock_helper_refuses_a_held_lock_with_one_line(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from sleuth.locks import LockBusy, file_lock
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+                               "from sleuth.locks import file_lock\n"
+                               f"with file_lock(Path({str(tmp_path / 'x.lock')!r})):\n"
+                               "    print('held', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockBusy, match=r"x is in use by pid \d+"):
+            with file_lock(tmp_path / "x.lock", timeout_s=0.3, what="x"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with file_lock(tmp_path / "x.lock", timeout_s=0):  # a dead holder's lock is free at once (flock)
+        pass
