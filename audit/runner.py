@@ -171,7 +171,8 @@ class AuditRunner:
                     continue  # failed and skipped tasks are tried again by --resume
                 used = {"steps": sum(t.steps for t in log.tasks), "llm_tokens": sum(t.llm_tokens for t in log.tasks),
                         "seconds_before": seconds_before}
-                limits, spent = remaining(self.spec.budget.total, self.spec.budget.per_task, used, self._began, self.max_wall)
+                own = task.budget or self.spec.budget.per_task
+                limits, spent = remaining(self.spec.budget.total, own, used, self._began, self.max_wall)
                 if spent:
                     record.status, record.errors = "skipped", [*record.errors, spent]
                     self.on_event("task", {"id": record.id, "status": "skipped", "why": spent})

@@ -76,17 +76,20 @@ class ModelRef(Strict):
     zero_heads: list[str] = []
 
 
-class QuestionTask(Strict):
-    kind: Literal["question"]
+class TaskBase(Strict):
     id: str | None = None
+    budget: Limits | None = Field(None, description="this task's own limits, instead of budget.per_task")
+
+
+class QuestionTask(TaskBase):
+    kind: Literal["question"]
     question: str = Field(min_length=3)
 
 
-class SweepTask(Strict):
+class SweepTask(TaskBase):
     """Describe every component in a set: heads of some layers, or neurons (or SAE latents) of a range."""
 
     kind: Literal["sweep"]
-    id: str | None = None
     what: Literal["heads", "neurons", "latents"]
     layers: list[int] = Field(default_factory=list, description="heads/neurons: the layers")
     units: str | None = Field(None, description="neurons/latents: a range 0:50 or a list 3,17 (heads: all heads)")
@@ -110,12 +113,11 @@ class PromptPair(Strict):
     foil: str = Field(min_length=1, description="the corrupt prompt's next token")
 
 
-class BehaviourTask(Strict):
+class BehaviourTask(TaskBase):
     """Find the heads behind a behaviour from contrast pairs: attribution on the explain pairs, then exact
     patching, ablation and path patching on the held-out pairs (which decide each head's status)."""
 
     kind: Literal["behaviour"]
-    id: str | None = None
     behaviour: str = Field(min_length=3, description="what the clean prompts make the model do, in words")
     pairs: list[PromptPair] = Field(min_length=2)
     heldout_fraction: float = Field(0.5, gt=0, lt=1)
@@ -124,11 +126,10 @@ class BehaviourTask(Strict):
     exact_sweep: bool = Field(True, description="also patch every head alone on the held-out pairs (a layer x head heatmap)")
 
 
-class LabelTask(Strict):
+class LabelTask(TaskBase):
     """A labeling job, as `sleuth label` runs it."""
 
     kind: Literal["label"]
-    id: str | None = None
     sae: str | None = None
     site: str | None = None
     units: str = "0:10"
@@ -151,11 +152,10 @@ class Measurement(Strict):
     args: dict = Field(default_factory=dict)
 
 
-class DiffTask(Strict):
+class DiffTask(TaskBase):
     """Model diffing: the same measurements on the job's model and on `other`; per-component differences."""
 
     kind: Literal["diff"]
-    id: str | None = None
     other: ModelRef
     measure: list[Measurement] = Field(min_length=1)
     top: int = Field(5, ge=1, le=50)
