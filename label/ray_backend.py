@@ -25,7 +25,10 @@ class LabelWorker:
         from sleuth.llm import LLMClient, llm_config
         from sleuth.tools import ToolContext
 
+        import torch
+
         setup = WorkerSetup.model_validate_json(setup_json)
+        torch.set_num_threads(setup.torch_threads)
         self.spec = LabelSpec.model_validate_json(spec_json)
         opened = open_target(setup)
         self.site = opened.site

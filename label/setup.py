@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sleuth.label.items import LabelInputError, whole_site
+
+
+def _driver_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 class WorkerSetup(BaseModel):
@@ -20,6 +26,9 @@ class WorkerSetup(BaseModel):
     llm_model: str | None = None
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
+    # the driver's torch thread count: a worker computing with another (Ray gives each one CPU) sums in
+    # another order, and its activations differ from a one-process run in the last digits
+    torch_threads: int = Field(default_factory=_driver_threads)
 
 
 class Opened(BaseModel, arbitrary_types_allowed=True):
