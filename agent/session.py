@@ -6,6 +6,7 @@ most the step that was running; its replay writes no duplicate evidence (ids der
 from __future__ import annotations
 
 import hashlib
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -16,10 +17,15 @@ from sleuth.agent.budget import fresh_budget
 from sleuth.agent.components import parse_question
 from sleuth.agent.graph import build_graph
 from sleuth.errors import SleuthError
+from sleuth.locks import file_lock
 
 
 class UnknownThread(SleuthError):
     """--resume named a thread that has no checkpoint."""
+
+
+class ThreadInUse(SleuthError):
+    """--thread named a thread that already holds an investigation."""
 
 
 def checkpoint_path(home: Path) -> Path:
@@ -29,7 +35,14 @@ def checkpoint_path(home: Path) -> Path:
 
 
 def new_thread_id(question: str) -> str:
-    return f"q-{time.strftime('%Y%m%d-%H%M%S')}-{hashlib.sha256(question.encode()).hexdigest()[:6]}"
+    """Unique per run: two identical questions in the same second get two threads."""
+    return f"q-{time.strftime('%Y%m%d-%H%M%S')}-{hashlib.sha256(question.encode()).hexdigest()[:6]}-{secrets.token_hex(2)}"
+
+
+def thread_lock(home: Path, thread_id: str):
+    """One process works on a thread at a time (ask, or resume after a crash)."""
+    safe = hashlib.sha256(thread_id.encode()).hexdigest()[:16]
+    return file_lock(home / "agent" / "locks" / f"{safe}.lock", timeout_s=0, what=f"investigation thread '{thread_id}'")
 
 
 def saved_thread(home: Path, thread_id: str) -> dict:
@@ -44,7 +57,7 @@ def saved_thread(home: Path, thread_id: str) -> dict:
 
 class Investigator:
     def __init__(self, deps, home: Path):
-        self.deps = deps
+        self.deps, self.home = deps, home
         self._conn = sqlite3.connect(checkpoint_path(home), check_same_thread=False)
         self.graph = build_graph(deps).compile(checkpointer=SqliteSaver(self._conn))
 
@@ -55,6 +68,14 @@ class Investigator:
         """Investigate a question to the end (components are checked before anything runs)."""
         shape = parse_question(question, self.deps.target)
         thread_id = thread_id or new_thread_id(question)
+        with thread_lock(self.home, thread_id):
+            existing = self.graph.get_state(self._config(thread_id)).values
+            if existing:
+                raise ThreadInUse(f"thread '{thread_id}' already holds an investigation ({existing.get('question')!r}); "
+                                  f"continue it with --resume {thread_id}, or choose another --thread")
+            return self._start(question, thread_id, shape)
+
+    def _start(self, question: str, thread_id: str, shape) -> dict:
         start = {"thread_id": thread_id, "model": self.deps.target.name, "question": question,
                  "saes": list(self.deps.target.sae_sources.values()),
                  "shape": shape.model_dump(), "stage": "start", "budget": fresh_budget(), "status": "running",
@@ -65,13 +86,14 @@ class Investigator:
     def resume(self, thread_id: str) -> dict:
         """Continue a checkpointed thread from its last completed step (a finished one is returned as is)."""
         config = self._config(thread_id)
-        snapshot = self.graph.get_state(config)
-        if not snapshot.values:
-            raise UnknownThread(f"no checkpointed investigation '{thread_id}'")
-        self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
-        if not snapshot.next:
-            return snapshot.values
-        return self.graph.invoke(None, config, durability="sync")
+        with thread_lock(self.home, thread_id):
+            snapshot = self.graph.get_state(config)
+            if not snapshot.values:
+                raise UnknownThread(f"no checkpointed investigation '{thread_id}'")
+            self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
+            if not snapshot.next:
+                return snapshot.values
+            return self.graph.invoke(None, config, durability="sync")
 
     def state(self, thread_id: str) -> dict:
         return self.graph.get_state(self._config(thread_id)).values

@@ -47,6 +47,20 @@ class JobContext:
         return result, [e.id for e in evidence]
 
 
+def loaded_sae(target, spec: str) -> str:
+    """The name an SAE of the job's `saes` was loaded under (a registry name is itself; a folder loads under
+    its folder's name)."""
+    from sleuth.errors import SleuthError
+
+    if spec in target.saes:
+        return spec
+    folder = str(Path(spec).expanduser().resolve())
+    for name, source in target.sae_sources.items():
+        if source in (spec, folder):
+            return name
+    raise SleuthError(f"SAE '{spec}' is not loaded; list it under the job's saes")
+
+
 def remember(record: TaskRecord, evidence_id: str, call: ToolCall | None = None) -> None:
     """Add an evidence id (and its tool call) once: a resumed task that redoes a step adds nothing twice."""
     if evidence_id not in record.evidence_ids:

@@ -212,13 +212,16 @@ class AuditRunner:
 
 
 def job_llm_config(spec: JobSpec, settings):
-    """The job's LLM endpoint: the job file's values over sleuth's settings; a key only from the environment."""
+    """The job's LLM endpoint: the job file's values over sleuth's settings; a key only from the environment.
+    A job file may come from someone else: the default key goes to its base_url only over https or to this
+    machine; `api_key_env` sends the key it names (the job asks for it by name)."""
     from pydantic import SecretStr
 
     from sleuth.llm import llm_config
 
+    trusted = settings.llm.base_url_trusted if not spec.llm.base_url else False
     cfg = llm_config(spec.llm.base_url or settings.llm.base_url, spec.llm.model or settings.llm.model,
-                     spec.llm.timeout_s or settings.llm.timeout_s, settings.llm.max_retries)
+                     spec.llm.timeout_s or settings.llm.timeout_s, settings.llm.max_retries, trusted_url=trusted)
     if spec.llm.api_key_env:
         key = os.environ.get(spec.llm.api_key_env)
         if not key:

@@ -28,7 +28,8 @@ def investigator(model: str | None, sae: str | None, on_event, resume: str | Non
     if resume:
         saved = saved_thread(settings.home, resume)
         model, saes = saved["model"], saved.get("saes") or saes
-    cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries)
+    cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries,
+                     trusted_url=settings.llm.base_url_trusted)
     with console.status("loading the target model and the evidence store") if not quiet else _nothing():
         store = open_store(settings.home, settings.chroma_url)
         target = load_target(model or settings.model, settings.home)

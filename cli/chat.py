@@ -104,8 +104,14 @@ class ChatSession:
         root = Path.cwd().resolve()
         if not path.resolve().is_relative_to(root):
             return console.print(f"[red]error:[/] /save writes only inside the working directory {root}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("# sleuth chat transcript\n" + "\n".join(self.printer.transcript) + "\n")
+        if path.is_dir():
+            return console.print(f"[red]error:[/] {escape(str(path))} is a folder; /save takes a file name such as "
+                                 f"{escape(str(path / 'session.md'))}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("# sleuth chat transcript\n" + "\n".join(self.printer.transcript) + "\n")
+        except OSError as exc:  # the session goes on; only the save failed
+            return console.print(f"[red]error:[/] cannot save {escape(str(path))}: {escape(exc.strerror or str(exc))}")
         console.print(f"saved {path}")
 
 

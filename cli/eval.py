@@ -24,7 +24,8 @@ def _clients(stack: ExitStack, settings, llm: str | None, llm_model: str | None,
     from sleuth.llm.endpoint import llm_session
 
     s = settings.llm
-    cfg = llm_config(llm or s.base_url, llm_model or s.model, s.timeout_s, s.max_retries)
+    cfg = llm_config(llm or s.base_url, llm_model or s.model, s.timeout_s, s.max_retries,
+                     trusted_url=bool(llm) or s.base_url_trusted)
     describer = stack.enter_context(llm_session(cfg, settings.home, s.local_model))
     describer.schema_mode()  # one line and exit 2 when the endpoint is unreachable
     if not judge_llm:

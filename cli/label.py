@@ -74,7 +74,7 @@ def label(
         units = parse_units(latents, opened.width)
         items = items_for(whole, units)
     cfg = llm_config(llm or settings.llm.base_url, llm_model or settings.llm.model, settings.llm.timeout_s,
-                     settings.llm.max_retries)
+                     settings.llm.max_retries, trusted_url=bool(llm) or settings.llm.base_url_trusted)
     with console.status("connecting to the LLM") if not quiet else nullcontext():
         session = llm_session(cfg, settings.home, settings.llm.local_model)
         client = session.__enter__()

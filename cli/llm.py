@@ -18,7 +18,8 @@ def configured():
     from sleuth.llm import llm_config
 
     settings = load_settings()
-    cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries)
+    cfg = llm_config(settings.llm.base_url, settings.llm.model, settings.llm.timeout_s, settings.llm.max_retries,
+                     trusted_url=settings.llm.base_url_trusted)
     return settings, cfg
 
 

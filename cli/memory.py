@@ -34,7 +34,7 @@ def search(
     tool: str = typer.Option(None, "--tool"),
     run_id: str = typer.Option(None, "--run"),
     kind: str = typer.Option(None, "--kind", help="evidence, hypothesis or description"),
-    k: int = typer.Option(10, "-k"),
+    k: int = typer.Option(10, "-k", min=1, help="How many hits."),
     json_out: bool = typer.Option(False, "--json"),
 ):
     """Semantic search with metadata filters."""

@@ -90,7 +90,7 @@ def train(
 def evaluate(
     sae: str = typer.Argument(..., help="SAE folder or registry name."),
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
-    windows: int = typer.Option(128, "--windows", help="Held-out corpus windows (64 tokens each)."),
+    windows: int = typer.Option(128, "--windows", min=1, help="Held-out corpus windows (64 tokens each)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """L0, FVU, CE loss recovered (vs zero ablation), dead latents and density on held-out windows."""

@@ -50,7 +50,7 @@ def run(
     args: str = typer.Option("{}", "--args", "-a", help="Tool arguments as a JSON object."),
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     corpus: str = typer.Option(None, "--corpus", help="Corpus for tools that scan one."),
-    seed: int = typer.Option(0, help="Seed for sampling."),
+    seed: int = typer.Option(0, min=0, help="Seed for sampling."),
     sae: list[str] = typer.Option(None, "--sae", help="Load an SAE (registry name or folder); repeatable."),
     synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite folder or YAML file: its components "
                                          "become sites synthetic.<suite>.<name>; repeatable."),

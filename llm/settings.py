@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, SecretStr
 
 LOCAL_PLACEHOLDER_KEY = "sleuth-local-no-key"
+log = logging.getLogger(__name__)
 
 
 class LLMConfig(BaseModel):
@@ -20,12 +23,28 @@ class LLMConfig(BaseModel):
     backoff_base_s: float = 0.5
 
 
+def key_may_go_to(base_url: str | None, trusted: bool) -> bool:
+    """Whether the API key from the environment may be sent to `base_url`: over https, to this machine, to a
+    URL the user chose (environment, their own config, the command line), or with SLEUTH_LLM_SEND_KEY=1.
+    Never to a plain-http URL that a sleuth.toml in the working directory (someone else's folder) names."""
+    if base_url is None or trusted or os.environ.get("SLEUTH_LLM_SEND_KEY") == "1":
+        return True
+    parsed = urlparse(base_url)
+    return parsed.scheme == "https" or (parsed.hostname or "") in ("localhost", "::1") or \
+        (parsed.hostname or "").startswith("127.")
+
+
 def llm_config(base_url: str | None = None, model: str | None = None, timeout_s: float | None = None,
-               max_retries: int | None = None) -> LLMConfig:
-    """From explicit values, else SLEUTH_LLM_* env vars (the settings layer fills sleuth.toml values in)."""
+               max_retries: int | None = None, trusted_url: bool = True) -> LLMConfig:
+    """From explicit values, else SLEUTH_LLM_* env vars (the settings layer fills sleuth.toml values in).
+    `trusted_url=False`: the base_url came from a working-directory sleuth.toml (see key_may_go_to)."""
     key = os.environ.get("SLEUTH_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
-    cfg = LLMConfig(base_url=base_url or os.environ.get("SLEUTH_LLM_BASE_URL") or None,
-                    model=model or os.environ.get("SLEUTH_LLM_MODEL") or None,
+    base_url = base_url or os.environ.get("SLEUTH_LLM_BASE_URL") or None
+    if key and not key_may_go_to(base_url, trusted_url):
+        log.warning("not sending the API key from the environment to %s (named by ./sleuth.toml over plain http); "
+                    "set SLEUTH_LLM_SEND_KEY=1 to send it", base_url)
+        key = None
+    cfg = LLMConfig(base_url=base_url, model=model or os.environ.get("SLEUTH_LLM_MODEL") or None,
                     api_key=SecretStr(key) if key else None)
     if timeout_s is not None:
         cfg.timeout_s = timeout_s

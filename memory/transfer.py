@@ -12,6 +12,10 @@ from sleuth.memory.store import StoreError
 
 
 def export_jsonl(store, path: Path) -> int:
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot export to {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise StoreError(f"cannot export to {path}: it is a folder; give a file name such as {path / 'memory.jsonl'}")
     records = store.all()
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w") as f:
@@ -24,14 +28,20 @@ def export_jsonl(store, path: Path) -> int:
 def import_jsonl(store, path: Path) -> int:
     if not path.is_file():
         raise StoreError(f"no such file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise StoreError(f"{path} is not UTF-8 text; a memory export is JSONL written by `sleuth memory export`") from None
     records = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
             records.append(MODEL_OF[row["kind"]].model_validate(row["record"]))
-        except (ValueError, KeyError, ValidationError) as exc:
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
             raise StoreError(f"{path}:{n}: not a sleuth record ({type(exc).__name__})") from None
     store.put(records, keep_versions=True)
     return len(records)

@@ -1,7 +1,8 @@
 """Settings from environment variables and an optional sleuth.toml.
 
-Precedence: environment > sleuth.toml (current directory, or SLEUTH_CONFIG) > defaults.
-Keys are read from the environment only and are never written anywhere.
+Precedence: environment > one config file ($SLEUTH_CONFIG, else ./sleuth.toml, else
+~/.config/sleuth/sleuth.toml) > defaults. Keys are read from the environment only and are never
+written anywhere; one is sent to a base_url named by ./sleuth.toml only over https or to this machine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sleuth.errors import ConfigError
 
 class LLMSettings(BaseModel):
     base_url: str | None = None
+    base_url_trusted: bool = True  # False when base_url came from ./sleuth.toml (keys go there only over https)
     model: str | None = None
     local_model: str = "qwen2.5-coder-1.5b"  # the embedded llama.cpp model when base_url is unset
     timeout_s: float = 120.0
@@ -76,19 +78,26 @@ _ENV = {
 }
 
 
-def _config_file() -> Path | None:
+USER_CONFIG = Path("~/.config/sleuth/sleuth.toml")
+
+
+def _config_file() -> tuple[Path | None, bool]:
+    """(the config file, whether it is the user's own: $SLEUTH_CONFIG or ~/.config/sleuth/sleuth.toml)."""
     explicit = os.environ.get("SLEUTH_CONFIG")
     if explicit:
         if not Path(explicit).is_file():
             raise ConfigError(f"SLEUTH_CONFIG points to '{explicit}', which is not a file")
-        return Path(explicit)
+        return Path(explicit), True
     local = Path("sleuth.toml")
-    return local if local.is_file() else None
+    if local.is_file():
+        return local, False
+    user = USER_CONFIG.expanduser()
+    return (user, True) if user.is_file() else (None, True)
 
 
 def load_settings() -> Settings:
     data: dict = {}
-    path = _config_file()
+    path, own = _config_file()
     if path is not None:
         try:
             data = tomllib.loads(path.read_text())
@@ -101,6 +110,8 @@ def load_settings() -> Settings:
             for key in keys[:-1]:
                 node = node.setdefault(key, {})
             node[keys[-1]] = value
+    if not own and (data.get("llm") or {}).get("base_url") and not os.environ.get("SLEUTH_LLM_BASE_URL"):
+        data["llm"]["base_url_trusted"] = False  # named by a sleuth.toml in the working directory
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

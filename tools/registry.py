@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sleuth.errors import SleuthError, SiteError
+from sleuth.errors import SleuthError
 from sleuth.tools.result import Provenance, ToolOutput, ToolResult, shapes_of
 
 
@@ -75,7 +75,9 @@ def run_tool(name: str, args: dict | BaseModel, ctx) -> ToolResult:
     start = time.perf_counter()
     try:
         output = spec.fn(parsed, ctx)
-    except SiteError as exc:
+    except ToolError:
+        raise
+    except SleuthError as exc:  # a site, corpus, model or SAE problem: a message the caller (or the LLM) can act on
         raise ToolError(f"{name}: {exc}") from None
     data = output.model_dump(mode="json", exclude={"summary"})
     return ToolResult(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sleuth.audit.job import remember
+from sleuth.audit.job import loaded_sae, remember
 from sleuth.audit.runlog import Finding, Plot, ToolCall
 from sleuth.audit.tasks import task_kind
 
@@ -30,7 +30,8 @@ def units_of(task, target) -> tuple[object, list[int]]:
     """The whole site labeled and its units, checked on the target (before anything is written)."""
     from sleuth.label.items import parse_units, whole_site
 
-    source = f"{target.sae_sites[task.sae]}@{task.sae}" if task.sae else task.site
+    sae = loaded_sae(target, task.sae) if task.sae else None
+    source = f"{target.sae_sites[sae]}@{sae}" if sae else task.site
     site, width = whole_site(target, source)
     return site, parse_units(task.units, width)
 
@@ -65,7 +66,7 @@ def run_label(task, record, job) -> None:
         from sleuth.memory.embedding import MiniLMEmbedding
 
         embed = MiniLMEmbedding()
-    neuronpedia = job.target.saes[task.sae].cfg.neuronpedia_id if task.sae else None
+    neuronpedia = job.target.saes[loaded_sae(job.target, task.sae)].cfg.neuronpedia_id if task.sae else None
     deadline = time.monotonic() + job.limits.wall_time if job.limits.wall_time else None
     setup = _worker_setup(task, job, llm) if task.ray else None
     run = LabelRun(spec=spec, out=out, ctx=job.tools, site=site, items=items_for(site, units), llm=llm, store=job.store,

@@ -11,6 +11,7 @@ from sleuth.audit.tasks import task_kind
 
 def components(task, target) -> list[str]:
     """The sweep's components as canonical sites, checked on the target (a bad layer or unit fails the spec)."""
+    from sleuth.audit.job import loaded_sae
     from sleuth.label.items import parse_units
     from sleuth.target import Site
 
@@ -21,8 +22,9 @@ def components(task, target) -> list[str]:
         units = parse_units(task.units, target.shape.d_mlp)
         sites = [Site(hook="mlp.hook_post", layer=layer, index=u) for layer in task.layers for u in units]
     else:
-        site = target.sae_sites[task.sae].model_copy(update={"sae": task.sae})
-        units = parse_units(task.units, target.saes[task.sae].d_sae)
+        sae = loaded_sae(target, task.sae)
+        site = target.sae_sites[sae].model_copy(update={"sae": sae})
+        units = parse_units(task.units, target.saes[sae].d_sae)
         sites = [site.with_index(u) for u in units]
     return [str(target.check_site(s)) for s in sites]
 

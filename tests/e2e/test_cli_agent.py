@@ -114,6 +114,8 @@ def test_kill_9_mid_run_then_resume_finishes_without_duplicate_evidence(env, fak
 
     stored = [r for r in open_store(Path(env["SLEUTH_HOME"])).all("evidence") if r.run_id == thread]
     assert sorted(r.id for r in stored) == sorted(out["evidence_ids"])
+    reused = run(env, "ask", "what does L5N1 do?", "--thread", thread)  # a thread names one run
+    assert reused.returncode == 2 and "already holds an investigation" in reused.stderr, reused.stderr
 
 
 @contextmanager
@@ -141,6 +143,10 @@ def test_chat_session_shows_tool_calls_saves_and_quits(env, tmp_path):
         child.expect("saved")
         child.sendline("/save /etc/outside.md")
         child.expect("only inside the working directory")
+        child.sendline("/save notes")  # a folder: refused, and the session goes on
+        child.expect("is a folder")
+        child.sendline("/budget")
+        child.expect("steps")
     text = (tmp_path / "notes" / "session.md").read_text()
     assert "what does L18H6 do?" in text and "head_scan" in text and "ev-" in text
     assert not Path("/etc/outside.md").exists()

@@ -107,6 +107,22 @@ for i in range(0, 60, 10):
 """
 
 
+def test_bad_imports_and_exports_are_one_line_and_store_nothing(store, tmp_path):
+    before = store.stats()
+    cases = {"list.jsonl": b'[1, 2]\n', "latin1.jsonl": "caf\xe9 records".encode("latin-1"),
+             "half.jsonl": b'{"kind": "evidence", "record": {"run_id": "r"}}\n'}
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(StoreError) as err:
+            import_jsonl(store, tmp_path / name)
+        assert "\n" not in str(err.value) and name in str(err.value)
+    with pytest.raises(StoreError, match="does not exist"):
+        export_jsonl(store, tmp_path / "missing" / "out.jsonl")
+    with pytest.raises(StoreError, match="is a folder"):
+        export_jsonl(store, tmp_path)
+    assert store.stats() == before
+
+
 def test_concurrent_writers_lose_nothing(store, tmp_path):
     where = store.url or str(store.path)
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, where, f"writer{n}"]) for n in range(2)]

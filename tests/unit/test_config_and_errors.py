@@ -80,3 +80,33 @@ def test_one_lock_helper_refuses_a_held_lock_with_one_line(tmp_path: Path):
         holder.wait()
     with file_lock(tmp_path / "x.lock", timeout_s=0):  # a dead holder's lock is free at once (flock)
         pass
+
+
+@pytest.mark.parametrize("url, where, sent", [
+    ("http://203.0.113.9:8000/v1", "workdir", False),  # someone else's folder names a plain-http server
+    ("https://llm.example.org/v1", "workdir", True),
+    ("http://127.0.0.1:8000/v1", "workdir", True),
+    ("http://203.0.113.9:8000/v1", "env", True),  # the user chose it
+    ("http://203.0.113.9:8000/v1", "user_config", True),
+])
+def test_an_api_key_goes_only_where_the_user_sent_it(tmp_path, monkeypatch, url, where, sent):
+    from sleuth.config import load_settings
+    from sleuth.llm import llm_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLEUTH_CONFIG", raising=False)
+    monkeypatch.delenv("SLEUTH_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("SLEUTH_LLM_SEND_KEY", raising=False)
+    monkeypatch.setenv("SLEUTH_LLM_API_KEY", "sk-test-secret")
+    if where == "workdir":
+        (tmp_path / "sleuth.toml").write_text(f'[llm]\nbase_url = "{url}"\nbase_url_trusted = true\n')
+    elif where == "user_config":
+        (tmp_path / "mine.toml").write_text(f'[llm]\nbase_url = "{url}"\n')
+        monkeypatch.setenv("SLEUTH_CONFIG", str(tmp_path / "mine.toml"))
+    else:
+        monkeypatch.setenv("SLEUTH_LLM_BASE_URL", url)
+    s = load_settings().llm
+    cfg = llm_config(s.base_url, s.model, trusted_url=s.base_url_trusted)
+    assert cfg.base_url == url and (cfg.api_key is not None) == sent
+    monkeypatch.setenv("SLEUTH_LLM_SEND_KEY", "1")  # the explicit opt-in
+    assert llm_config(s.base_url, s.model, trusted_url=s.base_url_trusted).api_key is not None
