@@ -21,7 +21,7 @@ from sleuth.audit import runlog
 from sleuth.audit.job import JobContext
 from sleuth.audit.runlog import Resolved, RunLog, TaskRecord
 from sleuth.audit.spec import AuditSpecError, JobSpec, Limits
-from sleuth.audit.tasks import TITLES, load_kinds
+from sleuth.audit.tasks import load_kinds
 from sleuth.errors import SleuthError
 from sleuth.locks import file_lock
 
@@ -68,24 +68,9 @@ def run_id(spec: JobSpec, out: Path) -> str:
 
 def check_tasks(spec: JobSpec, target) -> None:
     """Every component, unit range and tool a task names must exist on the loaded model (one line, exit 2)."""
-    from sleuth.agent import parse_question
-    from sleuth.audit.tasks.label import units_of
-    from sleuth.audit.tasks.sweep import components
-    from sleuth.tools.registry import get_tool, validate_args
-
     for task in spec.tasks:
         try:
-            if task.kind == "question":
-                parse_question(task.question, target)
-            elif task.kind == "sweep":
-                components(task, target)
-            elif task.kind == "label":
-                units_of(task, target)
-            elif task.kind == "diff":
-                for m in task.measure:
-                    validate_args(get_tool(m.tool), m.args)
-                for head in task.other.zero_heads:
-                    target.check_site(head)
+            load_kinds()[task.kind].check(task, target)
         except SleuthError as exc:
             raise AuditSpecError(f"task {task.id}: {exc}") from None
 
@@ -151,7 +136,8 @@ class AuditRunner:
             log = runlog.load(self.out / RUN_FILE) if self.resume else None
             if log is None:
                 log = RunLog(fingerprint=self.spec.fingerprint(), spec=self.spec.model_dump(mode="json"),
-                             tasks=[TaskRecord(id=t.id, kind=t.kind, title=TITLES[t.kind](t)) for t in self.spec.tasks])
+                             tasks=[TaskRecord(id=t.id, kind=t.kind, title=load_kinds()[t.kind].title(t))
+                                    for t in self.spec.tasks])
             log.attempts += 1
             log.status = "running"
             self.log = log
@@ -192,7 +178,7 @@ class AuditRunner:
         job.checkpoint = self._save
         began = time.monotonic()
         try:
-            load_kinds()[task.kind](task, record, job)
+            load_kinds()[task.kind].run(task, record, job)
             record.status = "done"
         except SleuthError as exc:
             record.status, record.errors = "failed", [*record.errors, str(exc)]

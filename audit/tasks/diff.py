@@ -37,7 +37,16 @@ def ranked_changes(a: dict, b: dict) -> list[dict] | None:
     return sorted(changes, key=lambda c: -abs(c["b"] - c["a"]))
 
 
-@task_kind("diff", title=_title)
+def _check(task, target) -> None:
+    from sleuth.tools.registry import get_tool, validate_args
+
+    for m in task.measure:
+        validate_args(get_tool(m.tool), m.args)
+    for head in task.other.zero_heads:
+        target.check_site(head)
+
+
+@task_kind("diff", title=_title, check=_check)
 def run_diff(task, record, job) -> None:
     other = open_other(job, task.other)
     other_ctx = replace(job.tools, target=other, _windows=None)

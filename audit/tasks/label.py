@@ -48,7 +48,7 @@ def _worker_setup(task, job, llm):
                        llm_timeout_s=settings.llm.timeout_s, llm_retries=settings.llm.max_retries)
 
 
-@task_kind("label", title=_title)
+@task_kind("label", title=_title, check=units_of)
 def run_label(task, record, job) -> None:
     from sleuth.label import outdir
     from sleuth.label.items import items_for

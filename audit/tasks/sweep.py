@@ -43,7 +43,7 @@ def share(limits: Limits, record, began: float) -> tuple[Limits, str | None]:
     return (limits if spent else Limits(**left)), spent
 
 
-@task_kind("sweep", title=_title)
+@task_kind("sweep", title=_title, check=components)
 def run_sweep(task, record, job) -> None:
     done = record.progress.setdefault("done", [])
     whole, began = job.limits, time.monotonic() - record.seconds

@@ -68,6 +68,9 @@ def test_schema_names_every_task_kind():
     assert set(schema["properties"]) >= {"model", "saes", "llm", "budget", "output", "tasks"}
     kinds = {d["properties"]["kind"]["const"] for name, d in schema["$defs"].items() if name.endswith("Task")}
     assert kinds == {"question", "sweep", "behaviour", "label", "diff"}
+    from sleuth.audit.tasks import load_kinds
+
+    assert set(load_kinds()) == kinds  # every kind a job may name has a registered runner, and no other
 
 
 def test_run_log_round_trips_and_a_torn_file_reads_as_absent(tmp_path):
