@@ -81,7 +81,7 @@ def audit(
         wall = seconds(max_wall_time) if max_wall_time else None
     except ValueError as exc:
         raise AuditSpecError(f"--max-wall-time: {exc}") from None
-    log = _run(Path(job), _job(Path(job)), out, resume, wall, json_out)
+    log = _run(_job(Path(job)), out, resume, wall, json_out)
     totals = log.totals()
     if json_out:
         emit_json({"status": log.status, "totals": totals, "out": str(out or log.spec["output"]),
@@ -104,7 +104,7 @@ def _check_on_model(spec, quiet: bool) -> None:
         AuditRunner(spec=spec, out=Path(spec.output)).prepare(load_settings(), check_out=False)
 
 
-def _run(path: Path, spec, out: Path | None, resume: bool, wall: float | None, quiet: bool):
+def _run(spec, out: Path | None, resume: bool, wall: float | None, quiet: bool):
     from sleuth.audit.runner import AuditRunner, job_llm_config
     from sleuth.audit.spec import output_dir
     from sleuth.config import load_settings
