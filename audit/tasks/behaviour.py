@@ -17,7 +17,7 @@ def split(pairs: list, fraction: float) -> tuple[list, list]:
     return pairs[:-held], pairs[-held:]
 
 
-def _args(pairs: list) -> dict:
+def pair_args(pairs: list) -> dict:
     return {"clean": [p.clean for p in pairs], "corrupt": [p.corrupt for p in pairs],
             "answers": [p.answer for p in pairs], "foils": [p.foil for p in pairs]}
 
@@ -36,7 +36,7 @@ def path_patch_senders(task, record, job, held, receiver: str, attribution: dict
     senders = [lbl for _, lbl in sorted(earlier, reverse=True)[: task.senders]]
     values, ids = [], []
     for sender in senders:
-        result, found = job.tool(record, "path_patch", {**_args(held), "receivers": [receiver], "senders": [sender]})
+        result, found = job.tool(record, "path_patch", {**pair_args(held), "receivers": [receiver], "senders": [sender]})
         values.append(round(result.data["scores"][0], 4))
         ids += found
     if senders:
@@ -52,7 +52,8 @@ def run_behaviour(task, record, job) -> None:
 
     explain, held = split(task.pairs, task.heldout_fraction)
     record.findings, record.plots, record.notes = [], [], []  # a resumed task measures again; ids stay the same
-    attribution, attr_ids = job.tool(record, "attribution_patch", {**_args(explain), "sweep": "heads", "top": task.candidates})
+    attribution, attr_ids = job.tool(record, "attribution_patch",
+                                     {**pair_args(explain), "sweep": "heads", "top": task.candidates})
     data = attribution.data
     n_layers, n_heads = data["grid_shape"]
     record.plots.append(Plot(kind="heatmap", title="attribution patching (explain pairs): estimated recovery per head",
@@ -61,7 +62,7 @@ def run_behaviour(task, record, job) -> None:
     ranked = sorted(zip(data["scores"], data["labels"]), key=lambda x: -x[0])[: task.candidates]
     shortlist = [label for _, label in ranked]
     estimate = dict((label, score) for score, label in ranked)
-    patch, patch_ids = job.tool(record, "patch", {**_args(held), "sweep": "sites", "sites": shortlist})
+    patch, patch_ids = job.tool(record, "patch", {**pair_args(held), "sweep": "sites", "sites": shortlist})
     recovery = dict(zip(shortlist, patch.data["scores"]))
     record.plots.append(Plot(kind="bars", title="exact patching (held-out pairs): recovery of each head alone",
                              labels=shortlist, values=[round(recovery[h], 4) for h in shortlist], evidence_id=patch_ids[0]))
@@ -76,7 +77,7 @@ def run_behaviour(task, record, job) -> None:
     best = max(shortlist, key=lambda h: recovery[h])
     sender_ids = path_patch_senders(task, record, job, held, best, data)
     if task.exact_sweep:
-        sweep, sweep_ids = job.tool(record, "patch", {**_args(held), "sweep": "heads"})
+        sweep, sweep_ids = job.tool(record, "patch", {**pair_args(held), "sweep": "heads"})
         record.plots.append(Plot(kind="heatmap", title="exact patching of every head alone (held-out pairs): recovery",
                                  rows=[f"L{layer}" for layer in range(n_layers)], cols=[f"H{h}" for h in range(n_heads)],
                                  grid=_grid(sweep.data["labels"], sweep.data["scores"], sweep.data["grid_shape"]),
