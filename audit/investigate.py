@@ -3,8 +3,8 @@ the checkpointed thread instead of starting over; its findings, evidence and too
 
 from __future__ import annotations
 
-from sleuth.audit.job import JobContext, remember
-from sleuth.audit.runlog import Finding, Plot, TaskRecord, ToolCall
+from sleuth.audit.job import JobContext, remember_stored
+from sleuth.audit.runlog import Finding, Plot, TaskRecord
 
 
 MAX_PATTERNS = 4  # attention-pattern heatmaps per investigation (one per head described)
@@ -60,10 +60,7 @@ def investigate(job: JobContext, record: TaskRecord, question: str, thread_id: s
     record.steps += budget.get("steps", 0)
     record.llm_tokens += budget.get("tokens", 0)
     for evidence_id in summary["evidence_ids"]:
-        found = job.store.get(evidence_id)
-        call = ToolCall(tool=found.tool, component=found.component, summary=found.summary, evidence_id=evidence_id) \
-            if found is not None and hasattr(found, "tool") else None
-        remember(record, evidence_id, call)
+        remember_stored(record, job.store, evidence_id)
     for f in summary["findings"]:
         cited = sorted({e for c in f.get("claims", []) for e in c.get("evidence_ids", [])})
         record.findings.append(Finding(component=f["component"], short=f.get("short") or f["component"], text=f["text"],

@@ -61,6 +61,14 @@ def loaded_sae(target, spec: str) -> str:
     raise SleuthError(f"SAE '{spec}' is not loaded; list it under the job's saes")
 
 
+def remember_stored(record: TaskRecord, store, evidence_id: str) -> None:
+    """Add an evidence id that another part (the agent, the labeler) stored, with its tool call from memory."""
+    found = store.get(evidence_id)
+    call = ToolCall(tool=found.tool, component=found.component, summary=found.summary, evidence_id=evidence_id) \
+        if found is not None and hasattr(found, "tool") else None
+    remember(record, evidence_id, call)
+
+
 def remember(record: TaskRecord, evidence_id: str, call: ToolCall | None = None) -> None:
     """Add an evidence id (and its tool call) once: a resumed task that redoes a step adds nothing twice."""
     if evidence_id not in record.evidence_ids:

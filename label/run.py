@@ -59,9 +59,13 @@ class LabelRun:
             asyncio.run(self._all(pending))
         return self.finish()
 
+    def records(self) -> list[LabelRecord]:
+        """The finished items' records, in the run's item order."""
+        return [self._done[i.key] for i in self.items if i.key in self._done]
+
     def finish(self) -> dict:
         """Rebuild every export from the item files; the run's totals."""
-        records = [self._done[i.key] for i in self.items if i.key in self._done]
+        records = self.records()
         totals = self.totals(records)
         exports.write_exports(self.out, self.spec, records, self.neuronpedia_id)
         write_summary(self.out, self.spec, records, totals)

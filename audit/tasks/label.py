@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from sleuth.audit.job import loaded_sae, remember
-from sleuth.audit.runlog import Finding, Plot, ToolCall
+from sleuth.audit.job import loaded_sae, remember_stored
+from sleuth.audit.runlog import Finding, Plot
 from sleuth.audit.tasks import task_kind
 
 
@@ -76,20 +76,17 @@ def run_label(task, record, job) -> None:
                    on_item=lambda r, totals: job.on_event("item", {"task": record.id, "done": totals["done"],
                                                                    "of": totals["items"]}))
     totals = run.run()
-    records = list(outdir.finished(out).values())
+    records = sorted(run.records(), key=lambda r: r.item.index)
     record.findings, record.plots, record.notes = [], [], []
     record.steps, record.llm_tokens = len(records), totals["llm_tokens"]
-    for r in sorted(records, key=lambda r: r.item.index):
+    for r in records:
         for evidence_id in r.evidence_ids:
-            found = job.store.get(evidence_id)
-            if found is not None and hasattr(found, "tool"):
-                remember(record, evidence_id, ToolCall(tool=found.tool, component=found.component,
-                                                       summary=found.summary, evidence_id=evidence_id))
+            remember_stored(record, job.store, evidence_id)
         record.findings.append(Finding(component=r.item.component, short=short_name(r.item.component),
                                        text=r.label or f"(no label: {r.reason})", status=r.status, scores=r.scores,
                                        rule=r.rule, description_id=r.description_id, evidence_ids=r.evidence_ids,
                                        reason=r.reason))
-    for r in sorted(records, key=lambda r: r.item.index)[:MAX_HISTOGRAMS]:
+    for r in records[:MAX_HISTOGRAMS]:
         values = [round(v, 4) for w in r.test for v in w.values if v > 0]
         if values:
             record.plots.append(Plot(kind="histogram", title=f"{short_name(r.item.component)}: its non-zero activations "
