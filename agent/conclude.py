@@ -35,7 +35,8 @@ def describe(state: dict, deps) -> dict:
     cited_all = [i for basis, ids in evidence.items() if basis != "validation" for i in ids]
     claims = [{"text": c.text, "basis": c.basis, "evidence_ids": evidence.get(c.basis) or cited_all} for c in draft.claims]
     hyps = [Hypothesis(model=state["model"], component=task["component"], statement=h["statement"],
-                       rule=h.get("rule"), fit=h.get("fit"), status=h["status"], evidence_for=cited_all)
+                       rule=h.get("rule"), fit=h.get("fit"), status=h["status"], evidence_for=cited_all,
+                       run_id=state["thread_id"])
             for h in task.get("hypotheses", [])]
     deps.store.put(hyps)
     deps.on_event("description", {"component": task["component"], "text": draft.description, "claims": claims})
@@ -88,7 +89,8 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
     validation_ids = task.get("evidence", {}).get("validation", [])
     desc = Description(model=state["model"], component=task["component"], text=text, rule=draft.get("rule"),
                        scores={s.scorer: s.value for s in scored}, score_states=[s.model_dump() for s in scores],
-                       evidence_ids=list(dict.fromkeys(cited + validation_ids)), status=status, failure_reason=reason)
+                       evidence_ids=list(dict.fromkeys(cited + validation_ids)), status=status, failure_reason=reason,
+                       run_id=state["thread_id"])
     deps.store.put([desc])
     stored = deps.store.get(desc.id)
     deps.on_event("validation", {"component": task["component"], "status": status,

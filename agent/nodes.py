@@ -105,6 +105,7 @@ def act(state: dict, deps) -> dict:
         try:
             result = run_tool(call["tool"], call["args"], ctx)
             entry.update(summary=result.summary, data=result.data, seconds=result.seconds,
+                         corpus=result.provenance.corpus_checksum,
                          tool_result=result.model_dump(mode="json") if call["purpose"] in SHORTLIST else None)
         except ToolError as exc:
             entry["error"], failures = str(exc), failures + 1

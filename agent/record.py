@@ -23,6 +23,7 @@ def evidence_for(result: dict, run_id: str, model: str, component: str | None, h
         tool_result.provenance.args = args
         return evidence_from(tool_result, run_id)
     summary = result.get("subject_summary") or result["summary"]
+    corpus = result.get("corpus")
     return [Evidence(run_id=run_id, model=model, component=component, tool=result["tool"], args=args,
-                     result=small_result(result["data"]),
+                     result=small_result(result["data"]), corpus=corpus,
                      summary=summary[:1000], hypothesis_ids=hypothesis_ids)]

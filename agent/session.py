@@ -9,6 +9,7 @@ import hashlib
 import secrets
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -16,6 +17,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from sleuth.agent.budget import fresh_budget
 from sleuth.agent.components import parse_question
 from sleuth.agent.graph import build_graph
+from sleuth.config import AgentSettings
 from sleuth.errors import SleuthError
 from sleuth.locks import file_lock
 
@@ -75,9 +77,35 @@ class Investigator:
                                   f"continue it with --resume {thread_id}, or choose another --thread")
             return self._start(question, thread_id, shape)
 
+    def _settings(self) -> dict:
+        """What a resumed thread must compute with, whatever the configuration says by then."""
+        ctx = self.deps.ctx
+        return {"agent": self.deps.settings.model_dump(mode="json"), "corpus": ctx.corpus_spec, "seed": ctx.seed,
+                "window_length": ctx.window_length}
+
+    @contextmanager
+    def _restored(self, saved: dict | None):
+        """Run with a thread's own settings (agent settings, corpus, seed, windows), then put back the current ones."""
+        current = self._settings()
+        if saved and saved != current:
+            self._apply(saved)
+            self.deps.on_event("settings_restored", {k: v for k, v in saved.items() if current.get(k) != v})
+        try:
+            yield
+        finally:
+            if saved and saved != current:
+                self._apply(current)
+
+    def _apply(self, settings: dict) -> None:
+        ctx = self.deps.ctx
+        self.deps.settings = AgentSettings.model_validate(settings["agent"])
+        if (settings["corpus"], settings["window_length"]) != (ctx.corpus_spec, ctx.window_length):
+            ctx._corpus = ctx._windows = None  # reopened lazily from the restored spec
+        ctx.corpus_spec, ctx.seed, ctx.window_length = settings["corpus"], settings["seed"], settings["window_length"]
+
     def _start(self, question: str, thread_id: str, shape) -> dict:
         start = {"thread_id": thread_id, "model": self.deps.target.name, "question": question,
-                 "saes": list(self.deps.target.sae_sources.values()),
+                 "saes": list(self.deps.target.sae_sources.values()), "settings": self._settings(),
                  "shape": shape.model_dump(), "stage": "start", "budget": fresh_budget(), "status": "running",
                  "findings": [], "tasks": [], "current": 0, "partial": None}
         self.deps.on_event("thread", {"thread_id": thread_id, "shape": shape.model_dump()})
@@ -93,7 +121,8 @@ class Investigator:
             self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
             if not snapshot.next:
                 return snapshot.values
-            return self.graph.invoke(None, config, durability="sync")
+            with self._restored(snapshot.values.get("settings")):
+                return self.graph.invoke(None, config, durability="sync")
 
     def state(self, thread_id: str) -> dict:
         return self.graph.get_state(self._config(thread_id)).values

@@ -42,6 +42,7 @@ class AgentState(TypedDict, total=False):
     thread_id: str
     model: str
     saes: list[str]  # --sae specs (registry names or folders) to reload on resume
+    settings: dict  # agent settings, corpus, seed, window length: restored on resume
     question: str
     shape: dict  # QuestionShape
     stage: str  # question-level stage: shortlist | investigate | answer | done

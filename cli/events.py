@@ -43,6 +43,11 @@ class EventPrinter:
         verb = "resuming" if p.get("resumed") else "thread"
         self._say(f"[dim]{verb} {p['thread_id']}[/]", f"_{verb} `{p['thread_id']}`_")
 
+    def on_settings_restored(self, p: dict) -> None:
+        names = ", ".join(sorted(p))
+        self._say(f"[dim]the thread's own settings are used ({escape(names)}), not the current configuration[/]",
+                  f"_the thread's own settings are used ({names})_")
+
     def on_memory(self, p: dict) -> None:
         for line in p["lines"]:
             self._say(f"[dim]memory: {escape(line)}[/]", f"- memory: {line}")

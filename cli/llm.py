@@ -39,17 +39,23 @@ def serve(model: str = typer.Option(None, "--model", "-m", help="qwen2.5-coder-1
             time.sleep(2)
         console.print("the server stopped")
     except KeyboardInterrupt:
-        local_server.stop(settings.home)
-        console.print("stopped")
+        users = local_server.release(settings.home, state["lease"], stop_persistent=True)
+        if users:
+            console.print(f"still used by sleuth process(es) {', '.join(map(str, users))}: "
+                          "the server stops when the last of them finishes")
+        else:
+            console.print("stopped")
 
 
 @app.command("stop")
-def stop():
-    """Stop the embedded server, if one is running."""
+def stop(model: str = typer.Option(None, "--model", "-m", help="Only this model's server (default: all)"),
+         force: bool = typer.Option(False, "--force", help="Stop it even while other sleuth processes use it")):
+    """Stop the embedded servers; one that other sleuth processes still use is left running unless --force."""
     from sleuth.llm import local_server
 
     settings, _ = configured()
-    console.print("stopped" if local_server.stop(settings.home) else "no embedded server was running")
+    stopped = local_server.stop(settings.home, model, force=force)
+    console.print(f"stopped {', '.join(stopped)}" if stopped else "no embedded server was running")
 
 
 class _Check(BaseModel):

@@ -143,6 +143,6 @@ class LabelRun:
         desc = Description(model=self.spec.model, component=record.item.component, text=record.label, rule=record.rule,
                            scores={s["scorer"]: s["value"] for s in scored}, evidence_ids=ids,
                            score_states=[{k: v for k, v in s.items() if k != "details"} for s in record.scores],
-                           status=record.status, failure_reason=record.reason)
+                           status=record.status, failure_reason=record.reason, run_id=run_id)
         self.store.put([desc])
         return record.model_copy(update={"evidence_ids": ids, "description_id": desc.id})

@@ -20,4 +20,5 @@ def evidence_from(result, run_id: str, hypothesis_ids: list[str] | None = None) 
     about = result.about or [(result.provenance.args.get("site") or "logits", result.summary)]
     return [Evidence(run_id=run_id, model=result.provenance.model, component=component, tool=result.tool,
                      args=result.provenance.args, result=small_result(result.data), summary=summary[:1000],
-                     hypothesis_ids=hypothesis_ids or []) for component, summary in about]
+                     hypothesis_ids=hypothesis_ids or [], corpus=result.provenance.corpus_checksum)
+            for component, summary in about]

@@ -52,9 +52,10 @@ class Evidence(_Record):
     result_path: str | None = None  # or a path to a large array
     summary: str
     hypothesis_ids: list[str] = Field(default_factory=list)
+    corpus: str | None = None  # the checksum of the corpus the tool read, where it read one
 
     def id_parts(self) -> tuple:
-        return self.run_id, self.model, self.component, self.tool, self.args
+        return self.run_id, self.model, self.component, self.tool, self.args, self.corpus
 
 
 class Hypothesis(_Record):
@@ -65,9 +66,10 @@ class Hypothesis(_Record):
     status: Literal["open", "supported", "refuted"] = "open"
     evidence_for: list[str] = Field(default_factory=list)
     evidence_against: list[str] = Field(default_factory=list)
+    run_id: str = ""  # the run that weighed it: another run's verdict is another record
 
     def id_parts(self) -> tuple:
-        return self.model, self.component, self.statement
+        return self.model, self.component, self.statement, self.run_id
 
 
 class Description(_Record):
@@ -80,9 +82,10 @@ class Description(_Record):
     evidence_ids: list[str] = Field(default_factory=list)
     status: Literal["draft", "validated", "rejected", "failed"] = "draft"
     failure_reason: str | None = None
+    run_id: str = ""  # the run that wrote and scored it: the same words from another run are a new version
 
     def id_parts(self) -> tuple:
-        return self.model, self.component, self.text
+        return self.model, self.component, self.text, self.run_id
 
 
 Record = Evidence | Hypothesis | Description

@@ -98,7 +98,8 @@ def run_behaviour(task, record, job) -> None:
                  "reason": None if status == "validated" else f"held-out recovery {value:.2f} < {threshold}"}
         cited = attr_ids + patch_ids + ablation_ids[head] + (sender_ids if head == best else [])
         desc = Description(model=job.target.name, component=site, text=text, scores={"patch_recovery": score["value"]},
-                           score_states=[score], evidence_ids=cited, status=status, failure_reason=score["reason"])
+                           score_states=[score], evidence_ids=cited, status=status, failure_reason=score["reason"],
+                           run_id=job.run_id)
         descriptions.append(desc)
         record.findings.append(Finding(component=site, short=head, text=text, status=status, written_by="code",
                                        scores=[score], description_id=desc.id, evidence_ids=cited, reason=score["reason"]))

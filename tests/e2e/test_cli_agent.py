@@ -105,10 +105,16 @@ def test_kill_9_mid_run_then_resume_finishes_without_duplicate_evidence(env, fak
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     fake.responder = policy
-    resumed = run(env, "ask", "--resume", thread, "--json")
+    # the configuration changed since the thread began: the resumed run still computes with the thread's own
+    changed = tmp_path / "changed.toml"
+    changed.write_text("[agent]\nexplain_windows = 16\nheldout_windows = 16\nthresholds = {rule = 0.99}\n")
+    later = {**env, "SLEUTH_CONFIG": str(changed), "SLEUTH_CORPUS": str(tmp_path / "no-such-corpus")}
+    resumed = run(later, "ask", "--resume", thread, "--json")
     assert resumed.returncode == 0, resumed.stderr
+    assert "the thread's own settings are used" in resumed.stderr
     out = json.loads(resumed.stdout)
     assert out["status"] == "done" and out["findings"][0]["component"] == "blocks.3.mlp.hook_post[100]"
+    assert {s["scorer"]: s["threshold"] for s in out["findings"][0]["scores"]}["rule"] == 0.5
     assert len(out["evidence_ids"]) == len(set(out["evidence_ids"]))
     from sleuth.memory import open_store
 

@@ -4,6 +4,10 @@ import enum
 import json
 import os
 import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 from pydantic import BaseModel, Field, create_model
@@ -49,8 +53,71 @@ def test_a_second_user_shares_the_server(server, sleuth_home):
     assert again["pid"] == server["pid"]  # shared, not a second server
     local_server.release(sleuth_home, again["lease"])
     assert local_server.healthy(server["base_url"])  # the fixture still holds a lease
-    state = json.loads((sleuth_home / "llm" / "server.json").read_text())
+    state = json.loads((sleuth_home / "llm" / "servers" / f"{MODEL}.json").read_text())
     assert state["base_url"] == server["base_url"]
+
+
+def test_a_busy_server_gets_a_health_budget_and_is_never_killed_under_its_users(server, sleuth_home):
+    os.killpg(server["pid"], signal.SIGSTOP)  # busy: its health check times out
+    resume = threading.Timer(4.0, os.killpg, (server["pid"], signal.SIGCONT))
+    resume.start()
+    again = local_server.acquire(sleuth_home, MODEL, health_budget_s=30)
+    assert again["pid"] == server["pid"], "a server that answers within the budget is reused, not replaced"
+    local_server.release(sleuth_home, again["lease"])
+    os.killpg(server["pid"], signal.SIGSTOP)
+    try:
+        with pytest.raises(local_server.LLMUnreachable, match="not restarted under them"):
+            local_server.acquire(sleuth_home, MODEL, health_budget_s=1)
+        assert local_server.same_process(server["pid"], server["start_time"]), "a server with a live lease survives"
+    finally:
+        os.killpg(server["pid"], signal.SIGCONT)
+    assert local_server.healthy(server["base_url"], timeout=10)
+    with pytest.raises(local_server.ServerInUse, match="in use"):
+        local_server.stop(sleuth_home, MODEL)  # `sleuth llm stop` without --force respects the lease
+    assert local_server.healthy(server["base_url"])
+
+
+def test_a_second_model_gets_its_own_server(server, sleuth_home):
+    other = local_server.acquire(sleuth_home, "qwen2.5-coder-1.5b", threads=2)
+    try:
+        assert other["pid"] != server["pid"] and other["port"] != server["port"]
+        assert local_server.healthy(server["base_url"]), "the first model's server is not stopped for the second"
+    finally:
+        local_server.release(sleuth_home, other["lease"])
+    assert not local_server.same_process(other["pid"], other["start_time"]), "on demand: it stops with its lease"
+    assert local_server.healthy(server["base_url"])
+
+
+_START_IN_CHILD = """
+import sys
+from pathlib import Path
+from sleuth.llm import local_server
+local_server.acquire(Path(sys.argv[1]), sys.argv[2], threads=1)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT])
+def test_an_interrupted_start_leaves_no_orphan_server(tmp_path, sleuth_home, signum):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "gguf").symlink_to(sleuth_home / "gguf")  # the joined model file, not a second copy
+    child = subprocess.Popen([sys.executable, "-c", _START_IN_CHILD, str(home), MODEL])
+    state_file = home / "llm" / "servers" / f"{MODEL}.json"
+    deadline = time.time() + 120
+    while not state_file.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    recorded = json.loads(state_file.read_text())
+    assert recorded["ready"] is False, "the pid is recorded before the server answers"
+    child.send_signal(signum)
+    child.wait(timeout=60)
+    if signum == signal.SIGINT:  # Ctrl-C during start-up stops the half-started server itself
+        assert not local_server.same_process(recorded["pid"], recorded["start_time"])
+        assert local_server.read_state(home, MODEL) is None
+    state = local_server.acquire(home, MODEL, threads=1)
+    local_server.release(home, state["lease"])
+    time.sleep(0.5)
+    assert not local_server.same_process(recorded["pid"], recorded["start_time"]), "no orphan llama.cpp server"
+    assert not local_server.same_process(state["pid"], state["start_time"])
 
 
 def test_a_dead_server_is_detected_and_replaced(sleuth_home, server):

@@ -82,6 +82,29 @@ def test_descriptions_are_versioned_and_history_is_kept(store):
     assert about[0].version == 2
 
 
+def test_another_run_with_the_same_words_is_a_new_version_and_the_first_is_kept(store):
+    first = Description(model="m", component=COMPONENT, text="month names", status="validated",
+                        scores={"rule": 0.9}, run_id="q-1")
+    later = Description(model="m", component=COMPONENT, text="month names", status="rejected",
+                        scores={"rule": 0.2}, run_id="q-2")
+    store.put([first])
+    store.put([later])
+    history = store.history(COMPONENT, "m")
+    assert [(d.version, d.status, d.scores["rule"], d.run_id) for d in history] == [
+        (1, "validated", 0.9, "q-1"), (2, "rejected", 0.2, "q-2")], "a later run must not overwrite an earlier verdict"
+    store.put([Hypothesis(model="m", component=COMPONENT, statement="months", status="supported", run_id="q-1"),
+               Hypothesis(model="m", component=COMPONENT, statement="months", status="refuted", run_id="q-2")])
+    assert sorted(h.status for h in store.all("hypothesis", component=COMPONENT, model="m")) == ["refuted", "supported"]
+
+
+def test_evidence_from_another_corpus_is_another_record():
+    a = Evidence(run_id="r", model="m", component=COMPONENT, tool="top_activations", args={"k": 5}, summary="x",
+                 corpus="sha-a")
+    b = a.model_copy(update={"id": "", "corpus": "sha-b"})
+    b.model_post_init(None)
+    assert a.id != b.id
+
+
 def test_export_import_round_trip_is_lossless(store, tmp_path):
     store.put([_evidence(i) for i in range(5)])
     store.put([Description(model="m", component=COMPONENT, text="a"), Hypothesis(model="m", component=COMPONENT, statement="s")])

@@ -1,0 +1,34 @@
+"""The embedded server's bookkeeping that needs no model: pid reuse and lease liveness."""
+
+import os
+import subprocess
+
+from sleuth.llm import local_server
+
+
+def test_a_reused_pid_is_never_signalled():
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        # a state file recorded this pid for a server that has since died; the pid now belongs to `sleep`
+        stale = {"pid": bystander.pid, "start_time": "1", "model": "qwen2.5-coder-0.5b"}
+        assert not local_server.same_process(bystander.pid, "1")
+        local_server._stop(stale)
+        assert bystander.poll() is None, "killpg hit a process that is not the recorded server"
+        real = {"pid": bystander.pid, "start_time": local_server._start_time(bystander.pid)}
+        assert local_server.same_process(bystander.pid, real["start_time"])
+        local_server._stop(real)
+        assert not local_server.same_process(bystander.pid, real["start_time"]), "the recorded server is stopped"
+    finally:
+        bystander.kill()
+
+
+def test_leases_of_dead_or_reused_pids_are_dropped(tmp_path):
+    leases = tmp_path / "llm" / "leases" / "qwen2.5-coder-0.5b"
+    leases.mkdir(parents=True)
+    mine = f"{os.getpid()}-{local_server._start_time(os.getpid())}-1"
+    reused = f"{os.getpid()}-1-2"  # my pid, but another process's start time
+    dead = "999999999-5-3"
+    for name in (mine, reused, dead):
+        (leases / name).write_text("x")
+    assert local_server.live_leases(tmp_path, "qwen2.5-coder-0.5b") == [os.getpid()]
+    assert sorted(p.name for p in leases.iterdir()) == [mine]
