@@ -65,3 +65,26 @@ def smollm_sae(sleuth_home, default_sae_path):
     target = load_target("smollm2-135m", sleuth_home)
     load_sae("smollm2-res-6", target, sleuth_home)
     return target
+
+
+@pytest.fixture(scope="session")
+def make_agent_home(sleuth_home, tmp_path_factory):
+    """Make a SLEUTH_HOME of its own (memory, checkpoints, history) sharing the cached models, corpus and
+    scans; `own` names shared parts it gets fresh instead (e.g. "cache" for a test of the scan cache)."""
+    def make(own: tuple[str, ...] = ()):
+        home = tmp_path_factory.mktemp("agent-home")
+        for shared in ("models", "corpus", "cache", "llm", "gguf", "saes"):
+            if shared not in own:
+                (sleuth_home / shared).mkdir(exist_ok=True)
+                (home / shared).symlink_to(sleuth_home / shared)
+        return home
+    return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    import fault_harness
+
+    if fault_harness.RESULTS:
+        terminalreporter.section("fault injection (kill -9 at random points, then resume)")
+        for chain in fault_harness.RESULTS:
+            terminalreporter.write_line(chain.line())

@@ -18,17 +18,5 @@ def cli(sleuth_home):
 
 
 @pytest.fixture(scope="session")
-def make_agent_home(sleuth_home, tmp_path_factory):
-    """Make a SLEUTH_HOME of its own (memory, checkpoints, history) sharing the cached models, corpus and scans."""
-    def make():
-        home = tmp_path_factory.mktemp("agent-home")
-        for shared in ("models", "corpus", "cache", "llm", "gguf", "saes"):
-            (sleuth_home / shared).mkdir(exist_ok=True)
-            (home / shared).symlink_to(sleuth_home / shared)
-        return home
-    return make
-
-
-@pytest.fixture(scope="session")
 def agent_home(make_agent_home):
     return make_agent_home()

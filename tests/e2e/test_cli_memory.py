@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SLEUTH = str(Path(sys.executable).parent / "sleuth")
 
 SEED = """
@@ -49,3 +51,51 @@ def test_unreachable_team_server(tmp_path):
     proc = _sleuth(tmp_path, "memory", "stats", env_extra={"SLEUTH_CHROMA_URL": "http://127.0.0.1:9"})
     assert proc.returncode != 0 and "cannot reach the Chroma server" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _export_file(path: Path, n: int) -> dict[str, dict]:
+    """A JSONL export of n evidence records and n // 10 descriptions (what `memory export` writes)."""
+    from sleuth.memory import Description, Evidence
+
+    records = [Evidence(run_id="r", model="smollm2-135m", component=f"blocks.3.mlp.hook_post[{i}]", tool="activations",
+                        args={"texts": [f"text {i}"]}, result={"max": i / 7}, summary=f"fires on token {i} of a list")
+               for i in range(n)]
+    records += [Description(model="smollm2-135m", component=f"blocks.3.mlp.hook_post[{i}]", text=f"unit {i} fires on lists",
+                            version=1, status="validated", scores={"rule": 0.9}, run_id="r") for i in range(0, n, 10)]
+    rows = [{"kind": "description" if isinstance(r, Description) else "evidence", "record": r.model_dump(mode="json")}
+            for r in records]
+    path.write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
+    return {row["record"]["id"]: row["record"] for row in rows}
+
+
+@pytest.mark.faults
+def test_memory_import_killed_at_random_points_loses_and_duplicates_nothing(tmp_path):
+    import fault_harness
+
+    from sleuth.memory import open_store
+
+    export = tmp_path / "export.jsonl"
+    expected = _export_file(export, 300)
+    home = tmp_path / "home"
+    env = {**os.environ, "SLEUTH_HOME": str(home)}
+
+    def stored() -> dict[str, dict]:
+        return {r.id: r.model_dump(mode="json") for r in open_store(home).all()}
+
+    def check() -> str | None:
+        try:
+            now = stored()
+        except Exception as exc:  # the store must open after any kill
+            return f"the store does not open: {exc}"
+        extra = set(now) - set(expected)
+        torn = [i for i in set(now) & set(expected) if now[i] != expected[i]]
+        return f"{len(extra)} unknown and {len(torn)} altered records" if extra or torn else None
+
+    chain = fault_harness.kill_chain("memory import", lambda: [SLEUTH, "memory", "import", str(export)], env,
+                                     fault_harness.kills(20), seed=3, delay=(0.5, 4.5), check=check,
+                                     on_complete=lambda: True)
+    assert _sleuth(home, "memory", "import", str(export)).returncode == 0
+    final = stored()
+    fault_harness.finish(chain, final == expected)
+    assert chain.tried >= fault_harness.kills(20) and chain.survived == chain.tried, chain.line()
+    assert final == expected

@@ -1,4 +1,13 @@
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
 
 
 def test_tools_list_and_schema(cli):
@@ -23,3 +32,44 @@ def test_tools_run_bad_input(cli):
     assert proc.returncode != 0 and "not valid JSON" in proc.stderr
     proc = cli("tools", "run", "frobnicate", ok=False)
     assert proc.returncode != 0 and "unknown tool 'frobnicate'" in proc.stderr
+
+
+@pytest.mark.faults
+def test_the_scan_cache_survives_kills_at_random_points(make_agent_home):
+    import fault_harness
+
+    home = make_agent_home(own=("cache",))
+    env = {**os.environ, "SLEUTH_HOME": str(home)}
+    cache = home / "cache" / "smollm2-135m"
+    args = json.dumps({"sites": ["blocks.2.mlp.hook_post"], "n_windows": 256})
+    command = [SLEUTH, "tools", "run", "top_activations", "--model", "smollm2-135m", "--args", args, "--json"]
+
+    def result() -> dict:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["data"]
+
+    reference = result()
+
+    def forget() -> bool:
+        for path in cache.glob("scan-*.npz"):
+            path.unlink()
+        return True
+
+    def check() -> str | None:
+        for path in cache.glob("scan-*.npz"):
+            try:
+                with np.load(path) as d:
+                    [d[key] for key in d.files]
+            except Exception as exc:
+                return f"{path.name} is unreadable: {exc}"
+        return None
+
+    forget()
+    chain = fault_harness.kill_chain("scan cache (tools run top_activations)", lambda: command, env,
+                                     fault_harness.kills(20), seed=5, delay=(1.0, 4.5), check=check, on_complete=forget)
+    final = result()
+    fault_harness.finish(chain, final == reference)
+    assert chain.tried >= fault_harness.kills(20) and chain.survived == chain.tried, chain.line()
+    assert final == reference
+    assert not list(cache.glob(".*.tmp")), "a killed writer's temporary file is removed by the next writer"

@@ -1,0 +1,85 @@
+"""Fault injection: run a real CLI command, SIGKILL it at seeded random points, check what is left after each
+kill, and let the caller compare the final state (after a resume) with an uninterrupted run's.
+
+Each test of the suite is marked `faults` (`make faults` runs them alone); the counts of every chain are
+printed at the end of the pytest run (tests/conftest.py) and, with SLEUTH_FAULT_REPORT=FILE, appended there
+as JSON lines. SLEUTH_FAULT_KILLS overrides the number of kills per command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+RESULTS: list["FaultChain"] = []
+
+
+def kills(default: int) -> int:
+    return int(os.environ.get("SLEUTH_FAULT_KILLS") or default)
+
+
+@dataclass
+class FaultChain:
+    command: str
+    tried: int = 0  # kills that landed while the command was running
+    survived: int = 0  # ... after which the state on disk was whole (the check found nothing wrong)
+    completed: int = 0  # runs that finished before their kill point
+    problems: list[str] = field(default_factory=list)
+    final: str = "not compared"
+
+    def line(self) -> str:
+        return (f"{self.command}: {self.survived}/{self.tried} kills survived, {self.completed} run(s) finished "
+                f"before the kill, final state {self.final}" + (f"; problems: {self.problems[:3]}" if self.problems else ""))
+
+
+def kill_chain(name: str, command: Callable[[], list[str]], env: dict, n_kills: int, seed: int,
+               delay: tuple[float, float], check: Callable[[], str | None] = lambda: None,
+               started: Callable[[], bool] | None = None, on_complete: Callable[[], bool] = lambda: False,
+               limit_s: float = 600) -> FaultChain:
+    """Kill `command()` n_kills times, each after `started()` (if given) plus a seeded random delay.
+    After each kill `check()` names what is broken (None: nothing). A run that completes before its kill calls
+    `on_complete()`: True starts the work again (idempotent commands), False ends the chain."""
+    rng = random.Random(seed)
+    chain = FaultChain(name)
+    RESULTS.append(chain)
+    began = time.monotonic()
+    while chain.tried < n_kills and time.monotonic() - began < limit_s:
+        with tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(command(), env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+            while started is not None and not started() and proc.poll() is None:
+                time.sleep(0.02)
+            try:
+                proc.wait(timeout=rng.uniform(*delay))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                chain.tried += 1
+                problem = check()
+                if problem:
+                    chain.problems.append(f"kill {chain.tried}: {problem}")
+                else:
+                    chain.survived += 1
+                continue
+            chain.completed += 1
+            if proc.returncode != 0:
+                err.seek(0)
+                chain.problems.append(f"a run exited {proc.returncode}: {err.read()[-300:]}")
+                break
+            if not on_complete():
+                break
+    return chain
+
+
+def finish(chain: FaultChain, same: bool) -> None:
+    chain.final = "equal to the uninterrupted run's" if same else "DIFFERENT from the uninterrupted run's"
+    report = os.environ.get("SLEUTH_FAULT_REPORT")
+    if report:
+        with open(report, "a") as f:
+            f.write(json.dumps(asdict(chain)) + "\n")
