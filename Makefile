@@ -23,7 +23,7 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "warning: could not install Debian's chromium; the HTML page tests will fail" >&2
 
-.PHONY: browser setup run test test-unit test-integration test-e2e bench clean
+.PHONY: browser setup run test test-unit test-integration test-e2e faults bench clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -57,6 +57,10 @@ test-integration: setup
 
 test-e2e: setup
 	$(PY) -m pytest tests/e2e -q
+
+# the fault-injection suite alone, with 20 kills per command (make test runs it with 10)
+faults: setup
+	SLEUTH_FAULT_KILLS=20 $(PY) -m pytest tests -m faults -q
 
 # TransformerLens 4.3, the speed baseline of the patching benchmark, beside the 3.9 that sae-lens needs
 .bench/tl4:

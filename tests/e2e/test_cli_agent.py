@@ -12,7 +12,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from sleuth.llm.fake_server import FakeLLM
+from sleuth.llm.fake_server import FakeLLM, Step
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from scripted_policy import investigator as policy  # noqa: E402
@@ -182,3 +182,62 @@ def test_ctrl_c_cancels_the_step_and_resume_continues(env, fake, tmp_path):
         child.expect("sleuth>")
     history = Path(env["SLEUTH_HOME"]) / "chat_history"
     assert "what does L3N100 do?" in history.read_text()  # input history persists across sessions
+
+
+def _essence(out: dict) -> list:
+    return [(f["component"], f["status"], f["text"], [(s["scorer"], s["status"], s["value"]) for s in f["scores"]])
+            for f in out["findings"]]
+
+
+@pytest.mark.faults
+def test_ask_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(env, fake, make_agent_home):
+    import fault_harness
+
+    from sleuth.agent.session import UnknownThread, saved_thread
+    from sleuth.memory import open_store
+
+    question = "what does L3N100 do?"
+    reference = run({**env, "SLEUTH_HOME": str(make_agent_home())}, "ask", question, "--thread", "q-reference", "--json")
+    assert reference.returncode == 0, reference.stderr
+    home = make_agent_home()  # its own memory: what the reference stored must not change this run
+    chained = {**env, "SLEUTH_HOME": str(home)}
+    thread = "q-fault-chain"
+
+    def checkpointed() -> bool:
+        try:
+            saved_thread(home, thread)
+            return True
+        except UnknownThread:
+            return False
+
+    asked = [0]
+
+    def command() -> list[str]:
+        asked[0] = len(fake.requests)
+        return [SLEUTH, "ask", "--resume", thread] if checkpointed() else [SLEUTH, "ask", question, "--thread", thread]
+
+    def working() -> bool:  # this run has loaded everything and talks to the LLM: the kill lands in the work
+        return len(fake.requests) > asked[0]
+
+    def check() -> str | None:
+        try:
+            checkpointed()
+            open_store(home).all("evidence")
+        except Exception as exc:
+            return f"the checkpoint or the store does not open: {exc}"
+        return None
+
+    fake.responder = lambda request: Step(content=policy(request), delay_s=0.3)  # LLM time to land kills in
+    chain = fault_harness.kill_chain("ask / ask --resume", command, chained, fault_harness.kills(10), seed=13,
+                                     delay=(0.0, 2.5), check=check, started=working)
+    fake.responder = policy
+    final = run(chained, "ask", "--resume", thread, "--json")
+    assert final.returncode == 0, final.stderr
+    out, ref = json.loads(final.stdout), json.loads(reference.stdout)
+    evidence = [e for e in open_store(home).all("evidence") if e.run_id == thread]
+    same = out["status"] == "done" and _essence(out) == _essence(ref)
+    fault_harness.finish(chain, same)
+    assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
+    assert same, (_essence(out), _essence(ref))
+    assert sorted(e.id for e in evidence) == sorted(set(out["evidence_ids"])) == sorted(out["evidence_ids"])
+    assert len(evidence) == len(ref["evidence_ids"]), "as many evidence records as the uninterrupted run: none twice"

@@ -4,7 +4,6 @@ twice), bad job files (one line, exit 2, no output folder), the lock, and the re
 
 import json
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -151,40 +150,41 @@ def _essence(out: Path) -> dict:
     return tasks
 
 
+@pytest.mark.faults
 def test_kill_at_random_points_then_resume_equals_an_uninterrupted_run(uninterrupted, fake, job, make_agent_home,
                                                                       tmp_path_factory, tmp_path):
+    import fault_harness
+
     reference, _ = uninterrupted
     env = make_env(fake, make_agent_home(), tmp_path_factory)  # its own memory: nothing shared with the reference
     out = tmp_path / "run"
-    rng = random.Random(7)
-    kills = 0
+
     def attempts() -> int:
         try:
             return json.loads((out / "run.json").read_text())["attempts"]
         except (OSError, ValueError, KeyError):
             return 0
 
-    for _ in range(8):
-        args = [SLEUTH, "audit", str(job), "--out", str(out)] + (["--resume"] if (out / "run.json").exists() else [])
-        before = attempts()
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        began = time.time()
-        while attempts() == before and proc.poll() is None and time.time() - began < 300:
-            time.sleep(0.05)  # this process has loaded everything and started (or continued) the job
-        time.sleep(rng.uniform(0.2, 4))
-        if proc.poll() is not None:
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        if kills >= 5:
-            break
-    assert kills >= 5, "the job finished before five kills landed"
+    before = [0]
+
+    def command() -> list[str]:
+        before[0] = attempts()
+        return [SLEUTH, "audit", str(job), "--out", str(out)] + (["--resume"] if (out / "run.json").exists() else [])
+
+    def check() -> str | None:
+        if (out / "run.json").exists() and not attempts():
+            return "run.json is torn"
+        return None
+
+    chain = fault_harness.kill_chain("audit / audit --resume", command, env, fault_harness.kills(10), seed=7,
+                                     delay=(0.2, 4.0), check=check, started=lambda: attempts() > before[0])
     proc = run(env, "audit", str(job), "--out", str(out), "--resume", "--json")
     assert proc.returncode == 1, proc.stderr[-3000:]
-    log = json.loads((out / "run.json").read_text())
-    assert log["attempts"] >= 6
-    assert _essence(out) == _essence(reference)
+    same = _essence(out) == _essence(reference)
+    fault_harness.finish(chain, same)
+    assert chain.tried >= 5 and chain.survived == chain.tried, chain.line()
+    assert json.loads((out / "run.json").read_text())["attempts"] >= chain.tried + 1
+    assert same
     from sleuth.memory import open_store
 
     store = open_store(Path(env["SLEUTH_HOME"]))

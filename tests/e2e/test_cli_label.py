@@ -1,5 +1,5 @@
 """sleuth label as a user runs it: the default SAE, the scripted LLM behind real HTTP, every output,
-kill -9 at three points then --resume (equal to an uninterrupted run), bad input, the page in Chromium."""
+kill -9 at seeded random points then --resume (equal to an uninterrupted run), bad input, the page in Chromium."""
 
 import json
 import os
@@ -90,30 +90,37 @@ def test_label_writes_every_output(uninterrupted, env):
     assert first["description_id"] in history.stdout
 
 
-def _wait_for(predicate, proc, limit=300):
-    began = time.time()
-    while not predicate():
-        assert proc.poll() is None, f"the run ended before the kill point: {proc.stderr.read()}"
-        assert time.time() - began < limit, "kill point never reached"
-        time.sleep(0.05)
+@pytest.mark.faults
+def test_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(uninterrupted, env, fake, tmp_path):
+    import fault_harness
 
-
-def test_kill_at_three_points_then_resume_equals_an_uninterrupted_run(uninterrupted, env, tmp_path):
     reference, _ = uninterrupted
     out = tmp_path / "run"
-    items = lambda: len(list((out / "items").glob("*.json"))) if (out / "items").is_dir() else 0  # noqa: E731
-    points = [lambda: (out / "label_run.json").is_file(), lambda: items() >= 2, lambda: items() >= 4]
-    for i, point in enumerate(points):
-        args = [*ARGS, "--out", str(out)] + (["--resume"] if i else [])
-        proc = subprocess.Popen([SLEUTH, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _wait_for(point, proc)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    assert items() < 6
+    asked = [0]
+
+    def command() -> list[str]:
+        asked[0] = len(fake.requests)
+        return [SLEUTH, *ARGS, "--out", str(out)] + (["--resume"] if (out / "label_run.json").is_file() else [])
+
+    def working() -> bool:  # this run has loaded everything and talks to the LLM
+        return len(fake.requests) > asked[0]
+
+    def check() -> str | None:
+        for path in list((out / "items").glob("*.json")) if (out / "items").is_dir() else []:
+            try:
+                json.loads(path.read_text())
+            except ValueError:
+                return f"{path.name} is torn"
+        return None
+
+    chain = fault_harness.kill_chain("label / label --resume", command, env, fault_harness.kills(10), seed=17,
+                                     delay=(0.0, 2.0), check=check, started=working)
     proc = run(env, *ARGS, "--out", str(out), "--resume", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["resumed"] >= 4
-    assert outputs(out) == outputs(reference)
+    same = outputs(out) == outputs(reference)
+    fault_harness.finish(chain, same)
+    assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
+    assert same
     lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
     component = next(line["component"] for line in lines if line["label"])
     history = json.loads(run(env, "memory", "history", component, "--json").stdout)

@@ -39,21 +39,54 @@ def test_train_eval_and_reload_in_sae_lens(cli, tmp_path):
     assert theirs.cfg.metadata.model_name == "smollm2-135m"
 
 
-def test_kill_9_during_training_then_resume_finishes(sleuth_home, cli, tmp_path):
+@pytest.mark.faults
+def test_training_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(sleuth_home, cli, tmp_path):
+    import fault_harness
+
+    from sleuth.sae.format import load_dictionary
+
+    train = [*SMALL, "--tokens", "160k", "--checkpoint-every", "3"]
+    reference = tmp_path / "reference"
+    cli("sae", "train", *train, "--out", str(reference))
     out = tmp_path / "sae"
-    proc = subprocess.Popen([SLEUTH, "sae", "train", *SMALL, "--tokens", "24k", "--out", str(out),
-                             "--checkpoint-every", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = out.with_name("sae.train") / "state"
-    deadline = time.time() + 300
-    while not state.is_dir() and time.time() < deadline:
-        time.sleep(0.5)
-    assert state.is_dir(), "a checkpoint was written"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (out / CFG_FILE).exists()
-    record = json.loads(cli("sae", "train", *SMALL, "--tokens", "24k", "--out", str(out), "--resume", "--json").stdout)
-    assert record["resumed_from"] > 0 and record["tokens"] >= 24_000
-    assert not out.with_name("sae.train").exists()
+    staging = out.with_name("sae.train")
+
+    def check() -> str | None:
+        if out.exists():  # the finished SAE appears whole or not at all
+            try:
+                load_dictionary(out)
+            except Exception as exc:
+                return f"the output is torn: {exc}"
+        spec = staging / "spec.json"
+        if spec.exists():
+            try:
+                json.loads(spec.read_text())
+            except ValueError:
+                return "spec.json is torn"
+        return None
+
+    launched = [0.0]
+
+    def command() -> list[str]:
+        launched[0] = time.time()
+        return [SLEUTH, "sae", "train", *train, "--out", str(out), "--resume"]
+
+    def training() -> bool:  # this run has written a checkpoint of its own: the kill lands in training
+        try:
+            return (staging / "state" / "complete").stat().st_mtime > launched[0]
+        except OSError:
+            return False
+
+    chain = fault_harness.kill_chain("sae train --resume", command, dict(os.environ), fault_harness.kills(10), seed=9,
+                                     delay=(0.0, 1.2), check=check, started=training)
+    if not (out / CFG_FILE).exists():
+        cli("sae", "train", *train, "--out", str(out), "--resume")
+    ours, theirs = load_dictionary(out).state_dict(), load_dictionary(reference).state_dict()
+    same = ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    fault_harness.finish(chain, same)
+    assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
+    assert same, "the resumed weights differ from an uninterrupted run's"
+    assert not staging.exists()
 
 
 def test_list_shows_the_default_sae(cli, default_sae_path):
