@@ -62,8 +62,8 @@ def investigator(request: dict) -> str | dict | None:
         attends = re.search(r"Its attention rule: the head attends to (.*?)\.\n", prompt).group(1)
         return {"description": f"Each token attends to {attends}.",
                 "claims": [{"text": f"It ranks high on attention to {attends}", "basis": "head_scan"}]}
-    if title == "AttendedKeys":
-        return {"keys": attended_keys(prompt)}
+    if title == "AttentionChoices":
+        return {"choices": attention_choices(prompt)}
     if title == "DescriptionDraft":
         rule = stated_rule(prompt)
         keys = rule.get("token_in") or [k for k in keywords(prompt) if k != "zebra"]
@@ -114,27 +114,26 @@ def revised_rule(prompt: str) -> dict:
     return {"statement": "fires on " + ", ".join(f"'{w}'" for w in words), "rule": {"token_in": words}}
 
 
-def attended_keys(prompt: str) -> list[int]:
-    """Apply the head description's words to the numbered tokens: the judge reads only the text."""
+def attention_choices(prompt: str) -> list[str]:
+    """Apply the head description's words to each query's options: the judge reads only the text."""
     description = _description(prompt).lower()
-    listing = re.search(r"<<<DATA tokens\n(.*?)\nDATA>>>", prompt, re.S).group(1)
-    tokens = [ast.literal_eval(line.split(": ", 1)[1]).strip() for line in listing.splitlines()]
-    queries = [int(q) for q in re.search(r"Query positions: ([\d, ]+)", prompt).group(1).split(",")]
-    keys = []
-    for q in queries:
-        copies = [k for k in range(q) if tokens[k] == tokens[q]]
-        if "after an earlier copy" in description or "induction" in description:
-            after = [k + 1 for k in copies if k + 1 < q]
-            keys.append(after[-1] if after else 0)
-        elif "earlier cop" in description:
-            keys.append(copies[-1] if copies else 0)
-        elif "just before" in description or "previous" in description:
-            keys.append(q - 1)
-        elif "first token" in description:
-            keys.append(0)
-        else:
-            keys.append(q)
-    return keys
+    if "after an earlier copy" in description or "induction" in description:
+        wanted = "right after an earlier copy"
+    elif "earlier cop" in description:
+        wanted = "an earlier copy of the query token"
+    elif "just before" in description or "previous" in description:
+        wanted = "just before the query"
+    elif "first token" in description:
+        wanted = "the first token"
+    else:
+        wanted = "itself"
+    choices = []
+    for block in re.findall(r"<<<DATA query\n(.*?)\nDATA>>>", prompt, re.S):
+        options = re.findall(r"^([ABCD])\) .*?: (.*)$", block, re.M)
+        hit = [letter for letter, relation in options if wanted in relation and
+               not (wanted == "an earlier copy of the query token" and "right after" in relation)]
+        choices.append(hit[0] if hit else "A")
+    return choices
 
 
 def _count(prompt: str) -> int:

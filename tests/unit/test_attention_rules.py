@@ -2,6 +2,7 @@
 targets per form, attention mass, and the words check through the real client and a fake server."""
 
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sleuth.llm import LLMClient, LLMConfig
 from sleuth.llm.client import _MODE_CACHE
 from sleuth.llm.fake_server import FakeLLM
 from sleuth.predicates.attention import AttentionRule, mass, targets
+from sleuth.scorers.attention import options, relations
 from sleuth.scorers.registry import run_scorer
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -85,28 +87,48 @@ def test_attention_simulation_passes_the_right_words_and_rejects_wrong_ones(judg
     prev = run_scorer("attention_simulation", 0.5, description="It attends to the previous token.",
                       attention_texts=texts, attention_queries=queries, llm=judge)
     assert right.status == "scored" and right.value == 1.0 and right.passed
-    assert first.value == 0.0 and not first.passed and prev.value == 0.0 and not prev.passed
+    # a wrong text picks its own relation, which is never the real key here (an option without it: a guess)
+    assert first.value <= 0.3 and not first.passed and prev.value <= 0.3 and not prev.passed
     assert len(right.details["judged"]) == len(queries)  # every judged query and answer is kept
 
 
-@pytest.mark.parametrize("blind", ["always_previous", "always_first", "always_self", "random"])
-def test_description_blind_attention_judges_fail(blind):
+@pytest.mark.parametrize("blind", ["always_A", "always_previous", "always_first", "always_self", "random"])
+def test_description_blind_attention_judges_score_at_chance(blind):
     texts, queries = _induction_case()
     rng = random.Random(1)
 
     def respond(request):
         prompt = request["messages"][-1]["content"]
-        qs = [int(q) for q in prompt.split("Query positions: ")[1].split("\n")[0].split(",")]
-        pick = {"always_previous": lambda q: q - 1, "always_first": lambda q: 0, "always_self": lambda q: q,
-                "random": lambda q: rng.randint(0, q)}[blind]
-        return {"keys": [pick(q) for q in qs]}
+        blocks = re.findall(r"<<<DATA query\n(.*?)\nDATA>>>", prompt, re.S)
+        tag = {"always_previous": "just before", "always_first": "first token", "always_self": "itself"}.get(blind)
+        picks = []
+        for block in blocks:
+            options = re.findall(r"^([ABCD])\) .*?: (.*)$", block, re.M)
+            tagged = [letter for letter, relation in options if tag and tag in relation]
+            picks.append(tagged[0] if tagged else ("A" if blind != "random" else rng.choice("ABCD")))
+        return {"choices": picks}
 
     with FakeLLM(responder=respond) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
         score = run_scorer("attention_simulation", 0.5, description="An induction head.", attention_texts=texts,
                            attention_queries=queries, llm=client)
     _MODE_CACHE.clear()
-    assert score.status == "scored" and score.value <= 0.2 and not score.passed
+    assert score.status == "scored" and score.value <= 0.4 and not score.passed, score.value
+    assert score.details["chance"] == 0.25
+
+
+def test_the_real_key_is_always_an_option_and_its_letter_is_not_fixed():
+    texts, queries = _induction_case(n_texts=6)
+    letters = []
+    for q in queries:
+        shown = options(texts[q["text"]], q["query"], q["key"])
+        assert q["key"] in shown and len(set(shown)) == len(shown) == 4
+        letters.append(shown.index(q["key"]))
+    assert len(set(letters)) == 4, "the real key sits under every letter somewhere"
+    tokens = [" a", " b", " c", " a"]
+    assert relations(tokens, 3, 1) == ["the token right after an earlier copy of the query token"]
+    assert relations(tokens, 3, 0) == ["the first token of the text", "an earlier copy of the query token"]
+    assert relations(tokens, 3, 2) == ["the token just before the query"]
 
 
 def test_attention_rule_scorer_is_a_percentile_and_needs_its_measurement():

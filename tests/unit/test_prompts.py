@@ -41,8 +41,9 @@ EXAMPLE = {
     "oneshot_describe": dict(component="synthetic.eval.u03", model="smollm2-135m", stats="It fires on 2% of tokens.",
                              examples=[{"text": "x [[def]] y"}], quiet=["plain text"]),
     "oneshot_heads": dict(question="Which attention heads are induction heads?", summary="induction scores: L1H0 0.95"),
-    "attention_simulation": dict(description="An induction head.", listing="0: ' a'\n1: ' b'\n2: ' a'\n3: ' b'",
-                                 queries=[2, 3]),
+    "attention_simulation": dict(description="An induction head.",
+                                 queries=["a b [[a]]\nA) ' b': the token right after an earlier copy of the query token"
+                                          "\nB) ' b': the token just before the query"]),
     "oneshot_head": dict(head="L0H1", summary="L0H1 strongest links: 'b' -> 'a' (0.99)"),
     "llm_schema_probe": dict(),
     "llm_schema_instruction": dict(schema='{"title": "Probe", "type": "object"}'),
