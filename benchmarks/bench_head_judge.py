@@ -1,10 +1,12 @@
 """The words check for heads (`attention_simulation`) with the embedded 1.5B as judge, on real SmolLM2 heads.
 
 For L18H6 (induction) and L16H0 (previous token), held-out texts and query positions come from the
-`attention_rule` tool; each head gets its right description and a wrong one. The scorer's form (four options,
-each with its relation to the query stated by code) is compared, in the same run, with the first form it had:
-pick a position number from a numbered token listing (reproduced here as the baseline). A useful check
-passes the right words (>= 0.5) and fails the wrong ones; `separation` is right minus wrong.
+`attention_rule` tool; each head gets its right description and a wrong one. Three forms of the check, in
+the same run: `relation` (the scorer: the LLM names the position the words describe, code checks it on
+every query), `options` (the scorer's fallback for words that name a kind of token: per query, choose among
+four tokens with their relations written by code) and `listing` (the first form, reproduced here as the
+baseline: name a position number from a numbered token listing). A useful check passes the right words
+(>= 0.5) and fails the wrong ones; `separation` is right minus wrong.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pydantic import Field, create_model
 
 from sleuth.config import load_settings
 from sleuth.llm import LLMClient, LLMConfig, local_server
-from sleuth.scorers.registry import run_scorer
+from sleuth.scorers.attention import _options_form
+from sleuth.scorers.registry import ScoringInput, run_scorer
 from sleuth.target import load_target
 from sleuth.tools import ToolContext, run_tool
 
@@ -77,14 +80,14 @@ def run() -> dict:
             inputs = {"attention_texts": data["texts"], "attention_queries": data["queries"], "llm": llm}
             row = {"queries": len(data["queries"])}
             for name, words in (("right", right), ("wrong", wrong)):
-                before = llm.ledger.tokens()
-                score = run_scorer("attention_simulation", 0.5, description=words, **inputs)
-                row[f"options_{name}"] = score.value
-                row[f"options_{name}_tokens"] = llm.ledger.tokens() - before
-                before = llm.ledger.tokens()
-                row[f"listing_{name}"] = round(_numbered_listing_form(llm, words, data["texts"], data["queries"]), 3)
-                row[f"listing_{name}_tokens"] = llm.ledger.tokens() - before
-            for form in ("options", "listing"):
+                forms = {"relation": lambda: run_scorer("attention_simulation", 0.5, description=words, **inputs).value,
+                         "options": lambda: _options_form(ScoringInput(description=words, **inputs))[0],
+                         "listing": lambda: _numbered_listing_form(llm, words, data["texts"], data["queries"])}
+                for form, score in forms.items():
+                    before = llm.ledger.tokens()
+                    row[f"{form}_{name}"] = round(score(), 3)
+                    row[f"{form}_{name}_tokens"] = llm.ledger.tokens() - before
+            for form in ("relation", "options", "listing"):
                 row[f"{form}_separation"] = round(row[f"{form}_right"] - row[f"{form}_wrong"], 3)
                 row[f"{form}_verdict_right"] = row[f"{form}_right"] >= 0.5 > row[f"{form}_wrong"]
             results[head] = row

@@ -2,14 +2,16 @@
 
 - attention_rule: the head's attention mass on its stored rule's targets on held-out
   texts, as a percentile among every head (exact, no LLM; the `attention_rule` tool measures it).
-- attention_simulation: an LLM reads only the description and, per query position of a
-  held-out text, chooses the token the head attends to most among four: the real argmax and
-  three distractors (the tokens other behaviours would pick, then random earlier ones), each
-  shown with how it stands to the query in words computed by code ("the token just before the
-  query", "the token right after an earlier copy of the query token", ...). Accuracy against
-  the real argmax; chance is 0.25. Queries whose argmax is the first token (the usual sink)
-  are left out. (Picking a position number from a numbered listing, the first form, scored
-  0.00 with the embedded 1.5B even on right descriptions: it answered the query's own position.)
+- attention_simulation: the words, checked on held-out queries. An LLM reads only the description
+  and names the position it says the head attends to (previous token, first token, itself, an
+  earlier copy, the token after an earlier copy); code then checks, per held-out query, whether
+  the head's real argmax is at a position of that kind. Words that name a kind of token instead
+  ("something_else") go to the options form: per query, the LLM chooses among four tokens, the
+  real argmax and three distractors, each shown with its relation to the query in words written
+  by code (chance 0.25). Queries whose argmax is the first token (the usual sink) are left out.
+  Measured with the embedded 1.5B (`python -m benchmarks head_judge`): picking a position number
+  from a numbered listing scored 0.00 even on right words (it answered the query's own position);
+  the options form alone scored at chance; naming the relation is one short classification.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import random
 from collections import defaultdict
 from typing import Literal
 
-from pydantic import Field, create_model
+from pydantic import BaseModel, Field, create_model
+
+from sleuth.predicates.attention import NAMED_MEANING, AttentionRule, Named, targets
 
 from sleuth.predicates.fit import percentile_rank
 from sleuth.prompts import render
@@ -30,6 +34,10 @@ from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 def attention_rule(inp: ScoringInput) -> tuple[float, int, dict]:
     rank, percentile = percentile_rank(inp.rule_value, inp.rule_population)
     return percentile, len(inp.rule_population), {"mass": round(inp.rule_value, 4), "rank": rank}
+
+
+class RelationChoice(BaseModel):
+    relation: Named | Literal["something_else"]
 
 
 LETTERS = "ABCD"
@@ -79,29 +87,50 @@ def _query_block(tokens: list[str], query: int, shown: list[int]) -> str:
     return "\n".join(lines)
 
 
-@scorer("attention_simulation", "Accuracy of an LLM choosing, from the description alone, the token a head attends to "
-        "most among the real one and three others (chance 0.25).",
-        needs=("llm", "attention_texts", "attention_queries"), reads_words=True)
-def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
-    description, attention_texts, llm = inp.description, inp.attention_texts, inp.llm
+def _options_form(inp: ScoringInput) -> tuple[float, int, dict]:
+    """Per query, the LLM chooses among four tokens (for words that name a kind of token, not a position)."""
     by_text: dict[int, list[dict]] = defaultdict(list)
     for q in inp.attention_queries:
         by_text[q["text"]].append(q)
     judged = []
     for text, queries in sorted(by_text.items()):
-        tokens = attention_texts[text]
+        tokens = inp.attention_texts[text]
         shown = [options(tokens, q["query"], q["key"]) for q in queries]
-        prompt = render("attention_simulation", description=description,
+        prompt = render("attention_simulation", description=inp.description,
                         queries=[_query_block(tokens, q["query"], s) for q, s in zip(queries, shown)])
-        reply = llm.structured([{"role": "user", "content": prompt}], choices_model(len(queries)),
-                               max_tokens=16 + 6 * len(queries))
+        reply = inp.llm.structured([{"role": "user", "content": prompt}], choices_model(len(queries)),
+                                   max_tokens=16 + 6 * len(queries))
         for q, s, letter in zip(queries, shown, reply.choices):
             index = LETTERS.index(letter)
-            answer = s[index] if index < len(s) else None
-            judged.append({"text": text, "query": q["query"], "key": q["key"], "options": s, "answer": answer,
-                           "chance": 1 / len(s)})
-    if not judged:
-        raise ScorerError("could not score: the head attends only to the first token on these texts")
+            judged.append({"text": text, "query": q["query"], "key": q["key"], "options": s,
+                           "answer": s[index] if index < len(s) else None, "chance": 1 / len(s)})
     accuracy = sum(j["answer"] == j["key"] for j in judged) / len(judged)
     chance = sum(j["chance"] for j in judged) / len(judged)
-    return accuracy, len(judged), {"judged": judged, "chance": round(chance, 3)}
+    return accuracy, len(judged), {"form": "options", "judged": judged, "chance": round(chance, 3)}
+
+
+def _named_hits(relation: str, texts: list[list[str]], queries: list[dict]) -> list[bool]:
+    """Per query, whether the head's real argmax is among the positions `relation` names (exact, by code)."""
+    rule = AttentionRule(attends_to=relation)
+    named = {t: targets(rule, tokens) for t, tokens in enumerate(texts)}
+    return [q["key"] in named[q["text"]][q["query"]] for q in queries]
+
+
+@scorer("attention_simulation", "Accuracy of the words on held-out queries: an LLM reads only the description and "
+        "names the position it says the head attends to; code checks that position against the real argmax.",
+        needs=("llm", "attention_texts", "attention_queries"), reads_words=True)
+def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
+    queries = inp.attention_queries
+    if not queries:
+        raise ScorerError("could not score: the head attends only to the first token on these texts")
+    reply = inp.llm.structured([{"role": "user", "content": render("attention_relation", description=inp.description,
+                                                                   relations=NAMED_MEANING)}],
+                               RelationChoice, max_tokens=32)
+    if reply.relation == "something_else":
+        accuracy, n, details = _options_form(inp)
+        return accuracy, n, {**details, "relation": reply.relation}
+    hits = _named_hits(reply.relation, inp.attention_texts, queries)
+    chance = sum(sum(_named_hits(r, inp.attention_texts, queries)) for r in NAMED_MEANING) / (len(NAMED_MEANING) * len(queries))
+    judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h} for q, h in zip(queries, hits)]
+    return sum(hits) / len(hits), len(hits), {"form": "relation", "relation": reply.relation, "judged": judged,
+                                              "chance": round(chance, 3)}

@@ -64,6 +64,8 @@ def investigator(request: dict) -> str | dict | None:
                 "claims": [{"text": f"It ranks high on attention to {attends}", "basis": "head_scan"}]}
     if title == "AttentionChoices":
         return {"choices": attention_choices(prompt)}
+    if title == "RelationChoice":
+        return {"relation": head_relation(_description(prompt))}
     if title == "DescriptionDraft":
         rule = stated_rule(prompt)
         keys = rule.get("token_in") or [k for k in keywords(prompt) if k != "zebra"]
@@ -114,24 +116,35 @@ def revised_rule(prompt: str) -> dict:
     return {"statement": "fires on " + ", ".join(f"'{w}'" for w in words), "rule": {"token_in": words}}
 
 
-def attention_choices(prompt: str) -> list[str]:
-    """Apply the head description's words to each query's options: the judge reads only the text."""
-    description = _description(prompt).lower()
+def head_relation(description: str) -> str:
+    """The position a head description's words name (the judge reads only the text)."""
+    description = description.lower()
     if "after an earlier copy" in description or "induction" in description:
-        wanted = "right after an earlier copy"
-    elif "earlier cop" in description:
-        wanted = "an earlier copy of the query token"
-    elif "just before" in description or "previous" in description:
-        wanted = "just before the query"
-    elif "first token" in description:
-        wanted = "the first token"
-    else:
-        wanted = "itself"
+        return "after_previous_occurrence"
+    if "earlier cop" in description:
+        return "same_token_earlier"
+    if "just before" in description or "previous" in description:
+        return "previous_token"
+    if "first token" in description:
+        return "first_token"
+    if "itself" in description:
+        return "self"
+    return "something_else"
+
+
+RELATION_TAG = {"after_previous_occurrence": "right after an earlier copy", "same_token_earlier": "an earlier copy of",
+                "previous_token": "just before the query", "first_token": "the first token", "self": "itself"}
+
+
+def attention_choices(prompt: str) -> list[str]:
+    """Apply the head description's words to each query's options."""
+    relation = head_relation(_description(prompt))
+    wanted = RELATION_TAG.get(relation, "itself")
     choices = []
     for block in re.findall(r"<<<DATA query\n(.*?)\nDATA>>>", prompt, re.S):
         options = re.findall(r"^([ABCD])\) .*?: (.*)$", block, re.M)
-        hit = [letter for letter, relation in options if wanted in relation and
-               not (wanted == "an earlier copy of the query token" and "right after" in relation)]
+        hit = [letter for letter, tags in options if wanted in tags and
+               not (relation == "same_token_earlier" and "right after" in tags)]
         choices.append(hit[0] if hit else "A")
     return choices
 

@@ -107,7 +107,7 @@ def test_search_names_every_candidate_that_passes_one_batched_confirmation(make_
         assert store.get(f["description_id"]).status == f["status"]
     assert sum(f["status"] == "validated" for f in findings) >= 3
     assert all(re.fullmatch(r"L\d+H\d+", f["short"]) for f in findings)
-    judged = [r for r in fake.requests[before:] if "AttentionChoices" in str(r.get("response_format"))]
+    judged = [r for r in fake.requests[before:] if "RelationChoice" in str(r.get("response_format"))]
     assert judged, "the LLM-described candidates' words were checked"
 
 

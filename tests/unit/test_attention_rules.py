@@ -92,21 +92,20 @@ def test_attention_simulation_passes_the_right_words_and_rejects_wrong_ones(judg
     assert len(right.details["judged"]) == len(queries)  # every judged query and answer is kept
 
 
-@pytest.mark.parametrize("blind", ["always_A", "always_previous", "always_first", "always_self", "random"])
+@pytest.mark.parametrize("blind", ["previous_token", "first_token", "self", "same_token_earlier", "random",
+                                   "something_else_always_A", "something_else_random"])
 def test_description_blind_attention_judges_score_at_chance(blind):
     texts, queries = _induction_case()
     rng = random.Random(1)
 
     def respond(request):
-        prompt = request["messages"][-1]["content"]
-        blocks = re.findall(r"<<<DATA query\n(.*?)\nDATA>>>", prompt, re.S)
-        tag = {"always_previous": "just before", "always_first": "first token", "always_self": "itself"}.get(blind)
-        picks = []
-        for block in blocks:
-            options = re.findall(r"^([ABCD])\) .*?: (.*)$", block, re.M)
-            tagged = [letter for letter, relation in options if tag and tag in relation]
-            picks.append(tagged[0] if tagged else ("A" if blind != "random" else rng.choice("ABCD")))
-        return {"choices": picks}
+        title = request["response_format"]["schema"]["title"]
+        if title == "RelationChoice":
+            relation = {"random": rng.choice(["previous_token", "first_token", "self", "same_token_earlier"])}.get(
+                blind, blind if not blind.startswith("something_else") else "something_else")
+            return {"relation": relation}
+        n = len(re.findall(r"<<<DATA query\n", request["messages"][-1]["content"]))
+        return {"choices": ["A"] * n if blind.endswith("always_A") else [rng.choice("ABCD") for _ in range(n)]}
 
     with FakeLLM(responder=respond) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
@@ -114,7 +113,15 @@ def test_description_blind_attention_judges_score_at_chance(blind):
                            attention_queries=queries, llm=client)
     _MODE_CACHE.clear()
     assert score.status == "scored" and score.value <= 0.4 and not score.passed, score.value
-    assert score.details["chance"] == 0.25
+    assert score.details["chance"] <= 0.25
+
+
+def test_words_that_name_a_kind_of_token_go_to_the_options_form(judge):
+    texts, queries = _induction_case()
+    score = run_scorer("attention_simulation", 0.5, description="It attends to nouns.", attention_texts=texts,
+                       attention_queries=queries, llm=judge)
+    assert score.details["relation"] == "something_else" and score.details["form"] == "options"
+    assert score.details["chance"] == 0.25 and len(score.details["judged"]) == len(queries)
 
 
 def test_the_real_key_is_always_an_option_and_its_letter_is_not_fixed():

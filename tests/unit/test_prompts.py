@@ -44,6 +44,8 @@ EXAMPLE = {
     "attention_simulation": dict(description="An induction head.",
                                  queries=["a b [[a]]\nA) ' b': the token right after an earlier copy of the query token"
                                           "\nB) ' b': the token just before the query"]),
+    "attention_relation": dict(description="L18H6 is an induction head.",
+                               relations={"previous_token": "the token just before", "self": "the query token itself"}),
     "oneshot_head": dict(head="L0H1", summary="L0H1 strongest links: 'b' -> 'a' (0.99)"),
     "llm_schema_probe": dict(),
     "llm_schema_instruction": dict(schema='{"title": "Probe", "type": "object"}'),
