@@ -99,9 +99,8 @@ class Investigator:
     def _apply(self, settings: dict) -> None:
         ctx = self.deps.ctx
         self.deps.settings = AgentSettings.model_validate(settings["agent"])
-        if (settings["corpus"], settings["window_length"]) != (ctx.corpus_spec, ctx.window_length):
-            ctx._corpus = ctx._windows = None  # reopened lazily from the restored spec
-        ctx.corpus_spec, ctx.seed, ctx.window_length = settings["corpus"], settings["seed"], settings["window_length"]
+        ctx.switch_corpus(settings["corpus"], settings["window_length"])
+        ctx.seed = settings["seed"]
 
     def _start(self, question: str, thread_id: str, shape) -> dict:
         start = {"thread_id": thread_id, "model": self.deps.target.name, "question": question,

@@ -42,21 +42,25 @@ class FaultChain:
 def kill_chain(name: str, command: Callable[[], list[str]], env: dict, n_kills: int, seed: int,
                delay: tuple[float, float], check: Callable[[], str | None] = lambda: None,
                started: Callable[[], bool] | None = None, on_complete: Callable[[], bool] = lambda: False,
+               done: Callable[[], bool] = lambda: False, ok_exit: tuple[int, ...] = (0,),
                limit_s: float = 600) -> FaultChain:
     """Kill `command()` n_kills times, each after `started()` (if given) plus a seeded random delay.
-    After each kill `check()` names what is broken (None: nothing). A run that completes before its kill calls
-    `on_complete()`: True starts the work again (idempotent commands), False ends the chain."""
+    `delay` is the window for a chain of 10 kills; a longer chain scales it down (10 / n_kills) so that its
+    kills still land inside the work. After each kill `check()` names what is broken (None: nothing). The
+    chain ends when `done()` (a kill landed after the work was finished) or when a run completes before its
+    kill and `on_complete()` is False (True starts the work again, for idempotent commands)."""
     rng = random.Random(seed)
+    scale = min(1.0, 10 / n_kills)
     chain = FaultChain(name)
     RESULTS.append(chain)
     began = time.monotonic()
-    while chain.tried < n_kills and time.monotonic() - began < limit_s:
+    while chain.tried < n_kills and time.monotonic() - began < limit_s and not done():
         with tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(command(), env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
             while started is not None and not started() and proc.poll() is None:
                 time.sleep(0.02)
             try:
-                proc.wait(timeout=rng.uniform(*delay))
+                proc.wait(timeout=rng.uniform(delay[0] * scale, delay[1] * scale))
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
@@ -68,7 +72,7 @@ def kill_chain(name: str, command: Callable[[], list[str]], env: dict, n_kills: 
                     chain.survived += 1
                 continue
             chain.completed += 1
-            if proc.returncode != 0:
+            if proc.returncode not in ok_exit:
                 err.seek(0)
                 chain.problems.append(f"a run exited {proc.returncode}: {err.read()[-300:]}")
                 break

@@ -33,6 +33,12 @@ class ToolContext:
                                           self.home / "corpus" / "cache")
         return self._windows
 
+    def switch_corpus(self, spec: str, window_length: int) -> None:
+        """Read another corpus (or windows of another length) from now on; it is opened lazily."""
+        if (spec, window_length) != (self.corpus_spec, self.window_length):
+            self.corpus_spec, self.window_length = spec, window_length
+            self._corpus = self._windows = None
+
     def corpus_checksum(self) -> str | None:
         return self._corpus.checksum if self._corpus is not None else None
 

@@ -78,7 +78,8 @@ def test_training_killed_at_random_points_then_resumed_equals_an_uninterrupted_r
             return False
 
     chain = fault_harness.kill_chain("sae train --resume", command, dict(os.environ), fault_harness.kills(10), seed=9,
-                                     delay=(0.0, 1.2), check=check, started=training)
+                                     delay=(0.0, 1.2), check=check, started=training,
+                                     done=lambda: (out / CFG_FILE).exists())
     if not (out / CFG_FILE).exists():
         cli("sae", "train", *train, "--out", str(out), "--resume")
     ours, theirs = load_dictionary(out).state_dict(), load_dictionary(reference).state_dict()
