@@ -69,9 +69,14 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    try:  # a zombie child counts as dead
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    try:  # a zombie child counts as dead (and is reaped)
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return False
     except ChildProcessError:
+        pass
+    try:  # so does someone else's zombie, which its parent (or init) has not reaped yet
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
 
 
@@ -143,6 +148,10 @@ def _stop(state: dict) -> None:
         time.sleep(0.1)
     if same_process(pid, state.get("start_time")):
         os.killpg(pid, signal.SIGKILL)
+        for _ in range(50):  # gone before the caller goes on
+            if not _alive(pid):
+                return
+            time.sleep(0.1)
 
 
 def _forget(home: Path, model: str) -> None:
@@ -165,8 +174,8 @@ def _start(home: Path, model: str, persistent: bool, threads: int | None) -> dic
     state = {"pid": proc.pid, "start_time": _start_time(proc.pid), "port": port, "model": spec.name,
              "base_url": f"http://127.0.0.1:{port}/v1", "persistent": persistent, "started": time.time(),
              "ready": False}
-    _write_state(home, state)  # before the port answers: an interrupted start is found and stopped later
     try:
+        _write_state(home, state)  # before the port answers: an interrupted start is found and stopped later
         deadline = time.time() + STARTUP_TIMEOUT_S
         while time.time() < deadline:
             if proc.poll() is not None:

@@ -111,6 +111,9 @@ def test_an_interrupted_start_leaves_no_orphan_server(tmp_path, sleuth_home, sig
     child.send_signal(signum)
     child.wait(timeout=60)
     if signum == signal.SIGINT:  # Ctrl-C during start-up stops the half-started server itself
+        deadline = time.time() + 10  # it may still be exiting, or waiting for init to reap it
+        while local_server.same_process(recorded["pid"], recorded["start_time"]) and time.time() < deadline:
+            time.sleep(0.1)
         assert not local_server.same_process(recorded["pid"], recorded["start_time"])
         assert local_server.read_state(home, MODEL) is None
     state = local_server.acquire(home, MODEL, threads=1)
