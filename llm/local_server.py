@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from sleuth.errors import SleuthError
-from sleuth.locks import file_lock
+from sleuth.locks import file_lock, process_alive
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.llm.local_models import local_llm
 
@@ -64,25 +64,9 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:  # a zombie child counts as dead (and is reaped)
-        if os.waitpid(pid, os.WNOHANG) != (0, 0):
-            return False
-    except ChildProcessError:
-        pass
-    try:  # so does someone else's zombie, which its parent (or init) has not reaped yet
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def same_process(pid: int, start_time: str | None) -> bool:
     """`pid` is alive and is still the process that was recorded (not a later one given the same pid)."""
-    return _alive(pid) and (start_time is None or _start_time(pid) in (None, start_time))
+    return process_alive(pid) and (start_time is None or _start_time(pid) in (None, start_time))
 
 
 def healthy(base_url: str, timeout: float = 2.0) -> bool:
@@ -143,13 +127,13 @@ def _stop(state: dict) -> None:
         return
     os.killpg(pid, signal.SIGTERM)
     for _ in range(50):
-        if not _alive(pid):
+        if not process_alive(pid):
             return
         time.sleep(0.1)
     if same_process(pid, state.get("start_time")):
         os.killpg(pid, signal.SIGKILL)
         for _ in range(50):  # gone before the caller goes on
-            if not _alive(pid):
+            if not process_alive(pid):
                 return
             time.sleep(0.1)
 

@@ -129,8 +129,9 @@ def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
     if reply.relation == "something_else":
         accuracy, n, details = _options_form(inp)
         return accuracy, n, {**details, "relation": reply.relation}
-    hits = _named_hits(reply.relation, inp.attention_texts, queries)
-    chance = sum(sum(_named_hits(r, inp.attention_texts, queries)) for r in NAMED_MEANING) / (len(NAMED_MEANING) * len(queries))
+    hits_of = {r: _named_hits(r, inp.attention_texts, queries) for r in NAMED_MEANING}
+    hits = hits_of[reply.relation]
+    chance = sum(map(sum, hits_of.values())) / (len(NAMED_MEANING) * len(queries))
     judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h} for q, h in zip(queries, hits)]
     return sum(hits) / len(hits), len(hits), {"form": "relation", "relation": reply.relation, "judged": judged,
                                               "chance": round(chance, 3)}

@@ -40,3 +40,22 @@ def file_lock(path: Path, timeout_s: float | None = None, what: str = ""):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def process_alive(pid: int) -> bool:
+    """`pid` runs, ours or another user's (a zombie, ours or anyone's, counts as dead; ours is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child counts as dead (and is reaped)
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return False
+    except ChildProcessError:
+        pass
+    try:  # so does someone else's zombie, which its parent (or init) has not reaped yet
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -78,21 +78,11 @@ def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _save_atomically(path: Path, **arrays) -> None:
     """Write to a temporary file beside `path`, then rename: a kill never leaves a half-written cache."""
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
         pid = stale.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("wb") as handle:
