@@ -49,19 +49,16 @@ def choices_model(n: int):
                         choices=(list[Literal["A", "B", "C", "D"]], Field(min_length=n, max_length=n)))
 
 
+RELATION_WORDS = {"self": "the query token itself", "previous_token": "the token just before the query",
+                  "first_token": "the first token of the text", "same_token_earlier": "an earlier copy of the query token",
+                  "after_previous_occurrence": "the token right after an earlier copy of the query token"}
+
+
 def relations(tokens: list[str], query: int, position: int) -> list[str]:
-    """How `position` stands to `query`, in words that attention-head descriptions use (computed by code)."""
-    found = []
-    if position == query:
-        found.append("the query token itself")
-    if position == query - 1:
-        found.append("the token just before the query")
-    if position == 0:
-        found.append("the first token of the text")
-    if position < query and tokens[position].strip() == tokens[query].strip():
-        found.append("an earlier copy of the query token")
-    if 0 < position <= query and position - 1 < query and tokens[position - 1].strip() == tokens[query].strip():
-        found.append("the token right after an earlier copy of the query token")
+    """How `position` stands to `query`, in words that attention-head descriptions use: the named attention
+    rules whose targets (predicates.attention) include it."""
+    found = [words for name, words in RELATION_WORDS.items()
+             if position in targets(AttentionRule(attends_to=name), tokens)[query]]
     return found or [f"an earlier token, {query - position} back"]
 
 
