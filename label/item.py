@@ -6,6 +6,7 @@ import threading
 import time
 
 from sleuth.label.explain import explain
+from sleuth.label.intervene import measure
 from sleuth.label.records import Collected, LabelRecord
 from sleuth.label.refine import refine
 from sleuth.label.score import score
@@ -28,8 +29,10 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
     stage, draft, scores, rounds = "explain", None, [], []
     try:
         draft = explain(collected, client, spec.model, spec.preset.rules)
+        stage = "intervene"
+        steering = measure(collected, spec, ctx, forward_lock)  # the label does not change it: once per item
         stage = "score"
-        status, reason, scores = score(collected, draft, spec, client, embed)
+        status, reason, scores = score(collected, draft, spec, client, embed, steering)
         while (status != "validated" and spec.refine and draft.rule is not None and len(rounds) < spec.refine_rounds
                and ledger.tokens() < spec.max_tokens_per_item):
             stage = "refine"
@@ -39,7 +42,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
                 break
             stage = "score"
             draft = revised
-            status, reason, scores = score(collected, draft, spec, client, embed)
+            status, reason, scores = score(collected, draft, spec, client, embed, steering)
             record.update(status=status, reason=reason)
     except LLMRefused:
         raise  # a bad key or model name stops the run (one line, exit 2)

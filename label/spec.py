@@ -26,6 +26,11 @@ class Preset(BaseModel):
     scorer_batch: int = Field(ge=1, le=20)  # examples per judge prompt
     scorers: list[str]
     rules: bool = True  # the explainer also writes an executable rule (predicate language)
+    # the intervention scorer: held-out quiet windows' first tokens continued with and without the unit pushed up
+    steer_prompts: int = Field(8, ge=2, le=64)
+    steer_prompt_tokens: int = Field(12, ge=2, le=64)
+    steer_tokens: int = Field(10, ge=1, le=32)  # greedy tokens generated per continuation
+    steer_factor: float = Field(2.0, gt=0)  # the push: this many times the unit's strongest explain activation (4: gibberish)
 
 
 PRESETS: dict[str, Preset] = {

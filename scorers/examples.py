@@ -45,3 +45,15 @@ def balanced_accuracy(truth: list[bool], guess: list[bool]) -> float:
 
 def batches(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SteeredText(BaseModel):
+    """One held-out prompt continued twice by the target: as it is, and with the unit pushed up."""
+
+    prompt: str
+    baseline: str
+    steered: str
+
+    @property
+    def changed(self) -> bool:
+        return self.steered != self.baseline

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sleuth.errors import SleuthError
-from sleuth.scorers.examples import ScoringExample
+from sleuth.scorers.examples import ScoringExample, SteeredText
 
 NOT_SCORERS = {"registry", "examples"}  # every other module of this package registers scorers
 
@@ -50,6 +50,7 @@ class ScoringInput(BaseModel):
     rule_population: list[float] | None = None  # ... and every head's
     attention_texts: list[list[str]] | None = None  # held-out token lists ...
     attention_queries: list[dict] | None = None  # ... and the query positions an LLM predicts
+    steering: list[SteeredText] | None = None  # held-out prompts continued with and without the unit pushed up
     limit: int | None = None  # examples judged (default: the scorer's own)
     batch: int | None = None  # examples per judge prompt
     seed: int = 0

@@ -41,10 +41,11 @@ class AgentSettings(BaseModel):
     heldout_windows: int = Field(384, ge=16)
     # every configured scorer must score and pass for "validated"; the exact rule scorer runs first
     neuron_scorers: list[str] = ["rule", "detection", "words_match_rule"]  # embedding: available, too weak on lexical units
-    head_scorers: list[str] = ["intervention", "attention_rule", "attention_simulation"]
+    head_scorers: list[str] = ["replication", "attention_rule", "attention_simulation"]
     thresholds: dict[str, float] = {"rule": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
-                                    "simulation": 0.3, "embedding": 0.6, "intervention": 0.9, "attention_rule": 0.9,
-                                    "attention_simulation": 0.5, "patch_recovery": 0.1}
+                                    "simulation": 0.3, "embedding": 0.6, "replication": 0.9, "attention_rule": 0.9,
+                                    "attention_simulation": 0.5, "patch_recovery": 0.1,
+                                    "intervention": 0.7}
     default_threshold: float = 0.5  # for a configured scorer with no entry in thresholds
     fire_fraction: float = Field(0.3, gt=0, lt=1)  # a unit fires at this fraction of its strongest explain activation
     rule_rounds: int = Field(2, ge=0, le=5)  # refinements of the best rule from its misses

@@ -82,6 +82,8 @@ def investigator(request: dict) -> str | dict | None:
         keys = keywords(_description(prompt)) or (keywords(hypothesis.group(1)) if hypothesis else [])
         texts = [t for t in _texts(prompt)][-_count(prompt):]
         return {"answers": [_fires(keys, t) for t in texts]}
+    if title == "SteeringPicks":
+        return {"picks": steering_picks(keywords(_description(prompt)), _texts(prompt))}
     if title == "TokenGuesses":
         keys = keywords(_description(prompt))
         lists = [json.loads(t) for t in _texts(prompt)]
@@ -95,6 +97,13 @@ def investigator(request: dict) -> str | dict | None:
     if not fmt:
         return "The investigation found the findings listed above."
     return None
+
+
+def steering_picks(keys: list[str], texts: list[str]) -> list[str]:
+    """For each (prompt, A, B): the continuation with more of the description's quoted words; A on a tie."""
+    def count(text):
+        return sum(text.lower().count(k) for k in keys)
+    return ["B" if count(b) > count(a) else "A" for _, a, b in zip(texts[0::3], texts[1::3], texts[2::3])]
 
 
 def stated_rule(prompt: str) -> dict:

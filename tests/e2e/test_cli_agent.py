@@ -48,7 +48,7 @@ def test_ask_json_prints_description_claims_evidence_scores_and_tokens(env):
     finding = out["findings"][0]
     assert finding["short"] == "L18H6" and finding["status"] == "validated"
     assert finding["claims"] and all(c["evidence_ids"] for c in finding["claims"])
-    assert finding["scores"][0]["scorer"] == "intervention" and finding["scores"][0]["value"] >= 0.9
+    assert finding["scores"][0]["scorer"] == "replication" and finding["scores"][0]["value"] >= 0.9
     assert out["llm_usage"]["completion_tokens"] > 0 and out["budget"]["steps"] > 3
     assert "head_scan" in proc.stderr  # tool calls are reported on stderr, so stdout stays JSON
 

@@ -71,7 +71,7 @@ def test_head_claims_are_remeasured_on_fresh_prompts(make_agent):
     inv, _ = make_agent()
     induction = summarize(inv.ask("what does L18H6 do?"))["findings"][0]
     assert induction["short"] == "L18H6" and induction["status"] == "validated"
-    fresh = next(s for s in induction["scores"] if s["scorer"] == "intervention")
+    fresh = next(s for s in induction["scores"] if s["scorer"] == "replication")
     assert fresh["value"] >= 0.9
     quiet = summarize(inv.ask("what does layer 0 head 0 do?"))["findings"][0]
     assert quiet["short"] == "L0H0" and quiet["status"] == "rejected"
@@ -100,7 +100,7 @@ def test_search_names_every_candidate_that_passes_one_batched_confirmation(make_
     assert tools.count("head_scan") == 2 and tools.count("attention_rule") == 1
     for f in findings:
         states = {s["scorer"]: s for s in f["scores"]}
-        assert states["intervention"]["status"] == states["attention_rule"]["status"] == "scored"
+        assert states["replication"]["status"] == states["attention_rule"]["status"] == "scored"
         assert (f["status"] == "validated") == all(s["passed"] for s in states.values() if s["status"] == "scored")
         if f["written_by"] == "code":
             assert states["attention_simulation"]["status"] == "not_applicable"

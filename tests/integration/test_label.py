@@ -167,3 +167,47 @@ def test_an_llm_outage_stops_the_run_and_resume_labels_the_rest(ctx, tmp_path):
     with FakeLLM(responder=labeler) as fake:
         totals = make(_client(fake)).run()
     assert totals["done"] == 2 and totals["failed"] == 0
+
+
+def _pieces(text: str) -> set[str]:
+    return {w.lower() for w in text.split()}
+
+
+def test_intervention_steers_a_latent_on_held_out_prompts_and_reads_the_words(smollm_sae, sleuth_home, ctx):
+    from sleuth.label.intervene import steer
+
+    sae_ctx = ToolContext(target=smollm_sae, home=sleuth_home)
+    site, _ = whole_site(smollm_sae, "blocks.6.hook_resid_post@smollm2-res-6")
+    preset = PRESETS["sleuth"].model_copy(update={"scorers": ["detection", "intervention"]})
+    spec = spec_for(smollm_sae, str(site), [0, 1, 2, 3], preset=preset, refine=False)
+    found = collect(sae_ctx, spec, site, items_for(site, [0, 1, 2, 3]))
+    collected = next(c for c in found.values() if not isinstance(c, str))
+    samples = steer(collected, spec, sae_ctx)
+    quiet = [w.window for w in collected.test if w.kind == "random"][: preset.steer_prompts]
+    windows = sae_ctx.windows
+    assert len(samples) == len(quiet) and all(windows.heldout[w] for w in quiet)  # prompts: held-out documents only
+    assert [s.prompt for s in samples] == [smollm_sae.tokenizer.decode(windows.tokens[w][:12].tolist()) for w in quiet]
+    assert sum(s.changed for s in samples) >= 2
+    # a label naming a word the push brings in passes; one naming an absent word is at chance
+    new = [w for s in samples for w in _pieces(s.steered) - _pieces(s.baseline)]
+    word = max(sorted(set(new)), key=new.count)
+    with FakeLLM(responder=_label({"label": f"Pushes the text toward '{word}'.", "rule": {"token_in": [word]}})) as fake:
+        right = label_item(collected, spec, _client(fake), None, sae_ctx, None)
+    with FakeLLM(responder=_label({"label": "Pushes toward 'zebrafish'.", "rule": {"token_in": ["zebrafish"]}})) as fake:
+        wrong = label_item(collected, spec, _client(fake), None, sae_ctx, None)
+    r, w = right.score("intervention"), wrong.score("intervention")
+    assert r["status"] == w["status"] == "scored", (r, w)
+    assert r["value"] > w["value"] == 0.5 and not w["passed"], (word, r, w)
+    assert wrong.status == "rejected" and "intervention 0.50 < 0.7" in wrong.reason
+    assert len(r["details"]["pairs"]) == r["n"] == r["details"]["changed"]
+
+
+def test_intervention_does_not_apply_to_a_synthetic_unit(planted, ctx):
+    spec, collected = planted
+    spec = spec.model_copy(update={"preset": spec.preset.model_copy(update={"scorers": ["rule", "detection", "intervention"]})})
+    with FakeLLM(responder=labeler) as fake:
+        record = label_item(collected, spec, _client(fake), None, ctx, None)
+    states = {s["scorer"]: s for s in record.scores}
+    assert states["intervention"]["status"] == "not_applicable"
+    assert "not synthetic units" in states["intervention"]["reason"]
+    assert record.status == "validated", record.reason  # the others decide

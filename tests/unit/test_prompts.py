@@ -10,6 +10,7 @@ from sleuth.prompts import FENCE_CLOSE, FENCE_OPEN, data_block, names, render
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "prompts"
 EXAMPLE = {
     "detection": dict(description="Fires on 'def'.", texts=["def f(x):", "hello world"]),
+    "intervention": dict(description="Pushes toward weddings.", pairs=[{"prompt": "The day was", "a": " a wedding", "b": " cold"}]),
     "fuzzing": dict(description="Fires on 'def'.", texts=["[[def]] f(x):", "hello [[world]]"]),
     "simulation": dict(description="Fires on 'def'.", texts=[["def", " f"], ["hi"]]),
     "hypotheses": dict(component="blocks.3.mlp.hook_post[100]", model="smollm2-135m", kind_hint="A neuron.",

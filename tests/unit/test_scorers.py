@@ -43,7 +43,7 @@ def judge():
 
 def test_registry_holds_every_scorer_once():
     load_all()
-    assert {"detection", "fuzzing", "simulation", "embedding", "intervention", "patch_recovery"} <= set(SCORERS)
+    assert {"detection", "fuzzing", "simulation", "embedding", "intervention", "replication", "patch_recovery"} <= set(SCORERS)
     with pytest.raises(ValueError):
         scorer("detection", "again")(lambda **_: (0.0, 0, {}))
 
@@ -92,11 +92,11 @@ def test_failures_are_recorded_not_invented(judge):
     assert failed.status == "failed" and failed.value is None and failed.passed is None
 
 
-def test_intervention_percentile():
-    top = run_scorer("intervention", 0.9, fresh_value=0.9, population=[0.1, 0.2, 0.3, 0.9])
-    low = run_scorer("intervention", 0.9, fresh_value=0.1, population=[0.1, 0.2, 0.3, 0.9])
+def test_replication_percentile():
+    top = run_scorer("replication", 0.9, fresh_value=0.9, population=[0.1, 0.2, 0.3, 0.9])
+    low = run_scorer("replication", 0.9, fresh_value=0.1, population=[0.1, 0.2, 0.3, 0.9])
     assert top.value == 1.0 and top.passed and low.value == 0.0 and not low.passed
-    assert run_scorer("intervention", 0.9).status == "unscored"
+    assert run_scorer("replication", 0.9).status == "unscored"
 
 
 # canaries: judges that ignore the description must score at chance on balanced, shuffled examples
@@ -166,3 +166,51 @@ def test_words_must_match_the_rule(judge):
         det = run_scorer("detection", 0.6, description=words, examples=EXAMPLES, llm=judge)
         check = run_scorer("words_match_rule", 0.7, rule=rule, judged=det.details["judged"], examples=EXAMPLES)
         assert check.passed is agrees, (words, check)
+
+
+# intervention: the judge picks the steered continuation from the words; blind pickers score at chance
+def _steered(n=12, changed=True):
+    from sleuth.scorers.examples import SteeredText
+    return [SteeredText(prompt=f"Text number {i} says", baseline=f" nothing much {i}",
+                        steered=(f" wedding cake {i} wedding" if changed else f" nothing much {i}")) for i in range(n)]
+
+
+def _blind_picks(kind):
+    rng = random.Random(3)
+    counter = iter(range(10**6))
+
+    def responder(request):
+        n = int(re.search(r"exactly (\d+) letters", request["messages"][-1]["content"]).group(1))
+        pick = {"always_a": lambda: "A", "always_b": lambda: "B", "alternating": lambda: "AB"[next(counter) % 2],
+                "random": lambda: rng.choice("AB")}[kind]
+        return {"picks": [pick() for _ in range(n)]}
+
+    return responder
+
+
+def test_intervention_passes_the_right_words_and_fails_wrong_ones(judge):
+    right = run_scorer("intervention", 0.7, description="Pushes the text toward 'wedding'.", steering=_steered(), llm=judge)
+    wrong = run_scorer("intervention", 0.7, description="Pushes the text toward 'zebra'.", steering=_steered(), llm=judge)
+    assert right.value == 1.0 and right.passed and right.n == 12
+    assert wrong.value == 0.5 and not wrong.passed  # no word to go by: the tie pick is right in exactly half
+    pairs = right.details["pairs"]
+    assert sum(p["steered"] == "A" for p in pairs) == 6 and all(p["correct"] for p in pairs)
+    assert "wedding" in pairs[0]["a" if pairs[0]["steered"] == "A" else "b"]
+
+
+@pytest.mark.parametrize("kind", ["always_a", "always_b", "alternating", "random"])
+def test_intervention_blind_pickers_score_at_chance(kind):
+    with FakeLLM(responder=_blind_picks(kind)) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        values = [run_scorer("intervention", 0.7, description="Pushes toward 'wedding'.", steering=_steered(16),
+                             llm=client, seed=seed).value for seed in (0, 1, 2)]
+    _MODE_CACHE.clear()
+    assert sum(values) / len(values) <= 0.6, values
+    assert all(v < 0.7 for v in values), values
+
+
+def test_intervention_needs_steering_that_changed_something(judge):
+    unchanged = run_scorer("intervention", 0.7, description="Pushes toward 'wedding'.", steering=_steered(changed=False),
+                           llm=judge)
+    assert unchanged.status == "failed" and "changed 0 of 12" in unchanged.reason
+    assert run_scorer("intervention", 0.7, description="x", llm=judge).status == "unscored"
