@@ -3,6 +3,7 @@ it, then exact patching of it alone on a fresh (paraphrased) prompt pair decides
 
 from __future__ import annotations
 
+STAGES = ("heldout",)  # planned here
 RETRY_ON_FAILURE = False  # the shortlist's estimate is all there is to go back to
 reset_on_retry: dict = {}
 

@@ -14,6 +14,7 @@ from sleuth.predicates.attention import AttentionRule, describe_rule
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
+STAGES = ("explore", "hypothesize", "test", "heldout")  # planned here
 RETRY_ON_FAILURE = True
 reset_on_retry = {"scan": {}, "rule_scan": {}, "fresh": None}  # a retry re-tests from scratch
 TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads

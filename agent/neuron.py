@@ -16,6 +16,7 @@ from sleuth.predicates import parse_predicate
 from sleuth.predicates.fit import fit, text_fires
 
 MAX_TEST_TEXTS = 8
+STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "heldout")  # planned here
 RETRY_ON_FAILURE = True
 reset_on_retry: dict = {}
 

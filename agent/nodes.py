@@ -12,6 +12,7 @@ from sleuth.agent import actions, head, shortlist
 from sleuth.agent.protocols import protocol_of
 from sleuth.agent.budget import exhausted, metered
 from sleuth.agent.record import BASIS_OF, SHORTLIST, evidence_for
+from sleuth.agent.state import checked
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.target import Site
 from sleuth.tools import ToolError, run_tool
@@ -32,8 +33,9 @@ def current_task(state: dict) -> dict | None:
 
 
 def with_task(state: dict, changes: dict) -> list[dict]:
+    """The task list with `changes` merged into the current task, checked against the Task model."""
     tasks = [dict(t) for t in state["tasks"]]
-    tasks[state["current"]] = {**tasks[state["current"]], **changes}
+    tasks[state["current"]] = checked({**tasks[state["current"]], **changes})
     return tasks
 
 
@@ -49,7 +51,8 @@ def retrieve(state: dict, deps) -> dict:
     if not shape.get("components"):
         lines += [f"{hit.record.component}: {getattr(hit.record, 'text', None) or getattr(hit.record, 'summary', '')[:200]}"
                   for hit in deps.store.search(state["question"], k=4, model=model)]
-    tasks = [{"component": c, "kind": task_kind(c), "stage": "explore", "attempts": 0} for c in shape.get("components", [])]
+    tasks = [checked({"component": c, "kind": task_kind(c), "stage": "explore", "attempts": 0})
+             for c in shape.get("components", [])]
     deps.on_event("memory", {"lines": lines})
     return {"memory": lines, "tasks": tasks, "current": 0, "stage": "investigate" if tasks else "shortlist",
             "messages": [{"role": "memory", "content": line} for line in lines]}
@@ -168,6 +171,7 @@ def update(state: dict, deps) -> dict:
             for e in cited:
                 t["evidence"].setdefault(e["basis"], []).append(e["id"])
             t["notes"] = [{"basis": e["basis"], "summary": e["summary"]} for e in cited[:3]]
+        out["tasks"] = [checked(t) for t in out["tasks"]]
         deps.on_event("shortlist", {"components": [t["component"] for t in out["tasks"]]})
         return out
     if results[0]["purpose"] == "free":

@@ -1,6 +1,7 @@
 """The registry of investigation protocols, one module per component kind.
 
 A protocol module provides what the graph's nodes ask of it:
+- `STAGES`: the task stages its `plan` handles (the graph itself handles describe, score, free, done);
 - `plan(task, state, deps) -> {"pending": [...]} | {"task": {...}}` for its own stages;
 - `absorb(task, results, state, deps) -> {"task": {...}, "experiments"?: [...]}`;
 - `best(task) -> dict | None`: the hypothesis whose rule the description states;
@@ -18,6 +19,9 @@ from types import ModuleType
 from sleuth.agent import circuit, head, neuron
 
 PROTOCOLS: dict[str, ModuleType] = {"neuron": neuron, "head": head, "circuit": circuit}
+
+
+SHARED_STAGES = ("describe", "score", "free", "done")  # handled by the graph's nodes for every kind
 
 
 def protocol_of(task: dict) -> ModuleType:

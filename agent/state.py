@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
+from pydantic import BaseModel, ConfigDict, model_validator
+
 
 def add_unique(left: list[str] | None, right: list[str] | None) -> list[str]:
     """Reducer for evidence ids: append, never repeat (a replayed step adds nothing)."""
@@ -13,29 +15,54 @@ def add_unique(left: list[str] | None, right: list[str] | None) -> list[str]:
     return out
 
 
-class Task(TypedDict, total=False):
-    """One component under investigation and where its protocol stands."""
+class Task(BaseModel):
+    """One component under investigation and where its protocol stands. Every write of a task goes
+    through `checked` (agent.nodes.with_task): an unknown field, a wrong type, a kind with no protocol
+    or a stage its protocol does not have is an error there, not a silent key in the state."""
+
+    model_config = ConfigDict(extra="forbid")
 
     component: str
-    kind: str  # a key of agent.protocols.PROTOCOLS: neuron (also latents, directions, units) | head | circuit
-    stage: str  # protocol stage
-    attempts: int
-    hypotheses: list[dict]  # {id, statement, kind?, status, accuracy}
-    examples: list[dict]  # top corpus examples shown to the LLM: {text, value}
-    quiet: list[str]
-    stats: str
-    fire_threshold: float
-    test_texts: list[str]
-    predictions: dict[str, list[bool]]  # hypothesis id -> prediction per test text
-    scan: dict[str, dict]  # head_scan kind -> {value, percentile, rank}
-    rule_scan: dict[str, dict]  # attention rule (in words) -> {value, rank, of, percentile}, explain split
-    fresh: dict | None  # re-measurement for validation (fresh scan / held-out rule / fresh patch)
-    heldout: list[dict]  # held-out scoring examples (neurons)
-    code_written: bool  # a batch-confirmed search candidate whose text code states
-    links: list[str]
-    draft: dict | None  # {description, claims}
-    feedback: str | None
-    evidence: dict[str, list[str]]  # basis -> evidence ids
+    kind: str  # a key of agent.protocols.PROTOCOLS (neuron: also latents, directions, synthetic units | head | circuit)
+    stage: str  # one of the protocol's STAGES or agent.protocols.SHARED_STAGES
+    attempts: int = 0
+    hypotheses: list[dict] = []  # {id, statement, rule?, kind?, status, accuracy, fit?}
+    examples: list[dict] = []  # top corpus examples shown to the LLM: {text, value}
+    quiet: list[str] = []  # non-firing corpus snippets shown to the LLM
+    windows: list[dict] = []  # explain windows a rule is fitted on: {tokens, values}
+    stats: str = ""
+    fire_threshold: float | None = None
+    test_texts: list[str] = []  # the LLM's own test texts (evidence, never validation)
+    tests: list[dict] = []  # the unit measured on them: {tokens, values}
+    rounds: list[dict] = []  # rule refinement rounds with their numbers
+    scan: dict[str, dict] = {}  # head_scan kind -> {value, percentile, rank}
+    rule_scan: dict[str, dict] = {}  # attention rule (in words) -> {value, rank, of, percentile}, explain split
+    fresh: dict | None = None  # re-measurement for validation (fresh scan / held-out rule / fresh patch)
+    heldout: list[dict] = []  # held-out scoring examples (neurons)
+    code_written: bool = False  # a batch-confirmed search candidate whose text code states
+    estimate: float | None = None  # a behaviour component's recovery estimated by attribution patching
+    links: list[str] = []
+    draft: dict | None = None  # {description, claims, rule?, rule_fit?}
+    feedback: str | None = None
+    evidence: dict[str, list[str]] = {}  # basis -> evidence ids
+    notes: list[dict] = []  # {basis, summary} of the evidence cited so far
+    free_left: int | None = None  # LLM-chosen experiments left (free_steps)
+
+    @model_validator(mode="after")
+    def _known_protocol_and_stage(self) -> "Task":
+        from sleuth.agent.protocols import PROTOCOLS, SHARED_STAGES
+
+        if self.kind not in PROTOCOLS:
+            raise ValueError(f"no protocol for task kind '{self.kind}'; known: {', '.join(PROTOCOLS)}")
+        stages = PROTOCOLS[self.kind].STAGES + SHARED_STAGES
+        if self.stage not in stages:
+            raise ValueError(f"the {self.kind} protocol has no stage '{self.stage}' (its stages: {', '.join(stages)})")
+        return self
+
+
+def checked(task: dict) -> dict:
+    """A task dict validated against Task; only the fields it sets are kept, so the state stays plain JSON."""
+    return Task.model_validate(task).model_dump(exclude_unset=True)
 
 
 class AgentState(TypedDict, total=False):
@@ -46,7 +73,7 @@ class AgentState(TypedDict, total=False):
     question: str
     shape: dict  # QuestionShape
     stage: str  # question-level stage: shortlist | investigate | answer | done
-    tasks: list[Task]
+    tasks: list[dict]  # Task fields, checked on every write (agent.nodes.with_task)
     current: int  # index into tasks
     memory: list[str]  # what memory already knew
     pending: list[dict]  # tool calls planned: {tool, args, purpose}

@@ -176,3 +176,21 @@ def test_head_hypotheses_carry_rules_and_rule_measurements_decide_them(deps):
     assert top["kind"] is None and top["rule"] == {"attends_to": {"offset": -2}}
     held = head.plan({**task, **out, "stage": "heldout"}, {}, deps)["pending"]
     assert [(c["tool"], c["args"].get("split"), c.get("fresh")) for c in held] == [("attention_rule", "heldout", True)]
+
+
+def test_the_task_model_refuses_what_no_protocol_has():
+    from pydantic import ValidationError
+
+    from sleuth.agent.nodes import with_task
+    from sleuth.agent.state import Task, checked
+
+    task = checked({"component": "L3N1", "kind": "neuron", "stage": "explore"})
+    assert task == {"component": "L3N1", "kind": "neuron", "stage": "explore"}  # plain JSON, only what is set
+    s = state(tasks=[task])
+    assert with_task(s, {"stage": "hypothesize", "fire_threshold": 1})[0]["fire_threshold"] == 1.0
+    for changes, says in [({"hypothesis": []}, "Extra inputs"), ({"stage": "heldout_scan"}, "no stage 'heldout_scan'"),
+                          ({"attempts": "many"}, "valid integer"), ({"kind": "direction"}, "no protocol for task kind")]:
+        with pytest.raises(ValidationError, match=says):
+            with_task(s, changes)
+    with pytest.raises(ValidationError, match="circuit protocol has no stage 'explore'"):
+        Task(component="L3N1", kind="circuit", stage="explore")
