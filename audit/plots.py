@@ -48,9 +48,13 @@ def bars(labels: list[str], values: list[float], width: int = 420) -> str:
     return "".join(parts) + "</svg>"
 
 
-def histogram(values: list[float], bins: int = 10, width: int = 320, height: int = 90) -> str:
+def histogram(values: list[float], bins: int = 10, width: int = 320, height: int = 90,
+              bounds: tuple[float, float] | None = None) -> str:
+    """`bounds`: a fixed axis (e.g. 0..1 for scores) that holds every value; else the values' own range."""
     low, high = min(values, default=0.0), max(values, default=1.0)
-    if high - low < 1e-9:
+    if bounds and bounds[0] <= low and high <= bounds[1]:
+        low, high = bounds
+    elif high - low < 1e-9:
         low, high = low - 0.5, high + 0.5
     counts = [0] * bins
     for v in values:

@@ -40,7 +40,7 @@ def view(log: RunLog) -> dict:
             for s in f.scores:
                 if s.get("status") == "scored" and s.get("value") is not None:
                     scores.setdefault(s["scorer"], []).append(s["value"])
-    distributions = [plots.histogram(v) for v in scores.values()]
+    distributions = [plots.histogram(v, bounds=(0.0, 1.0)) for v in scores.values()]  # scores: a 0..1 axis when they fit
     return {"log": log, "totals": log.totals(), "tasks": tasks, "evidence": evidence,
             "distributions": list(zip(scores, distributions)), "spec": log.spec}
 

@@ -89,3 +89,10 @@ def test_plots_draw_what_they_are_given():
     assert "+0.400" in bars and "-0.200" in bars
     hist = plots.histogram([0.1, 0.1, 0.9])
     assert ": 2</title>" in hist and ": 1</title>" in hist
+
+
+def test_score_histograms_keep_a_zero_to_one_axis():
+    same = plots.histogram([1.0, 1.0], bounds=(0.0, 1.0))
+    assert ">0.00</text>" in same and ">1.00</text>" in same and "1.50" not in same  # one value: not 0.50..1.50
+    wide = plots.histogram([0.2, 1.8], bounds=(0.0, 1.0))  # a value outside the bounds: its own range
+    assert ">0.20</text>" in wide and ">1.80</text>" in wide
