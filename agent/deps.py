@@ -41,13 +41,17 @@ class AgentDeps:
             return 0
         return self.llm.ledger.tokens()
 
-    def ask(self, template: str, schema: type[BaseModel], max_tokens: int = 256, **variables) -> BaseModel:
-        """Render a prompt and get a validated structured reply (InvalidOutput after bounded retries)."""
+    def ask(self, template: str, schema: type[BaseModel], max_tokens: int = 256, brief: str | None = None,
+            **variables) -> BaseModel:
+        """Render a prompt and get a validated structured reply (InvalidOutput after bounded retries).
+        brief (default: the schema's BRIEF): the reply's shape in words, sent instead of the full JSON
+        schema when the server enforces the schema itself."""
         from sleuth.llm.errors import LLMError
 
         if self.llm is None:
             raise LLMError("no LLM endpoint is configured")
         prompt = render(template, **variables)
-        reply = self.llm.structured([{"role": "user", "content": prompt}], schema, max_tokens=max_tokens)
+        reply = self.llm.structured([{"role": "user", "content": prompt}], schema, max_tokens=max_tokens,
+                                    brief=brief or getattr(schema, "BRIEF", None))
         self.on_event("llm", {"template": template, "reply": reply.model_dump()})
         return reply

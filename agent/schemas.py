@@ -5,7 +5,7 @@ Enumerations (head behaviours, claim bases) come from the tool registry."""
 from __future__ import annotations
 
 import typing
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -20,15 +20,27 @@ class RuleHypothesis(BaseModel):
     rule: Predicate = Field(description="the statement as a predicate: which tokens fire")
 
 
+# The prompts list the rule forms; a server that enforces the schema (a grammar) then needs only the
+# reply's shape in words instead of the whole JSON schema (the rule schema alone is ~5,000 characters).
+# A prompt-only endpoint still gets the full schema (LLMClient.structured).
+RULE_BRIEF = "Reply with one JSON object and nothing else: {shape}, RULE a rule as listed."
+
+
 class Hypotheses(BaseModel):
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"hypotheses": [{"statement": "...", "rule": RULE}, ...]}')
+
     hypotheses: list[RuleHypothesis] = Field(min_length=1, max_length=3)
 
 
 class RevisedRule(RuleHypothesis):
     """A revision of the best rule after reading its false positives and false negatives."""
 
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"statement": "...", "rule": RULE}')
+
 
 class TestTexts(BaseModel):
+    BRIEF: ClassVar[str] = 'Reply with one JSON object and nothing else: {"texts": ["...", ...]}.'
+
     texts: list[str] = Field(min_length=2, max_length=10)
 
 
@@ -63,6 +75,10 @@ def head_kinds() -> tuple[str, ...]:
 
     field = get_tool("head_scan").input_model.model_fields["kind"]
     return typing.get_args(field.annotation)
+
+
+HEAD_KINDS_BRIEF = ('Reply with one JSON object and nothing else: {"kinds": [...], "rules": [{"attends_to": X}, ...], '
+                    '"reason": "..."}, kinds and X as listed.')
 
 
 def head_kinds_model() -> type[BaseModel]:

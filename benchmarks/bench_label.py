@@ -5,7 +5,9 @@ detection + fuzzing, 5 examples per prompt) as a configuration of the same pipel
 
 Figures: labels/hour, LLM tokens per validated label, mean detection balanced accuracy, share
 validated; ratios against the Delphi preset measured in the same run.
-SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50).
+SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50); SLEUTH_BENCH_LABEL_CONFIGS a comma list of
+configs (default all). `sleuth_intervention` adds the intervention scorer (steering judged against the
+label) and reports its mean and how often it passed.
 """
 
 import json
@@ -17,7 +19,9 @@ from pathlib import Path
 
 CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_refine": ["--preset", "sleuth", "--refine"],
-           "delphi_default": ["--preset", "delphi", "--no-refine"]}
+           "delphi_default": ["--preset", "delphi", "--no-refine"],
+           "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers",
+                                   "rule,detection,words_match_rule,intervention"]}
 SLEUTH = os.environ.get("SLEUTH_BENCH_CLI", str(Path(sys.executable).parent / "sleuth"))  # another build to compare
 
 
@@ -27,20 +31,27 @@ def _label(latents: str, extra: list[str], out: Path) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
     totals = json.loads(proc.stdout)
-    return {k: totals[k] for k in ("items", "validated", "rejected", "failed", "llm_tokens", "tokens_per_validated",
-                                   "labels_per_hour", "mean_detection", "validated_share", "wall_s")}
+    out_totals = {k: totals[k] for k in ("items", "validated", "rejected", "failed", "llm_tokens", "tokens_per_validated",
+                                         "labels_per_hour", "mean_detection", "validated_share", "wall_s")}
+    steering = [json.loads(line)["scores"].get("intervention") for line in (out / "labels.jsonl").open()]
+    steering = [v for v in steering if v is not None]
+    if steering:
+        out_totals.update(mean_intervention=round(sum(steering) / len(steering), 4), intervention_scored=len(steering),
+                          intervention_passed=sum(v >= 0.7 for v in steering))
+    return out_totals
 
 
 def run() -> dict:
     latents = os.environ.get("SLEUTH_BENCH_LABEL_LATENTS", "0:50")
     results = {"latents": latents, "llm": os.environ.get("SLEUTH_LLM_LOCAL_MODEL", "embedded default")}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in CONFIGS.items():
+        chosen = os.environ.get("SLEUTH_BENCH_LABEL_CONFIGS", ",".join(CONFIGS)).split(",")
+        for name, extra in ((n, CONFIGS[n]) for n in chosen):
             results[name] = _label(latents, extra, Path(tmp) / name)
             print(name, json.dumps(results[name]), flush=True)
-    base = results["delphi_default"]
-    for name in ("sleuth_no_refine", "sleuth_refine"):
-        mine = results[name]
+    base = results.get("delphi_default", {})
+    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention"):
+        mine = results.get(name, {})
         if mine.get("tokens_per_validated") and base.get("tokens_per_validated"):
             mine["tokens_per_validated_vs_delphi"] = round(mine["tokens_per_validated"] / base["tokens_per_validated"], 3)
         if mine.get("mean_detection") is not None and base.get("mean_detection") is not None:

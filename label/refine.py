@@ -18,13 +18,9 @@ from sleuth.tools import run_tool
 SETTINGS = AgentSettings()  # the agent's rule-status thresholds
 
 
-BRIEF = {"refine_rule": 'Reply with one JSON object and nothing else: {"statement": "...", "rule": RULE}, RULE a rule as listed.',
-         "test_texts": 'Reply with one JSON object and nothing else: {"texts": ["...", ...]}.'}
-
-
 def _ask(llm, template: str, schema, max_tokens: int, **variables):
     return llm.structured([{"role": "user", "content": render(template, **variables)}], schema, max_tokens=max_tokens,
-                          brief=BRIEF[template])
+                          brief=schema.BRIEF)
 
 
 def refine(collected: Collected, draft: Draft, llm, ctx, model: str, forward_lock) -> tuple[Draft, dict]:

@@ -194,3 +194,18 @@ def test_the_task_model_refuses_what_no_protocol_has():
             with_task(s, changes)
     with pytest.raises(ValidationError, match="circuit protocol has no stage 'explore'"):
         Task(component="L3N1", kind="circuit", stage="explore")
+
+
+def test_rule_schemas_go_to_a_grammar_server_as_a_brief():
+    """The rule schema is ~5,000 characters; a server that enforces it gets the reply's shape in words."""
+    from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
+    from sleuth.llm.structured import schema_instruction
+
+    with FakeLLM(responder=investigator) as fake:
+        d = AgentDeps(ctx=SimpleNamespace(target=SimpleNamespace(name="m"), seed=0),
+                      llm=LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0)), store=None, settings=AgentSettings())
+        d.ask("test_texts", TestTexts, component="L3N1", model="m", hypotheses=["fires on 'the'"], n=3)
+        assert fake.requests[-1]["messages"][0]["content"] == TestTexts.BRIEF
+    _MODE_CACHE.clear()
+    for schema in (Hypotheses, RevisedRule):
+        assert "RULE a rule as listed" in schema.BRIEF and len(schema.BRIEF) < len(schema_instruction(schema)) / 20
