@@ -209,3 +209,32 @@ def test_rule_schemas_go_to_a_grammar_server_as_a_brief():
     _MODE_CACHE.clear()
     for schema in (Hypotheses, RevisedRule):
         assert "RULE a rule as listed" in schema.BRIEF and len(schema.BRIEF) < len(schema_instruction(schema)) / 20
+
+
+@pytest.mark.parametrize("learns", [True, False])
+def test_test_texts_that_repeat_the_hypotheses_are_asked_again_then_skipped(learns):
+    from sleuth.agent import neuron
+
+    statement = "Fires on the token 'def'."
+    seen = []
+
+    def respond(request):
+        prompt = request["messages"][-1]["content"]
+        seen.append("could not be used" in prompt)
+        told = "could not be used" in prompt
+        return {"texts": ["def f(x): pass", "hello world"] if told and learns else [statement, statement]}
+
+    hyp = {"id": "H1", "statement": statement, "rule": {"token_in": ["def"]}, "status": "open", "accuracy": None,
+           "fit": {"f1": 0.5, "correlation": 0.4}}
+    task = {"component": "L3N1", "kind": "neuron", "stage": "test", "hypotheses": [hyp], "rounds": []}
+    with FakeLLM(responder=respond) as fake:
+        d = AgentDeps(ctx=SimpleNamespace(target=SimpleNamespace(name="m"), seed=0),
+                      llm=LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0)), store=None,
+                      settings=AgentSettings(rule_rounds=1))
+        out = neuron.plan(task, {}, d)["task"]
+    _MODE_CACHE.clear()
+    assert seen == [False, True]  # asked twice, the second time told why
+    if learns:
+        assert out == {"test_texts": ["def f(x): pass", "hello world"], "stage": "run_tests"}
+    else:  # evidence, never validation: the protocol goes on without them
+        assert out == {"test_texts": [], "stage": "refine"}
