@@ -7,16 +7,27 @@ from __future__ import annotations
 import typing
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from sleuth.predicates import Predicate
 from sleuth.predicates.attention import AttentionRule
 
 
+def plain_words(text: str) -> str:
+    """A statement must say something: a placeholder such as "..." (a small LLM copying the reply's shape)
+    is refused, and the refusal goes back to the LLM as a validation error."""
+    if sum(ch.isalpha() for ch in text) < 3:
+        raise ValueError(f"{text!r} is not a statement in words; write what makes the component fire")
+    return text
+
+
+Words = typing.Annotated[str, AfterValidator(plain_words)]
+
+
 class RuleHypothesis(BaseModel):
     """A hypothesis and the same claim as a rule sleuth's own code evaluates exactly."""
 
-    statement: str = Field(min_length=3, max_length=300, description="what it responds to, in plain words")
+    statement: Words = Field(min_length=3, max_length=300, description="what it responds to, in plain words")
     rule: Predicate = Field(description="the statement as a predicate: which tokens fire")
 
 
@@ -27,7 +38,7 @@ RULE_BRIEF = "Reply with one JSON object and nothing else: {shape}, RULE a rule 
 
 
 class Hypotheses(BaseModel):
-    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"hypotheses": [{"statement": "...", "rule": RULE}, ...]}')
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"hypotheses": [{"statement": "<what makes it fire, in words>", "rule": RULE}, ...]}')
 
     hypotheses: list[RuleHypothesis] = Field(min_length=1, max_length=3)
 
@@ -35,7 +46,7 @@ class Hypotheses(BaseModel):
 class RevisedRule(RuleHypothesis):
     """A revision of the best rule after reading its false positives and false negatives."""
 
-    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"statement": "...", "rule": RULE}')
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"statement": "<what makes it fire, in words>", "rule": RULE}')
 
 
 class TestTexts(BaseModel):
@@ -65,7 +76,7 @@ class Claim(BaseModel):
 
 
 class DescriptionDraft(BaseModel):
-    description: str = Field(min_length=3, max_length=600)
+    description: Words = Field(min_length=3, max_length=600)
     claims: list[Claim] = Field(min_length=1, max_length=3)
 
 

@@ -6,13 +6,14 @@ from collections import Counter
 
 from pydantic import BaseModel, Field
 
+from sleuth.agent.schemas import Words
 from sleuth.label.records import Collected, Draft, Window
 from sleuth.predicates import Predicate
 from sleuth.prompts import render
 
 
 class LabelText(BaseModel):
-    label: str = Field(min_length=3, max_length=240, description="what the unit responds to, in one short sentence")
+    label: Words = Field(min_length=3, max_length=240, description="what the unit responds to, in one short sentence")
 
 
 class LabelDraft(LabelText):
@@ -43,8 +44,8 @@ def prompt(collected: Collected, model: str, rules: bool) -> str:
 
 
 # the prompt lists the rule forms; a server that enforces the schema needs only the shape in words
-BRIEF = {True: 'Reply with one JSON object and nothing else: {"label": "...", "rule": RULE}, RULE a rule as listed.',
-         False: 'Reply with one JSON object and nothing else: {"label": "..."}.'}
+BRIEF = {True: 'Reply with one JSON object and nothing else: {"label": "<what the unit responds to, in words>", "rule": RULE}, RULE a rule as listed.',
+         False: 'Reply with one JSON object and nothing else: {"label": "<what the unit responds to, in words>"}.'}
 
 
 def explain(collected: Collected, llm, model: str, rules: bool) -> Draft:

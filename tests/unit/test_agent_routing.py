@@ -238,3 +238,18 @@ def test_test_texts_that_repeat_the_hypotheses_are_asked_again_then_skipped(lear
         assert out == {"test_texts": ["def f(x): pass", "hello world"], "stage": "run_tests"}
     else:  # evidence, never validation: the protocol goes on without them
         assert out == {"test_texts": [], "stage": "refine"}
+
+
+def test_a_placeholder_statement_is_refused():
+    """Measured: with a brief, the 1.5B sometimes copied its placeholder and wrote the statement "..."."""
+    from pydantic import ValidationError
+
+    from sleuth.agent.schemas import DescriptionDraft, RevisedRule
+    from sleuth.label.explain import LabelDraft
+
+    for model, fields in [(RevisedRule, {"statement": "...", "rule": {"token_in": ["a"]}}),
+                          (LabelDraft, {"label": "<...>", "rule": {"token_in": ["a"]}}),
+                          (DescriptionDraft, {"description": "... ...", "claims": [{"text": "x y z", "basis": "top_examples"}]})]:
+        with pytest.raises(ValidationError, match="not a statement in words"):
+            model.model_validate(fields)
+    assert RevisedRule.model_validate({"statement": "fires on 'a'", "rule": {"token_in": ["a"]}}).statement == "fires on 'a'"
