@@ -9,7 +9,7 @@ that `attention_rule` scores on held-out text and `attention_simulation` checks 
 
 from __future__ import annotations
 
-from sleuth.agent.schemas import HEAD_KINDS_BRIEF, head_kinds, head_kinds_model
+from sleuth.agent.schemas import head_kinds, head_kinds_model
 from sleuth.predicates.attention import AttentionRule, describe_rule
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
@@ -79,7 +79,7 @@ def plan(task: dict, state: dict, deps) -> dict:
         return {"pending": [{"tool": "attention_pattern", "purpose": "pattern",
                              "args": {"layer": layer, "head": head, "texts": list(SAMPLE_TEXTS), "top": 4}}]}
     if stage == "hypothesize":
-        reply = deps.ask("head_hypotheses", head_kinds_model(), brief=HEAD_KINDS_BRIEF, max_tokens=200, component=Site.parse(c).short,
+        reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=200, component=Site.parse(c).short,
                          model=deps.target.name, memory=state.get("memory", []), links=task.get("links", []),
                          feedback=task.get("feedback"), kinds=head_kinds())
         return {"task": {"hypotheses": kind_hypotheses(Site.parse(c).short, reply.kinds, reply.rules), "stage": "test"}}

@@ -88,10 +88,6 @@ def head_kinds() -> tuple[str, ...]:
     return typing.get_args(field.annotation)
 
 
-HEAD_KINDS_BRIEF = ('Reply with one JSON object and nothing else: {"kinds": [...], "rules": [{"attends_to": X}, ...], '
-                    '"reason": "..."}, kinds and X as listed.')
-
-
 def head_kinds_model() -> type[BaseModel]:
     kinds = Literal[head_kinds()]  # type: ignore[valid-type]
     return create_model("HeadKinds", kinds=(list[kinds], Field(min_length=1, max_length=3)),

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from sleuth.agent.head import KIND_RULES, kind_hypotheses, scan_position
-from sleuth.agent.schemas import HEAD_KINDS_BRIEF, ContrastTexts, Counterfactual, head_kinds, head_kinds_model
+from sleuth.agent.schemas import ContrastTexts, Counterfactual, head_kinds, head_kinds_model
 from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
@@ -21,7 +21,7 @@ def plan(state: dict, deps) -> dict:
     if shape["kind"] == "search" and shape["unit"] == "head":
         kind = shape.get("head_kind")
         if kind is None:
-            reply = deps.ask("head_hypotheses", head_kinds_model(), brief=HEAD_KINDS_BRIEF, max_tokens=80, component="every head",
+            reply = deps.ask("head_hypotheses", head_kinds_model(), max_tokens=80, component="every head",
                              model=target.name, memory=state.get("memory", []), links=[state["question"]],
                              feedback=None, kinds=head_kinds())
             kind = reply.kinds[0]
