@@ -228,7 +228,7 @@ def test_ask_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(en
         return None
 
     fake.responder = lambda request: Step(content=policy(request), delay_s=0.3)  # LLM time to land kills in
-    chain = fault_harness.kill_chain("ask / ask --resume", command, chained, fault_harness.kills(10), seed=13,
+    chain = fault_harness.kill_chain("ask / ask --resume", command, chained, fault_harness.kills(), seed=13,
                                      delay=(0.0, 2.5), check=check, started=working)
     fake.responder = policy
     final = run(chained, "ask", "--resume", thread, "--json")

@@ -113,7 +113,7 @@ def test_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(uninte
                 return f"{path.name} is torn"
         return None
 
-    chain = fault_harness.kill_chain("label / label --resume", command, env, fault_harness.kills(10), seed=17,
+    chain = fault_harness.kill_chain("label / label --resume", command, env, fault_harness.kills(), seed=17,
                                      delay=(0.0, 2.0), check=check, started=working)
     proc = run(env, *ARGS, "--out", str(out), "--resume", "--json")
     assert proc.returncode == 0, proc.stderr

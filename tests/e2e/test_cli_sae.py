@@ -77,7 +77,7 @@ def test_training_killed_at_random_points_then_resumed_equals_an_uninterrupted_r
         except OSError:
             return False
 
-    chain = fault_harness.kill_chain("sae train --resume", command, dict(os.environ), fault_harness.kills(10), seed=9,
+    chain = fault_harness.kill_chain("sae train --resume", command, dict(os.environ), fault_harness.kills(), seed=9,
                                      delay=(0.0, 1.2), check=check, started=training,
                                      done=lambda: (out / CFG_FILE).exists())
     if not (out / CFG_FILE).exists():

@@ -111,16 +111,20 @@ def test_an_interrupted_start_leaves_no_orphan_server(tmp_path, sleuth_home, sig
     child.send_signal(signum)
     child.wait(timeout=60)
     if signum == signal.SIGINT:  # Ctrl-C during start-up stops the half-started server itself
-        deadline = time.time() + 10  # it may still be exiting, or waiting for init to reap it
-        while local_server.same_process(recorded["pid"], recorded["start_time"]) and time.time() < deadline:
-            time.sleep(0.1)
-        assert not local_server.same_process(recorded["pid"], recorded["start_time"])
+        assert _gone(recorded), "the interrupted start stopped its own server"
         assert local_server.read_state(home, MODEL) is None
     state = local_server.acquire(home, MODEL, threads=1)
     local_server.release(home, state["lease"])
-    time.sleep(0.5)
-    assert not local_server.same_process(recorded["pid"], recorded["start_time"]), "no orphan llama.cpp server"
-    assert not local_server.same_process(state["pid"], state["start_time"])
+    assert _gone(recorded), "no orphan llama.cpp server"
+    assert _gone(state)
+
+
+def _gone(state: dict, within_s: float = 30.0) -> bool:
+    """The recorded server has exited (bounded: a loaded 2-core machine may take seconds to tear it down)."""
+    deadline = time.time() + within_s
+    while local_server.same_process(state["pid"], state["start_time"]) and time.time() < deadline:
+        time.sleep(0.1)
+    return not local_server.same_process(state["pid"], state["start_time"])
 
 
 def test_a_dead_server_is_detected_and_replaced(sleuth_home, server):
