@@ -88,8 +88,11 @@ def test_a_second_model_gets_its_own_server(server, sleuth_home):
     assert local_server.healthy(server["base_url"])
 
 
+# A background job of a non-interactive shell (how CI may run) starts with SIGINT ignored, and Python then
+# installs no KeyboardInterrupt handler; a terminal user's Ctrl-C is not ignored: restore it as a terminal has it.
 _START_IN_CHILD = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from sleuth.llm import local_server
 local_server.acquire(Path(sys.argv[1]), sys.argv[2], threads=1)
