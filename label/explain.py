@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 
+from typing import ClassVar
+
 from pydantic import BaseModel, Field
 
-from sleuth.agent.schemas import Words
+from sleuth.agent.schemas import RULE_BRIEF, Words
 from sleuth.label.records import Collected, Draft, Window
 from sleuth.predicates import Predicate
 from sleuth.prompts import render
 
 
 class LabelText(BaseModel):
+    BRIEF: ClassVar[str] = 'Reply with one JSON object and nothing else: {"label": "<what the unit responds to, in words>"}.'
+
     label: Words = Field(min_length=3, max_length=240, description="what the unit responds to, in one short sentence")
 
 
 class LabelDraft(LabelText):
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"label": "<what the unit responds to, in words>", "rule": RULE}')
+
     rule: Predicate = Field(description="the label as a predicate: which tokens fire")
 
 
@@ -43,14 +49,9 @@ def prompt(collected: Collected, model: str, rules: bool) -> str:
                   quiet=["".join(w.tokens) for w in quiet])
 
 
-# the prompt lists the rule forms; a server that enforces the schema needs only the shape in words
-BRIEF = {True: 'Reply with one JSON object and nothing else: {"label": "<what the unit responds to, in words>", "rule": RULE}, RULE a rule as listed.',
-         False: 'Reply with one JSON object and nothing else: {"label": "<what the unit responds to, in words>"}.'}
-
-
 def explain(collected: Collected, llm, model: str, rules: bool) -> Draft:
     schema = LabelDraft if rules else LabelText
     reply = llm.structured([{"role": "user", "content": prompt(collected, model, rules)}], schema, max_tokens=200,
-                           brief=BRIEF[rules])
+                           brief=schema.BRIEF)
     rule = reply.rule.model_dump(by_alias=True, exclude_none=True) if rules else None
     return Draft(label=reply.label.strip(), rule=rule)
