@@ -53,7 +53,7 @@ def ask(
                       synthetic=synthetic) as (inv, client):
         state = inv.resume(resume) if resume else inv.ask(question, thread_id=thread)
         printer.end_answer(state.get("answer", ""))
-        summary = summarize(state, client.ledger.totals())
+        summary = summarize(state, {**client.ledger.totals(), "by_purpose": client.ledger.by_purpose()})
     if json_out:
         return emit_json(summary)
     print_findings(summary)

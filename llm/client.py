@@ -51,6 +51,9 @@ class _Both:
     def totals(self) -> dict:
         return self.ledgers[-1].totals()
 
+    def by_purpose(self) -> dict[str, dict]:
+        return self.ledgers[-1].by_purpose()
+
 
 class LLMClient:
     def __init__(self, cfg: LLMConfig, ledger: UsageLedger | None = None):
@@ -126,8 +129,9 @@ class LLMClient:
                        f"{retries + 1} attempts") from None
 
     def chat(self, messages: list[dict], max_tokens: int = 512, temperature: float = 0.0,
-             fmt: dict | None = None, on_token: Callable[[str], None] | None = None, retries: int | None = None) -> str:
-        """One completion; streams tokens to on_token when given. Usage goes to the ledger."""
+             fmt: dict | None = None, on_token: Callable[[str], None] | None = None, retries: int | None = None,
+             purpose: str = "chat") -> str:
+        """One completion; streams tokens to on_token when given. Usage goes to the ledger under `purpose`."""
         start = time.perf_counter()
         extra = {"response_format": fmt} if fmt is not None else {}
 
@@ -151,7 +155,7 @@ class LLMClient:
 
         text, prompt_tokens, completion_tokens = self._call(once, retries)
         self.ledger.add(CallUsage(model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                  latency_s=round(time.perf_counter() - start, 4)))
+                                  latency_s=round(time.perf_counter() - start, 4), purpose=purpose))
         return text
 
     # ---- structured output ----------------------------------------------
@@ -163,7 +167,8 @@ class LLMClient:
         for mode in MODES[:-1]:
             try:
                 # one quick try per mode: a server that rejects a mode answers 5xx, which is not transient here
-                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, SchemaProbe), retries=1)
+                text = self.chat(probe, max_tokens=16, fmt=response_format(mode, SchemaProbe), retries=1,
+                                 purpose="schema_probe")
                 if validate(SchemaProbe, text)[0] is not None:
                     _MODE_CACHE[self.cfg.base_url] = mode
                     return mode
@@ -189,7 +194,7 @@ class LLMClient:
         convo = [{"role": "system", "content": instruction}, *messages]
         error = None
         for _ in range(self.cfg.max_validation_retries + 1):
-            text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt)
+            text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt, purpose=model.__name__)
             parsed, error = validate(model, text)
             if parsed is not None:
                 return parsed

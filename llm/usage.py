@@ -13,6 +13,7 @@ class CallUsage(BaseModel):
     completion_tokens: int = 0
     latency_s: float = 0.0
     attempts: int = 1
+    purpose: str = "chat"  # what the call was for: the reply schema's name for structured calls
 
 
 class UsageLedger(BaseModel):
@@ -34,3 +35,14 @@ class UsageLedger(BaseModel):
                 "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
                 "completion_tokens": sum(c.completion_tokens for c in self.calls),
                 "latency_s": round(sum(c.latency_s for c in self.calls), 3)}
+
+    def by_purpose(self) -> dict[str, dict]:
+        """Calls, tokens and latency per purpose, most tokens first: where a run's LLM budget went."""
+        rows: dict[str, dict] = {}
+        for c in self.calls:
+            row = rows.setdefault(c.purpose, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "latency_s": 0.0})
+            row["calls"] += 1
+            row["prompt_tokens"] += c.prompt_tokens
+            row["completion_tokens"] += c.completion_tokens
+            row["latency_s"] = round(row["latency_s"] + c.latency_s, 3)
+        return dict(sorted(rows.items(), key=lambda kv: -(kv[1]["prompt_tokens"] + kv[1]["completion_tokens"])))

@@ -101,6 +101,17 @@ def test_malformed_and_schema_violating_json_are_fed_back(fake):
     assert "layer" in feedback and "less than or equal to 29" in feedback
 
 
+def test_usage_is_kept_per_purpose(fake):
+    fake.push({"content": "hi"}, {"content": "not json"}, {"content": {"tool": "ablate", "layer": 4}})
+    c = client(fake)
+    c.chat([{"role": "user", "content": "hi"}])
+    c.structured([{"role": "user", "content": "go"}], Action)  # one retry: two Action calls
+    rows = c.ledger.by_purpose()
+    assert rows["Action"]["calls"] == 2 and rows["chat"]["calls"] == 1
+    assert sum(r["calls"] for r in rows.values()) == c.ledger.totals()["calls"]
+    assert sum(r["prompt_tokens"] for r in rows.values()) == c.ledger.totals()["prompt_tokens"]
+
+
 def test_still_invalid_output_is_an_error_not_a_default(fake):
     fake.push(*[{"content": "no json here"}] * 3)
     with pytest.raises(InvalidOutput, match="no valid Action after 3 tries"):
