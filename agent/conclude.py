@@ -23,7 +23,7 @@ def describe(state: dict, deps) -> dict:
         return _code_draft(state, task, top)
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
-                         model=state["model"], hypotheses=task.get("hypotheses", []), evidence=task.get("notes", []),
+                         hypotheses=task.get("hypotheses", []), evidence=task.get("notes", []),
                          head=task["kind"] != "neuron", best=top,
                          attends=head.rule_key(top["rule"]) if task["kind"] == "head" and top and top.get("rule") else None)
     except LLMUnreachable:
@@ -81,7 +81,8 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
     names, inputs = protocol_of(task).scorer_inputs(task, deps)
     cfg = deps.settings
     scores = run_scorers(names, inputs, description=draft["description"], thresholds=cfg.thresholds,
-                         default_threshold=cfg.default_threshold, skip=_skipped(task, names, code_written))
+                         default_threshold=cfg.default_threshold, skip=_skipped(task, names, code_written),
+                         exact_first=cfg.exact_first)
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)
     text = draft["description"] + protocol_of(task).measured(task)

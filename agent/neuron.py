@@ -65,7 +65,7 @@ def plan(task: dict, state: dict, deps) -> dict:
     if stage == "explore":
         return {"pending": [{"tool": "top_activations", "purpose": "top_examples", "args": explore_args(c, cfg)}]}
     if stage == "hypothesize":
-        reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=c, model=deps.target.name,
+        reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=c,
                          kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),
                          stats=task.get("stats", ""), examples=task.get("examples", []), quiet=task.get("quiet", []),
                          feedback=task.get("feedback"), max_hypotheses=3)
@@ -92,7 +92,7 @@ def _test_texts(component: str, task: dict, deps) -> list[str]:
     statements = [h["statement"] for h in task["hypotheses"]]
     rejected: list[str] = []
     for _ in range(2):
-        written = deps.ask("test_texts", TestTexts, max_tokens=300, component=component, model=deps.target.name,
+        written = deps.ask("test_texts", TestTexts, max_tokens=300, component=component,
                            hypotheses=statements, n=6, rejected=rejected).texts
         texts = [t for t in dict.fromkeys(t.strip() for t in written) if t and t not in statements][:MAX_TEST_TEXTS]
         if texts:
@@ -104,7 +104,7 @@ def _test_texts(component: str, task: dict, deps) -> list[str]:
 def refine(task: dict, deps) -> dict:
     """One bounded round: the LLM reads the best rule's misses (as data) and revises it; code re-scores."""
     cfg, top = deps.settings, best(task)
-    reply = deps.ask("refine_rule", RevisedRule, max_tokens=300, component=task["component"], model=deps.target.name,
+    reply = deps.ask("refine_rule", RevisedRule, max_tokens=300, component=task["component"],
                      statement=top["statement"], rule=top["rule"], fit={**top["fit"], **top["misses"]})
     revised = scored(_hypothesis(len(task["hypotheses"]) + 1, reply), task, cfg)
     hyps = task["hypotheses"] + [revised]
@@ -114,9 +114,12 @@ def refine(task: dict, deps) -> dict:
 
 
 def next_stage(task: dict, cfg) -> str:
-    """Refine while the best rule misses its target and rounds are left; then describe."""
-    good_enough = best(task)["fit"]["f1"] >= cfg.rule_target_f1
-    return "describe" if good_enough or len(task.get("rounds", [])) >= cfg.rule_rounds else "refine"
+    """Refine while the best rule misses its target, rounds are left, and the last round beat it; then describe.
+    A revision that did not beat the best leaves the next round's prompt (the best rule and its misses) as it was."""
+    top, rounds = best(task), task.get("rounds", [])
+    good_enough = top["fit"]["f1"] >= cfg.rule_target_f1
+    stalled = bool(rounds) and top["id"] == rounds[-1]["from"]
+    return "describe" if good_enough or stalled or len(rounds) >= cfg.rule_rounds else "refine"
 
 
 def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:

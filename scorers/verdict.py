@@ -5,21 +5,31 @@ Shared by the agent's validation and `sleuth label`, so "validated" means the sa
 
 from __future__ import annotations
 
-from sleuth.scorers.registry import Score, ScoringInput, not_applicable, run_scorer
+from sleuth.scorers.registry import Score, ScoringInput, get_scorer, not_applicable, run_scorer
 
 
 def run_scorers(names: list[str], inputs: ScoringInput, description: str, thresholds: dict[str, float],
-                default_threshold: float = 0.5, skip: dict[str, str] | None = None) -> list[Score]:
+                default_threshold: float = 0.5, skip: dict[str, str] | None = None,
+                exact_first: bool = False) -> list[Score]:
     """Every configured scorer, in order; the judge's answers reach the scorers that compare with them.
-    `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped)."""
+    `skip` names scorers that do not apply here, with why (stored as not_applicable, never dropped).
+    exact_first: once a scorer that measures behaviour alone (rule, replication, attention_rule) has
+    failed, the scorers that read the words are not run (stored as unscored, with why): the
+    description is rejected whatever they would say, and they are the ones that cost LLM calls."""
     inputs = inputs.model_copy(update={"description": description})
-    scores = []
+    scores, rejected_by = [], None
     for name in names:
         threshold = thresholds.get(name, default_threshold)
         if name in (skip or {}):
             scores.append(not_applicable(name, threshold, skip[name]))
             continue
+        if rejected_by and get_scorer(name).reads_words:
+            scores.append(Score(scorer=name, status="unscored", threshold=threshold,
+                                reason=f"not run: {rejected_by} already rejects the description"))
+            continue
         score = run_scorer(name, threshold, inputs)
+        if exact_first and not get_scorer(name).reads_words and score.status == "scored" and not score.passed:
+            rejected_by = rejected_by or f"{name} {score.value:.2f} < {threshold}"
         if "judged" in score.details and inputs.judged is None:
             inputs = inputs.model_copy(update={"judged": score.details["judged"]})
         scores.append(score)

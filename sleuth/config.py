@@ -47,6 +47,7 @@ class AgentSettings(BaseModel):
                                     "attention_simulation": 0.5, "patch_recovery": 0.1,
                                     "intervention": 0.7}
     default_threshold: float = 0.5  # for a configured scorer with no entry in thresholds
+    exact_first: bool = True  # a failed exact scorer (rule, replication, attention_rule) rejects before any LLM judge runs
     fire_fraction: float = Field(0.3, gt=0, lt=1)  # a unit fires at this fraction of its strongest explain activation
     rule_rounds: int = Field(2, ge=0, le=5)  # refinements of the best rule from its misses
     rule_target_f1: float = Field(0.9, gt=0, le=1)  # stop refining once the best rule fits this well

@@ -238,6 +238,6 @@ def test_ask_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(en
     same = out["status"] == "done" and _essence(out) == _essence(ref)
     fault_harness.finish(chain, same)
     assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
-    assert same, (_essence(out), _essence(ref))
+    assert same, (out["status"], out["partial"], chain.line(), _essence(out), _essence(ref))
     assert sorted(e.id for e in evidence) == sorted(set(out["evidence_ids"])) == sorted(out["evidence_ids"])
     assert len(evidence) == len(ref["evidence_ids"]), "as many evidence records as the uninterrupted run: none twice"

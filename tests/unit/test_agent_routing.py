@@ -102,10 +102,14 @@ def test_failed_tool_call_on_llm_texts_asks_for_new_texts(deps):
 
 def test_refinement_is_bounded_and_stops_at_the_target():
     cfg = AgentSettings(rule_rounds=2, rule_target_f1=0.9)
-    hyp = lambda f1: {"fit": {"f1": f1, "correlation": 0.0}}  # noqa: E731
-    assert next_stage({"hypotheses": [hyp(0.5)], "rounds": []}, cfg) == "refine"
-    assert next_stage({"hypotheses": [hyp(0.5), hyp(0.95)], "rounds": [{}]}, cfg) == "describe"
-    assert next_stage({"hypotheses": [hyp(0.5)], "rounds": [{}, {}]}, cfg) == "describe"
+    hyp = lambda i, f1: {"id": f"H{i}", "fit": {"f1": f1, "correlation": 0.0}}  # noqa: E731
+    assert next_stage({"hypotheses": [hyp(1, 0.5)], "rounds": []}, cfg) == "refine"
+    assert next_stage({"hypotheses": [hyp(1, 0.5), hyp(2, 0.95)], "rounds": [{"from": "H1"}]}, cfg) == "describe"
+    improved = {"hypotheses": [hyp(1, 0.5), hyp(2, 0.6)], "rounds": [{"from": "H1"}]}
+    assert next_stage(improved, cfg) == "refine"
+    assert next_stage({**improved, "rounds": [{"from": "H1"}, {"from": "H2"}]}, cfg) == "describe"  # rounds spent
+    # the revision did not beat H1: a second round would send the same rule and misses again
+    assert next_stage({"hypotheses": [hyp(1, 0.5), hyp(2, 0.4)], "rounds": [{"from": "H1"}]}, cfg) == "describe"
 
 
 def _score(name, status="scored", value=0.9, threshold=0.5):

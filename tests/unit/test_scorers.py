@@ -13,7 +13,7 @@ from sleuth.llm.fake_server import FakeLLM
 from sleuth.scorers import SCORERS, ScoringExample, load_all, scorer
 from sleuth.scorers.embedding import auc
 from sleuth.scorers.examples import balanced, balanced_accuracy
-from sleuth.scorers.registry import run_scorer
+from sleuth.scorers.registry import ScoringInput, run_scorer
 from sleuth.scorers.simulation import predicted_vector
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -166,6 +166,26 @@ def test_words_must_match_the_rule(judge):
         det = run_scorer("detection", 0.6, description=words, examples=EXAMPLES, llm=judge)
         check = run_scorer("words_match_rule", 0.7, rule=rule, judged=det.details["judged"], examples=EXAMPLES)
         assert check.passed is agrees, (words, check)
+
+
+def test_a_failed_rule_rejects_before_any_judge_is_asked(judge):
+    from sleuth.scorers.verdict import run_scorers, verdict
+
+    names, thresholds = ["rule", "detection", "words_match_rule"], {"rule": 0.5, "detection": 0.6, "words_match_rule": 0.7}
+    inp = ScoringInput(examples=EXAMPLES, llm=judge, fire_threshold=0.5, seed=0)
+    calls = len(judge.ledger.calls)
+    wrong = run_scorers(names, inp.model_copy(update={"rule": {"token_in": ["class"]}}), "Fires on 'class'.",
+                        thresholds, exact_first=True)
+    assert [s.status for s in wrong] == ["scored", "unscored", "unscored"] and len(judge.ledger.calls) == calls
+    assert "not run: rule 0.00 < 0.5" in wrong[1].reason
+    status, reason = verdict(wrong)
+    assert status == "rejected" and "rule 0.00 < 0.5" in reason and "detection unscored" in reason
+    right = run_scorers(names, inp.model_copy(update={"rule": {"token_in": ["def"]}}), "Fires on the token 'def'.",
+                        thresholds, exact_first=True)
+    assert [s.status for s in right] == ["scored"] * 3 and len(judge.ledger.calls) > calls
+    everything = run_scorers(names, inp.model_copy(update={"rule": {"token_in": ["class"]}}), "Fires on 'class'.",
+                             thresholds)  # without the gate every scorer runs
+    assert [s.status for s in everything] == ["scored"] * 3
 
 
 # intervention: the judge picks the steered continuation from the words; blind pickers score at chance
