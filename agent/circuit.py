@@ -4,8 +4,6 @@ it, then exact patching of it alone on a fresh (paraphrased) prompt pair decides
 from __future__ import annotations
 
 STAGES = ("heldout",)  # planned here
-RETRY_ON_FAILURE = False  # the shortlist's estimate is all there is to go back to
-reset_on_retry: dict = {}
 
 
 def plan(task: dict, state: dict, deps) -> dict:
@@ -37,6 +35,11 @@ def measured(task: dict) -> str:
     if value is None:
         return ""
     return f" [measured on a fresh prompt pair: patching it alone restores {value:.2f} of the logit difference]"
+
+
+def retry(task: dict, finding: dict) -> dict | None:
+    """No second attempt: the shortlist's estimate is all there is to go back to."""
+    return None
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

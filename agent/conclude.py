@@ -24,7 +24,7 @@ def describe(state: dict, deps) -> dict:
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
                          hypotheses=task.get("hypotheses", []), evidence=task.get("notes", []),
-                         head=task["kind"] != "neuron", best=top,
+                         head=task["kind"] != "neuron", best=top, feedback=task.get("feedback"),
                          attends=head.rule_key(top["rule"]) if task["kind"] == "head" and top and top.get("rule") else None)
     except LLMUnreachable:
         raise
@@ -109,11 +109,9 @@ def validate(state: dict, deps) -> dict:
     finding = conclude(state, task, deps, code_written=bool(task.get("code_written")))
     status, reason, attempts = finding["status"], finding["reason"], finding["attempts"]
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
-    protocol = protocol_of(task)
-    retry = status != "validated" and attempts < deps.settings.max_attempts and protocol.RETRY_ON_FAILURE
-    changes = {"attempts": attempts, "stage": "hypothesize" if retry else "done",
-               "feedback": f"{task['draft']['description']!r} scored {reason}" if retry else None}
+    retry = protocol_of(task).retry(task, finding) if status != "validated" and attempts < deps.settings.max_attempts else None
+    changes = {"attempts": attempts, "stage": "done", "feedback": None}
     if retry:
-        changes.update(protocol.reset_on_retry)
+        changes.update(retry, feedback=f"{task['draft']['description']!r} scored {reason}")
     return {"tasks": with_task(state, changes), "findings": findings,
             "messages": [{"role": "validation", "content": f"{task['component']}: {status} ({reason or 'all scorers passed'})"}]}

@@ -15,8 +15,6 @@ from sleuth.predicates.fit import percentile_rank
 from sleuth.target import Site
 
 STAGES = ("explore", "hypothesize", "test", "heldout")  # planned here
-RETRY_ON_FAILURE = True
-reset_on_retry = {"scan": {}, "rule_scan": {}, "fresh": None}  # a retry re-tests from scratch
 TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads
 SAMPLE_TEXTS = ("The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
                 "In 1990 the company moved from Boston to Denver, and in 1995 it moved again.")
@@ -190,6 +188,11 @@ def measured(task: dict) -> str:
                f"{rule['of']}" if rule and fresh["kind"] != "attention rule" else "")
     return (f" [measured on fresh prompts: {fresh['kind'].replace('_', '-')} score {fresh['value']:.3f}, "
             f"rank {fresh['rank']} of {fresh['of']} heads{attends}]")
+
+
+def retry(task: dict, finding: dict) -> dict | None:
+    """A failed head goes back to hypothesize and re-tests from scratch."""
+    return {"stage": "hypothesize", "scan": {}, "rule_scan": {}, "fresh": None}
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

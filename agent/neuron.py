@@ -16,8 +16,6 @@ from sleuth.predicates.fit import fit, text_fires
 
 MAX_TEST_TEXTS = 8
 STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "heldout")  # planned here
-RETRY_ON_FAILURE = True
-reset_on_retry: dict = {}
 
 
 def explore_args(component: str, settings) -> dict:
@@ -71,6 +69,8 @@ def plan(task: dict, state: dict, deps) -> dict:
                          feedback=task.get("feedback"), max_hypotheses=3)
         unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
         hyps = [scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())]
+        if task.get("tests"):  # a second attempt: the test texts already measured score the new rules too
+            return {"task": {"hypotheses": hyps, "rounds": [], "stage": next_stage({**task, "hypotheses": hyps, "rounds": []}, cfg)}}
         return {"task": {"hypotheses": hyps, "tests": [], "rounds": [], "stage": "test"}}
     if stage == "test":
         texts = _test_texts(c, task, deps)
@@ -176,6 +176,17 @@ def scorer_inputs(task: dict, deps):
 
 def measured(task: dict) -> str:
     return ""
+
+
+def retry(task: dict, finding: dict) -> dict | None:
+    """Where a rejected description goes back to: only the words when the rule itself passed and only
+    word-reading scorers failed; new hypotheses otherwise (scored on the test texts already measured)."""
+    from sleuth.scorers.registry import get_scorer
+
+    failing = [s for s in finding["scores"] if s["status"] != "not_applicable" and not s.get("passed")]
+    rule_passed = any(s["scorer"] == "rule" and s.get("passed") for s in finding["scores"])
+    words_only = rule_passed and failing and all(get_scorer(s["scorer"]).reads_words for s in failing)
+    return {"stage": "describe" if words_only else "hypothesize"}
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

@@ -41,7 +41,7 @@ def make_agent(smollm, sleuth_home, tmp_path, fake):
 
 
 def test_neuron_investigation_ends_by_real_scores_and_cites_stored_evidence(make_agent):
-    inv, store = make_agent()
+    inv, store = make_agent(settings=SMALL.model_copy(update={"exact_first": False}))  # every judge runs, to audit it
     state = inv.ask("what does neuron blocks.3.mlp.hook_post[100] do?")
     summary = summarize(state)
     assert summary["status"] == "done" and summary["partial"] is None

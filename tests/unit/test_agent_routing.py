@@ -112,6 +112,19 @@ def test_refinement_is_bounded_and_stops_at_the_target():
     assert next_stage({"hypotheses": [hyp(1, 0.5), hyp(2, 0.4)], "rounds": [{"from": "H1"}]}, cfg) == "describe"
 
 
+def test_a_rejected_neuron_goes_back_only_as_far_as_what_failed():
+    from sleuth.agent import circuit, head, neuron
+
+    passed = {"scorer": "rule", "status": "scored", "passed": True}
+    words = {"scorer": "words_match_rule", "status": "scored", "passed": False}
+    judge_down = {"scorer": "detection", "status": "failed", "passed": None}
+    assert neuron.retry({}, {"scores": [passed, words]}) == {"stage": "describe"}  # the rule held: new words only
+    assert neuron.retry({}, {"scores": [passed, judge_down]}) == {"stage": "describe"}
+    rule_failed = {"scorer": "rule", "status": "scored", "passed": False}
+    assert neuron.retry({}, {"scores": [rule_failed, words]}) == {"stage": "hypothesize"}
+    assert head.retry({}, {"scores": []})["stage"] == "hypothesize" and circuit.retry({}, {"scores": []}) is None
+
+
 def _score(name, status="scored", value=0.9, threshold=0.5):
     from sleuth.scorers import Score
 
