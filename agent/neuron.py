@@ -131,12 +131,15 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         top = [e for e in report["examples"] if e["kind"] == "top"]
         quiet = [e for e in report["examples"] if e["kind"] == "random"]
         strongest = max(report["max"], 1e-6)
+        threshold = round(cfg.fire_fraction * strongest, 4)
         return {"task": {
             "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)} for e in top],
             "quiet": ["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
             "windows": [{"tokens": e["tokens"], "values": e["values"]} for e in report["examples"]],
-            "stats": f"fires on {100 * report['frequency']:.2f}% of tokens; max {report['max']:.3f}; mean {report['mean']:.4f}",
-            "fire_threshold": round(cfg.fire_fraction * strongest, 4), "stage": "hypothesize"}}
+            # "fires" means at or above the threshold; the scan's frequency counts any value above 0
+            "stats": f"max {report['max']:.3f}; mean {report['mean']:.4f}; above 0 on {100 * report['frequency']:.2f}% of "
+                     f"corpus tokens; it counts as firing at {threshold} or more",
+            "fire_threshold": threshold, "stage": "hypothesize"}}
     if purpose == "test_texts":
         threshold = task["fire_threshold"]
         rows = result["data"]["per_text"]

@@ -111,6 +111,6 @@ def top_activations(args: TopActivationsArgs, ctx) -> TopActivationsOut:
         if top:
             j = int(np.argmax(top.values))
             where = f"; top window ...{''.join(top.tokens[max(0, j - 6) : j])}[[{top.tokens[j]}]]..."
-        lines.append(f"{Site.parse(r.component).short}: max {r.max:.3f}, fires on {100 * r.frequency:.1f}% of tokens{where}")
+        lines.append(f"{Site.parse(r.component).short}: max {r.max:.3f}, above 0 on {100 * r.frequency:.1f}% of tokens{where}")
     return TopActivationsOut(summary="\n".join(lines), windows_scanned=int(len(scans[sites[0]].window_ids)),
                              components=reports)
