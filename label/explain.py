@@ -40,18 +40,18 @@ def marked_tokens(windows: list[Window], threshold: float) -> list[str]:
     return [f"{token!r} ({n})" for token, n in counts.most_common(MARKED)]
 
 
-def prompt(collected: Collected, model: str, rules: bool) -> str:
+def prompt(collected: Collected, rules: bool) -> str:
     t = collected.fire_threshold
     firing = sorted((w for w in collected.explain if w.max_value >= t), key=lambda w: -w.max_value)
     quiet = [w for w in collected.explain if w.max_value < t and w.kind == "random"]
-    return render("label_explain", component=collected.item.component, model=model, rules=rules,
+    return render("label_explain", component=collected.item.component, rules=rules,
                   examples=[highlighted(w, t) for w in firing], marked=marked_tokens(firing, t),
                   quiet=["".join(w.tokens) for w in quiet])
 
 
-def explain(collected: Collected, llm, model: str, rules: bool) -> Draft:
+def explain(collected: Collected, llm, rules: bool) -> Draft:
     schema = LabelDraft if rules else LabelText
-    reply = llm.structured([{"role": "user", "content": prompt(collected, model, rules)}], schema, max_tokens=200,
+    reply = llm.structured([{"role": "user", "content": prompt(collected, rules)}], schema, max_tokens=200,
                            brief=schema.BRIEF)
     rule = reply.rule.model_dump(by_alias=True, exclude_none=True) if rules else None
     return Draft(label=reply.label.strip(), rule=rule)

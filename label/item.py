@@ -28,7 +28,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
     began = time.perf_counter()
     stage, draft, scores, rounds = "explain", None, [], []
     try:
-        draft = explain(collected, client, spec.model, spec.preset.rules)
+        draft = explain(collected, client, spec.preset.rules)
         stage = "intervene"
         steering = measure(collected, spec, ctx, forward_lock)  # the label does not change it: once per item
         stage = "score"
@@ -36,7 +36,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
         while (status != "validated" and spec.refine and draft.rule is not None and len(rounds) < spec.refine_rounds
                and ledger.tokens() < spec.max_tokens_per_item):
             stage = "refine"
-            revised, record = refine(collected, draft, client, ctx, spec.model, forward_lock)
+            revised, record = refine(collected, draft, client, ctx, forward_lock)
             rounds.append(record)
             if revised is draft:  # the revision fitted the explain windows worse: keep the label and its scores
                 break

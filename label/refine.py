@@ -23,10 +23,10 @@ def _ask(llm, template: str, schema, max_tokens: int, **variables):
                           brief=schema.BRIEF)
 
 
-def refine(collected: Collected, draft: Draft, llm, ctx, model: str, forward_lock) -> tuple[Draft, dict]:
+def refine(collected: Collected, draft: Draft, llm, ctx, forward_lock) -> tuple[Draft, dict]:
     """(the revised draft, or the same one when the revision fits worse; a record of the round)."""
     component = collected.item.component
-    texts = _ask(llm, "test_texts", TestTexts, 300, component=component, model=model, hypotheses=[draft.label], n=6).texts
+    texts = _ask(llm, "test_texts", TestTexts, 300, component=component, hypotheses=[draft.label], n=6).texts
     texts = [t for t in dict.fromkeys(t.strip() for t in texts) if t][: neuron.MAX_TEST_TEXTS]
     with forward_lock:
         measured = run_tool("activations", {"site": component, "texts": texts}, ctx)
@@ -34,7 +34,7 @@ def refine(collected: Collected, draft: Draft, llm, ctx, model: str, forward_loc
             "tests": [{"tokens": r["tokens"], "values": r["values"]} for r in measured.data["per_text"]],
             "fire_threshold": collected.fire_threshold}
     before = neuron.scored({"statement": draft.label, "rule": draft.rule}, task, SETTINGS)
-    reply = _ask(llm, "refine_rule", RevisedRule, 300, component=component, model=model, statement=draft.label,
+    reply = _ask(llm, "refine_rule", RevisedRule, 300, component=component, statement=draft.label,
                  rule=draft.rule, fit={**before["fit"], **before["misses"]})
     revised = {"statement": reply.statement.strip(), "rule": reply.rule.model_dump(by_alias=True, exclude_none=True)}
     after = neuron.scored(revised, task, SETTINGS)

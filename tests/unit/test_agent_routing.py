@@ -221,7 +221,7 @@ def test_rule_schemas_go_to_a_grammar_server_as_a_brief():
     with FakeLLM(responder=investigator) as fake:
         d = AgentDeps(ctx=SimpleNamespace(target=SimpleNamespace(name="m"), seed=0),
                       llm=LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0)), store=None, settings=AgentSettings())
-        d.ask("test_texts", TestTexts, component="L3N1", model="m", hypotheses=["fires on 'the'"], n=3)
+        d.ask("test_texts", TestTexts, component="L3N1", hypotheses=["fires on 'the'"], n=3)
         assert fake.requests[-1]["messages"][0]["content"] == TestTexts.BRIEF
     _MODE_CACHE.clear()
     for schema in (Hypotheses, RevisedRule):
