@@ -14,6 +14,7 @@ STATUS_WORDS = {"validated": "validated on held-out data", "rejected": "rejected
 DENIES = re.compile(r"\b(not|never|n't|un)\s*(been\s+|yet\s+)?validated\b|\bno\b[^.]*\bvalidated\b", re.I)
 AFFIRMS = re.compile(r"(?<!not )(?<!un)\bvalidated\b", re.I)
 FAILS = re.compile(r"\b(rejected|failed)\b", re.I)
+NAMED = re.compile(r"\bL\d+[HN]\d+\b")  # a head or neuron in the short notation
 
 
 def fact(finding: dict) -> str:
@@ -31,7 +32,10 @@ def left_over(shape: dict) -> str:
 
 
 def contradicts(text: str, findings: list[dict]) -> bool:
-    """Does the lead-in say something about validation that the stored statuses do not?"""
+    """Does the lead-in say something about validation that the stored statuses do not, or name a
+    head or neuron that has no finding (a small LLM writes L3H100 for L3N100)?"""
+    if set(NAMED.findall(text)) - {f["short"] for f in findings}:
+        return True
     statuses = {f["status"] for f in findings}
     denies = bool(DENIES.search(text)) or bool(FAILS.search(text))
     affirms = bool(AFFIRMS.search(DENIES.sub("", text)))

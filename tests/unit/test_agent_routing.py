@@ -156,6 +156,7 @@ def test_the_answer_states_each_status_as_stored():
     assert not contradicts("L16H0 is a previous-token head.", [FOUND])
     assert contradicts("L16H0 was validated as a previous-token head.", [rejected])
     assert not contradicts("L16H0 was not validated.", [rejected])
+    assert contradicts("L16N0 is a previous-token head.", [FOUND])  # names a component with no finding
 
 
 def test_evidence_reducer_never_repeats():
