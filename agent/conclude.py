@@ -23,7 +23,7 @@ def describe(state: dict, deps) -> dict:
         return _code_draft(state, task, top)
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
-                         hypotheses=task.get("hypotheses", []), evidence=task.get("notes", []),
+                         hypotheses=task.get("hypotheses", []), evidence=explain_notes(task),
                          head=task["kind"] != "neuron", best=top, feedback=task.get("feedback"),
                          attends=head.rule_key(top["rule"]) if task["kind"] == "head" and top and top.get("rule") else None)
     except LLMUnreachable:
@@ -47,6 +47,13 @@ def describe(state: dict, deps) -> dict:
                                        "stage": stage}),
             "messages": [{"role": "assistant", "content": f"draft for {task['component']}: {draft.description}"}],
             "budget": {"failures": 0}}
+
+
+def explain_notes(task: dict) -> list[dict]:
+    """The evidence notes a describer may read: each once, and never the held-out validation scans
+    (a second attempt would otherwise be written from the windows that then validate it)."""
+    unique = {(n["basis"], n["summary"]): n for n in task.get("notes", []) if n["basis"] != "validation"}
+    return list(unique.values())
 
 
 def _code_draft(state: dict, task: dict, top: dict) -> dict:

@@ -30,6 +30,17 @@ def heldout_args(component: str, settings) -> dict:
             "n_quantiles": 4, "n_random": 8, "units_per_site": 1}
 
 
+def peak_tokens(examples: list[dict]) -> list[str]:
+    """Each top example's strongest token, stripped, strongest first, repeats counted: small LLMs copy
+    whole lines into rules unless the tokens are named."""
+    counts: dict[str, int] = {}
+    for e in examples:
+        token = e["tokens"][max(range(len(e["values"])), key=lambda i: e["values"][i])].strip()
+        if token:
+            counts[token] = counts.get(token, 0) + 1
+    return [f"{t!r} ({n})" if n > 1 else repr(t) for t, n in counts.items()]
+
+
 def _windows(task: dict) -> list[tuple[list[str], list[float]]]:
     """Everything a rule is fitted on: the explain windows and the agent's own test texts (never held-out)."""
     return [(w["tokens"], w["values"]) for w in task.get("windows", []) + task.get("tests", [])]
@@ -66,6 +77,7 @@ def plan(task: dict, state: dict, deps) -> dict:
         reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=c,
                          kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),
                          stats=task.get("stats", ""), examples=task.get("examples", []), quiet=task.get("quiet", []),
+                         peaks=task.get("peaks", []),
                          feedback=task.get("feedback"), max_hypotheses=3)
         unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
         hyps = [scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())]
@@ -134,6 +146,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         threshold = round(cfg.fire_fraction * strongest, 4)
         return {"task": {
             "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)} for e in top],
+            "peaks": peak_tokens(top),
             "quiet": ["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
             "windows": [{"tokens": e["tokens"], "values": e["values"]} for e in report["examples"]],
             # "fires" means at or above the threshold; the scan's frequency counts any value above 0

@@ -39,18 +39,23 @@ def with_task(state: dict, changes: dict) -> list[dict]:
     return tasks
 
 
+def heldout(record) -> bool:
+    """Evidence from a held-out scan: never shown to a describer, so it can still validate."""
+    return (getattr(record, "args", None) or {}).get("split") == "heldout"
+
+
 @metered
 def retrieve(state: dict, deps) -> dict:
     """What memory already knows, and the tasks the question implies."""
     shape, model, lines = state["shape"], state["model"], []
     for component in shape.get("components", []):
-        for record in deps.store.about(component, model=model)[:4]:
+        for record in [r for r in deps.store.about(component, model=model) if not heldout(r)][:4]:
             text = getattr(record, "text", None) or getattr(record, "statement", None) or record.summary
             status = getattr(record, "status", "evidence")
             lines.append(f"{Site.parse(component).short} ({type(record).__name__.lower()}, {status}): {text[:200]}")
     if not shape.get("components"):
         lines += [f"{hit.record.component}: {getattr(hit.record, 'text', None) or getattr(hit.record, 'summary', '')[:200]}"
-                  for hit in deps.store.search(state["question"], k=4, model=model)]
+                  for hit in deps.store.search(state["question"], k=4, model=model) if not heldout(hit.record)]
     tasks = [checked({"component": c, "kind": task_kind(c), "stage": "explore", "attempts": 0})
              for c in shape.get("components", [])]
     deps.on_event("memory", {"lines": lines})

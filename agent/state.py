@@ -29,6 +29,7 @@ class Task(BaseModel):
     hypotheses: list[dict] = []  # {id, statement, rule?, kind?, status, accuracy, fit?}
     examples: list[dict] = []  # top corpus examples shown to the LLM: {text, value}
     quiet: list[str] = []  # non-firing corpus snippets shown to the LLM
+    peaks: list[str] = []  # the top examples' strongest tokens, stripped, with counts: what a rule should name
     windows: list[dict] = []  # explain windows a rule is fitted on: {tokens, values}
     stats: str = ""
     fire_threshold: float | None = None

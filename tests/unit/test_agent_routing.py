@@ -271,3 +271,24 @@ def test_a_placeholder_statement_is_refused():
         with pytest.raises(ValidationError, match="not a statement in words"):
             model.model_validate(fields)
     assert RevisedRule.model_validate({"statement": "fires on 'a'", "rule": {"token_in": ["a"]}}).statement == "fires on 'a'"
+
+
+def test_a_describer_never_reads_held_out_scans():
+    from sleuth.agent.conclude import explain_notes
+    from sleuth.agent.nodes import heldout
+    from sleuth.memory import Evidence
+
+    notes = [{"basis": "top_examples", "summary": "max 1.0 at 'such'"}, {"basis": "validation", "summary": "held-out top"},
+             {"basis": "top_examples", "summary": "max 1.0 at 'such'"}]
+    assert explain_notes({"notes": notes}) == [notes[0]]  # each note once, the held-out scan never
+    scan = dict(model="m", component="c", run_id="r", tool="top_activations", summary="s")
+    assert heldout(Evidence(**scan, args={"split": "heldout"}))
+    assert not heldout(Evidence(**scan, args={"split": "explain"})) and not heldout(SimpleNamespace(text="a description"))
+
+
+def test_peak_tokens_name_each_top_examples_strongest_token():
+    from sleuth.agent.neuron import peak_tokens
+
+    top = [{"tokens": ["a", " such", " that"], "values": [0.1, 0.9, 0.2]},
+           {"tokens": [" such", " as"], "values": [0.8, 0.1]}, {"tokens": ["e", ".", "g"], "values": [0.0, 0.1, 0.7]}]
+    assert peak_tokens(top) == ["'such' (2)", "'g'"]

@@ -13,7 +13,7 @@ EXAMPLE = {
     "intervention": dict(description="Pushes toward weddings.", pairs=[{"prompt": "The day was", "a": " a wedding", "b": " cold"}]),
     "fuzzing": dict(description="Fires on 'def'.", texts=["[[def]] f(x):", "hello [[world]]"]),
     "simulation": dict(description="Fires on 'def'.", texts=[["def", " f"], ["hi"]]),
-    "hypotheses": dict(component="blocks.3.mlp.hook_post[100]", kind_hint="A neuron.",
+    "hypotheses": dict(component="blocks.3.mlp.hook_post[100]", peaks=["'def' (2)", "'class'"], kind_hint="A neuron.",
                        memory=["L3N100 (description, rejected): fires on commas"], stats="fires on 1% of tokens",
                        examples=[{"text": "x [[def]] y", "value": 2.5}], quiet=["plain text"], feedback=None,
                        max_hypotheses=3),
