@@ -20,7 +20,7 @@ NAMED = re.compile(r"\bL\d+[HN]\d+\b")  # a head or neuron in the short notation
 def fact(finding: dict) -> str:
     """One finding as a line: component, stored status (and why), description."""
     why = f" ({finding['reason']})" if finding.get("reason") and finding["status"] != "validated" else ""
-    by = " (stated by code from its scan)" if finding.get("written_by") == "code" else ""
+    by = " (stated by code from its measurements)" if finding.get("written_by") == "code" else ""
     return f"- {finding['short']}: {STATUS_WORDS.get(finding['status'], finding['status'])}{why}{by}. {finding['text']}"
 
 

@@ -10,6 +10,7 @@ from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
+from sleuth.predicates.words import in_words
 from sleuth.scorers.registry import get_scorer
 from sleuth.scorers.verdict import run_scorers, verdict
 from sleuth.target import Site
@@ -21,6 +22,8 @@ def describe(state: dict, deps) -> dict:
     top = _best(task)
     if task.get("code_written"):
         return _code_draft(state, task, top)
+    if task.get("rule_words") and top and top.get("rule"):
+        return _rule_draft(state, task, top)
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
                          hypotheses=task.get("hypotheses", []), evidence=explain_notes(task),
@@ -54,6 +57,20 @@ def explain_notes(task: dict) -> list[dict]:
     (a second attempt would otherwise be written from the windows that then validate it)."""
     unique = {(n["basis"], n["summary"]): n for n in task.get("notes", []) if n["basis"] != "validation"}
     return list(unique.values())
+
+
+def _rule_draft(state: dict, task: dict, top: dict) -> dict:
+    """The best rule in words, written by code, when the LLM's words for a rule that held did not pass
+    the judges; the same judges check these words."""
+    evidence = task.get("evidence", {})
+    fit = top["fit"]
+    claims = [{"text": f"the rule fits the explain windows and test texts with F1 {fit['f1']:.2f} (precision "
+                       f"{fit['precision']:.2f}, recall {fit['recall']:.2f})", "basis": "top_examples",
+               "evidence_ids": evidence.get("top_examples", []) + evidence.get("test_texts", [])}]
+    draft = {"description": in_words(top["rule"]), "claims": claims, "rule": top["rule"], "rule_fit": fit}
+    return {"tasks": with_task(state, {"draft": draft, "stage": "score" if task.get("fresh") else "heldout"}),
+            "messages": [{"role": "assistant", "content": f"draft for {task['component']} (its rule, by code): "
+                                                         f"{draft['description']}"}]}
 
 
 def _code_draft(state: dict, task: dict, top: dict) -> dict:
@@ -105,7 +122,7 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
                                  "scores": [s.model_dump() for s in scores]})
     return {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
             "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
-            "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"), "written_by": "code" if code_written else "llm",
+            "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"), "written_by": "code" if code_written or task.get("rule_words") else "llm",
             "description_id": desc.id, "version": getattr(stored, "version", None),
             "attempts": task.get("attempts", 0) + 1}
 

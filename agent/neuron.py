@@ -195,14 +195,16 @@ def measured(task: dict) -> str:
 
 
 def retry(task: dict, finding: dict) -> dict | None:
-    """Where a rejected description goes back to: only the words when the rule itself passed and only
-    word-reading scorers failed; new hypotheses otherwise (scored on the test texts already measured)."""
+    """Where a rejected description goes back to: when the rule itself passed and only word-reading
+    scorers failed, the words: the rule stated by code (predicates.words), checked by the same judges;
+    new hypotheses otherwise (scored on the test texts already measured)."""
     from sleuth.scorers.registry import get_scorer
 
     failing = [s for s in finding["scores"] if s["status"] != "not_applicable" and not s.get("passed")]
     rule_passed = any(s["scorer"] == "rule" and s.get("passed") for s in finding["scores"])
-    words_only = rule_passed and failing and all(get_scorer(s["scorer"]).reads_words for s in failing)
-    return {"stage": "describe" if words_only else "hypothesize"}
+    words_only = rule_passed and failing and all(get_scorer(s["scorer"]).reads_words for s in failing) \
+        and not task.get("rule_words")  # code's own words for the rule failed too: look for another rule
+    return {"stage": "describe", "rule_words": True} if words_only else {"stage": "hypothesize", "rule_words": False}
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

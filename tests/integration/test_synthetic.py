@@ -80,10 +80,10 @@ def test_unknown_synthetic_site_is_a_one_line_error(ctx):
         run_tool("activations", {"site": "synthetic.test.nope", "texts": ["x"]}, ctx)
 
 
-def _investigate(ctx, tmp_path, site):
-    with FakeLLM(responder=policy) as fake:
+def _investigate(ctx, tmp_path, site, responder=policy, attempts=1):
+    with FakeLLM(responder=responder) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
-        settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=1)
+        settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=attempts)
         store = open_store(tmp_path, path=tmp_path / "memory")
         state = build(ctx.target, client, store, settings, home=tmp_path, ctx=ctx).ask(f"what does {site} do?")
         first = fake.requests[0]["messages"][-1]["content"]
@@ -112,6 +112,21 @@ def test_a_slightly_wrong_rule_is_refined_from_its_misses(ctx, tmp_path):
     assert {"the", "of"} <= set(finding["rule"]["token_in"]) <= {"the", "of", "and"}, finding["rule"]
     rule_score = next(s for s in finding["scores"] if s["scorer"] == "rule")
     assert rule_score["value"] >= 0.9 and finding["status"] == "validated", (rule_score, finding["reason"])  # held-out F1 of the final rule
+
+
+def test_a_right_rule_in_wrong_words_gets_its_rule_stated_by_code(ctx, tmp_path):
+    def wrong_words(request):  # the scripted LLM finds the rule but describes it as something else
+        if ((request.get("response_format") or {}).get("schema") or {}).get("title") == "DescriptionDraft":
+            return {"description": "Fires on the word 'cat'.", "claims": [{"text": "seen in the scan", "basis": "top_examples"}]}
+        return policy(request)
+
+    state, store, _ = _investigate(ctx, tmp_path, "synthetic.test.the", responder=wrong_words, attempts=2)
+    finding = state["findings"][0]
+    assert finding["rule"] == {"token_in": ["the"]} and finding["attempts"] == 2
+    assert finding["text"] == "Fires on the word 'the' (any case)." and finding["written_by"] == "code"
+    assert finding["status"] == "validated", finding["reason"]  # the judges read code's words and agree with the rule
+    first = store.all("description")
+    assert any("'cat'" in d.text and d.status == "rejected" for d in first), "the first words were rejected and kept"
 
 
 # ---- the find scorers on real held-out texts ---------------------------------------------------

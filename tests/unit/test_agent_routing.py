@@ -118,10 +118,12 @@ def test_a_rejected_neuron_goes_back_only_as_far_as_what_failed():
     passed = {"scorer": "rule", "status": "scored", "passed": True}
     words = {"scorer": "words_match_rule", "status": "scored", "passed": False}
     judge_down = {"scorer": "detection", "status": "failed", "passed": None}
-    assert neuron.retry({}, {"scores": [passed, words]}) == {"stage": "describe"}  # the rule held: new words only
-    assert neuron.retry({}, {"scores": [passed, judge_down]}) == {"stage": "describe"}
+    words_by_code = {"stage": "describe", "rule_words": True}  # the rule held: its words, stated by code
+    assert neuron.retry({}, {"scores": [passed, words]}) == words_by_code
+    assert neuron.retry({}, {"scores": [passed, judge_down]}) == words_by_code
     rule_failed = {"scorer": "rule", "status": "scored", "passed": False}
-    assert neuron.retry({}, {"scores": [rule_failed, words]}) == {"stage": "hypothesize"}
+    assert neuron.retry({}, {"scores": [rule_failed, words]})["stage"] == "hypothesize"
+    assert neuron.retry({"rule_words": True}, {"scores": [passed, words]})["stage"] == "hypothesize"
     assert head.retry({}, {"scores": []})["stage"] == "hypothesize" and circuit.retry({}, {"scores": []}) is None
 
 

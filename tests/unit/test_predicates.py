@@ -169,3 +169,25 @@ def test_token_view_spans_words_and_numbers():
     view = TokenView(["In", " 19", "99", " we"])
     assert view.words == ["in", "1999", "1999", "we"]
     assert view.numbers == [None, 1999.0, 1999.0, None]
+
+
+def test_every_rule_of_the_default_suite_has_words():
+    from sleuth.predicates.words import in_words
+
+    forms_seen = set()
+    for component in load_suite(ROOT / "evals" / "find"):
+        text = in_words(component.unit.fn)
+        assert text.startswith("Fires on ") and text.endswith("."), (component.name, text)
+        assert "{'" not in text and "token_in" not in text and "_" not in text.split("/")[0], text  # words, not data
+        forms_seen.add(type(component.unit.fn).__name__)
+    assert len(forms_seen) >= 8, forms_seen
+
+
+def test_rule_words_say_what_the_rule_says():
+    from sleuth.predicates.words import in_words
+
+    assert in_words({"token_in": ["def", "class"]}) == "Fires on the words 'def' or 'class' (any case)."
+    assert in_words({"previous_token_in": ["the"]}) == "Fires on the token right after 'the'."
+    assert in_words({"numeric": {"gt": 10, "le": 99}}) == "Fires on any part of a number greater than 10 and at most 99."
+    assert in_words({"not": {"inside": "quotes"}}) == "Fires on any token except a token inside double quotes."
+    assert in_words({"position": "first"}) == "Fires on the first token of a text."

@@ -1,0 +1,61 @@
+"""A predicate in plain words, written by code: what the rule says, exactly, for a reader (and a judge)."""
+
+from __future__ import annotations
+
+from sleuth.predicates import forms as f
+
+INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square brackets", "code": "inside backticks"}
+COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"), ("eq", "equal to"),
+               ("divisible_by", "divisible by"))
+
+
+def _listed(words: list[str], joiner: str = "or") -> str:
+    quoted = [repr(w) for w in words]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {joiner} {quoted[-1]}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def phrase(predicate) -> str:
+    """The tokens the predicate holds on, as a noun phrase ("the word 'def' or 'class'")."""
+    p = f.parse_predicate(predicate) if isinstance(predicate, dict) else predicate
+    if isinstance(p, f.TokenIn):
+        return f"the word{'s' if len(p.token_in) > 1 else ''} {_listed(p.token_in)} (any case)"
+    if isinstance(p, f.Regex):
+        where = "a token" if p.regex.token is not None else "any token of a word"
+        return f"{where} matching the pattern /{p.regex.token if p.regex.token is not None else p.regex.word}/"
+    if isinstance(p, f.ContextRegex):
+        spec = p.context_regex
+        before = "the token just before it matches" if spec.window == 1 else f"the {spec.window} tokens just before it match"
+        return f"a token where {before} /{spec.pattern}/"
+    if isinstance(p, f.PreviousTokenIn):
+        return f"the token right after {_listed(p.previous_token_in)}"
+    if isinstance(p, f.Numeric):
+        if p.numeric in ("even", "odd"):
+            return f"any part of an {p.numeric} whole number"
+        bounds = [f"{words} {_number(getattr(p.numeric, key))}" for key, words in COMPARISONS
+                  if getattr(p.numeric, key) is not None]
+        return f"any part of a number {' and '.join(bounds)}"
+    if isinstance(p, f.Position):
+        if p.position == "first":
+            return "the first token of a text"
+        if isinstance(p.position, f.Every):
+            k = p.position.every
+            return f"the tokens at positions 0, {k}, {2 * k}, ... of a text (counting from 0)"
+        return f"every token from position {p.position.after} on (counting from 0)"
+    if isinstance(p, f.Inside):
+        return f"a token {INSIDE[p.inside]}"
+    if isinstance(p, f.All):
+        return " that is also ".join(f"({phrase(q)})" for q in p.all_)
+    if isinstance(p, f.AnyOf):
+        return ", or ".join(phrase(q) for q in p.any_)
+    if isinstance(p, f.Not):
+        return f"any token except {phrase(p.not_)}"
+    raise ValueError(f"no words for predicate {p!r}")
+
+
+def in_words(predicate) -> str:
+    """One sentence: "Fires on <the tokens the rule holds on>." """
+    return f"Fires on {phrase(predicate)}."
