@@ -122,7 +122,8 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
                                  "scores": [s.model_dump() for s in scores]})
     return {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
             "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
-            "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"), "written_by": "code" if code_written or task.get("rule_words") else "llm",
+            "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"),
+            "written_by": "code" if code_written or task.get("rule_words") else "llm",
             "description_id": desc.id, "version": getattr(stored, "version", None),
             "attempts": task.get("attempts", 0) + 1}
 
@@ -133,7 +134,8 @@ def validate(state: dict, deps) -> dict:
     finding = conclude(state, task, deps, code_written=bool(task.get("code_written")))
     status, reason, attempts = finding["status"], finding["reason"], finding["attempts"]
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
-    retry = protocol_of(task).retry(task, finding) if status != "validated" and attempts < deps.settings.max_attempts else None
+    again = status != "validated" and attempts < deps.settings.max_attempts
+    retry = protocol_of(task).retry(task, finding) if again else None
     changes = {"attempts": attempts, "stage": "done", "feedback": None}
     if retry:
         changes.update(retry, feedback=f"{task['draft']['description']!r} scored {reason}")
