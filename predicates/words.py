@@ -9,9 +9,9 @@ COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), 
                ("divisible_by", "divisible by"))
 
 
-def _listed(words: list[str], joiner: str = "or") -> str:
+def _listed(words: list[str]) -> str:
     quoted = [repr(w) for w in words]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {joiner} {quoted[-1]}"
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _number(value: float) -> str:
