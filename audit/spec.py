@@ -136,6 +136,7 @@ class LabelTask(TaskBase):
     preset: Literal["sleuth", "delphi"] = "sleuth"
     refine: bool = True
     rounds: int = Field(1, ge=0, le=5)
+    exact_first: bool = Field(False, description="as sleuth label --exact-first: a failed rule rejects before any judge")
     ray: str | None = Field(None, description="label on this Ray cluster (as sleuth label --ray); workers load the "
                             "job's model and this task's SAE themselves and share the job's LLM endpoint")
     workers: int = Field(2, ge=1, le=64, description="with ray: Ray workers")

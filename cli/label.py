@@ -39,6 +39,8 @@ def label(
     preset: str = typer.Option("sleuth", "--preset", help="sleuth (cheap, with rules) or delphi (Delphi's defaults)."),
     refine: bool = typer.Option(True, "--refine/--no-refine", help="Send items below threshold to the agent's "
                                 "rule refinement (tests its own texts, revises, re-scores on the same test windows)."),
+    exact_first: bool = typer.Option(False, "--exact-first/--all-scorers", help="Skip the judges of a label whose rule "
+                                     "already failed on the test windows (cheaper; their Delphi score files are then absent)."),
     rounds: int = typer.Option(1, "--rounds", min=0, max=5, help="Refinement rounds per item."),
     synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite whose components become synthetic sites."),
     ray: str = typer.Option(None, "--ray", help="Label on a Ray cluster at this address (the optional ray extra); "
@@ -81,7 +83,7 @@ def label(
     try:
         client.schema_mode()  # an unreachable endpoint or a bad key: one line, before anything is written
         spec = build_spec(target.name, sae or str(whole), "sae" if sae else "site", units, preset, chosen,
-                          settings.agent, refine, rounds, client.model)
+                          settings.agent, refine, rounds, client.model, exact_first)
         outdir.check(out, spec, resume)
         setup = setup.model_copy(update={"llm_base_url": client.cfg.base_url, "llm_model": client.model})
         embed = None

@@ -38,6 +38,7 @@ def score(collected: Collected, draft: Draft, spec: LabelSpec, llm, embed,
     inputs = _inputs(collected, draft, spec, llm, embed, steering)
     names = spec.preset.scorers
     scores = run_scorers(names, inputs, description=draft.label, thresholds=spec.thresholds,
-                         default_threshold=spec.default_threshold, skip=_not_applicable(names, inputs, steering))
+                         default_threshold=spec.default_threshold, skip=_not_applicable(names, inputs, steering),
+                         exact_first=spec.exact_first)
     status, reason = verdict(scores)
     return status, reason, scores

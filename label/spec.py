@@ -56,6 +56,8 @@ class LabelSpec(BaseModel):
     default_threshold: float = 0.5
     refine: bool = True
     refine_rounds: int = Field(1, ge=0, le=5)
+    # a failed rule rejects before any LLM judge reads the label (the judges are stored unscored, with why)
+    exact_first: bool = False
     fire_fraction: float = 0.3  # a unit fires at this fraction of its strongest explain activation
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
@@ -65,7 +67,10 @@ class LabelSpec(BaseModel):
 
     def fingerprint(self) -> str:
         """What must match for --resume (everything but the concurrency and the output folder)."""
-        blob = json.dumps(self.model_dump(), sort_keys=True)
+        fields = self.model_dump()
+        if not self.exact_first:
+            del fields["exact_first"]  # runs written before the option existed still resume
+        blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -88,9 +93,9 @@ def choose_preset(preset: str, scorers: list[str] | None = None) -> Preset:
 
 
 def build_spec(model: str, source: str, source_kind: str, units: list[int], preset_name: str, preset: Preset,
-               agent, refine: bool, rounds: int, llm: str) -> LabelSpec:
+               agent, refine: bool, rounds: int, llm: str, exact_first: bool = False) -> LabelSpec:
     """A run's spec from the agent settings (`sleuth.config.AgentSettings`): thresholds, windows, firing level."""
     return LabelSpec(model=model, source=source, source_kind=source_kind, units=units, preset_name=preset_name,
                      preset=preset, thresholds=agent.thresholds, default_threshold=agent.default_threshold,
-                     refine=refine, refine_rounds=rounds, fire_fraction=agent.fire_fraction,
+                     refine=refine, refine_rounds=rounds, exact_first=exact_first, fire_fraction=agent.fire_fraction,
                      explain_windows=agent.explain_windows, heldout_windows=agent.heldout_windows, llm=llm)

@@ -74,6 +74,12 @@ def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted
     assert right.score("detection")["details"]["precision"] >= 0.9
     assert wrong.status == "rejected" and wrong.score("detection")["value"] <= 0.6 and wrong.score("rule")["value"] == 0
     assert right.llm_tokens > 0 and right.llm_calls >= 2
+    # --exact-first: the failed rule rejects before a judge reads the wrong words; the judges are kept, unscored
+    with FakeLLM(responder=_label({"label": "Fires on the token 'zebra'.", "rule": {"token_in": ["zebra"]}})) as fake:
+        gated = label_item(collected, spec.model_copy(update={"exact_first": True}), _client(fake), None, ctx, None)
+    assert gated.status == "rejected" and gated.score("rule")["value"] == 0
+    assert [gated.score(n)["status"] for n in ("detection", "words_match_rule")] == ["unscored", "unscored"]
+    assert "not run: rule 0.00" in gated.score("detection")["reason"] and gated.llm_tokens < wrong.llm_tokens
 
 
 @pytest.mark.parametrize("judge", ["always_true", "alternating", "random"])
