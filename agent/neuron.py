@@ -10,7 +10,7 @@ evaluates; nothing the LLM writes is run.
 from __future__ import annotations
 
 from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
-from sleuth.agent.snippets import crop, marked
+from sleuth.agent.snippets import counted, crop, marked
 from sleuth.predicates import parse_predicate
 from sleuth.predicates.fit import fit, text_fires
 
@@ -31,14 +31,8 @@ def heldout_args(component: str, settings) -> dict:
 
 
 def peak_tokens(examples: list[dict]) -> list[str]:
-    """Each top example's strongest token, stripped, strongest first, repeats counted: small LLMs copy
-    whole lines into rules unless the tokens are named."""
-    counts: dict[str, int] = {}
-    for e in examples:
-        token = e["tokens"][max(range(len(e["values"])), key=lambda i: e["values"][i])].strip()
-        if token:
-            counts[token] = counts.get(token, 0) + 1
-    return [f"{t!r} ({n})" if n > 1 else repr(t) for t, n in counts.items()]
+    """Each top example's strongest token, most frequent first."""
+    return counted(e["tokens"][max(range(len(e["values"])), key=lambda i: e["values"][i])] for e in examples)
 
 
 def _windows(task: dict) -> list[tuple[list[str], list[float]]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 SPAN = 24  # tokens around the peak
 
 
@@ -21,3 +24,10 @@ def marked(tokens: list[str], values: list[float], span: int = SPAN) -> str:
     toks, vals = crop(tokens, values, span)
     peak = max(range(len(vals)), key=lambda i: vals[i])
     return "".join(f"[[{t}]]" if i == peak else t for i, t in enumerate(toks))
+
+
+def counted(tokens: Iterable[str], limit: int | None = None) -> list[str]:
+    """Tokens, stripped, most frequent first, repeats counted ("'such' (2)", "'g'"): the tokens a small
+    LLM should name in a rule; without them it copies whole lines."""
+    counts = Counter(t.strip() for t in tokens if t.strip())
+    return [f"{t!r} ({n})" if n > 1 else repr(t) for t, n in counts.most_common(limit)]

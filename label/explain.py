@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from sleuth.agent.schemas import RULE_BRIEF, Words
+from sleuth.agent.snippets import counted
 from sleuth.label.records import Collected, Draft, Window
 from sleuth.predicates import Predicate
 from sleuth.prompts import render
@@ -35,9 +35,8 @@ MARKED = 12  # distinct firing tokens listed
 
 
 def marked_tokens(windows: list[Window], threshold: float) -> list[str]:
-    """The firing tokens, stripped, most frequent first, with their counts: what a small LLM should generalise."""
-    counts = Counter(t.strip() for w in windows for t, v in zip(w.tokens, w.values) if v >= threshold and t.strip())
-    return [f"{token!r} ({n})" for token, n in counts.most_common(MARKED)]
+    """The firing tokens, most frequent first: what a small LLM should generalise."""
+    return counted((t for w in windows for t, v in zip(w.tokens, w.values) if v >= threshold), MARKED)
 
 
 def prompt(collected: Collected, rules: bool) -> str:
