@@ -24,10 +24,12 @@ def describe(state: dict, deps) -> dict:
         return _code_draft(state, task, top)
     if task.get("rule_words") and top and top.get("rule"):
         return _rule_draft(state, task, top)
+    literal = in_words(top["rule"]) if task["kind"] == "neuron" and top and top.get("rule") else None
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
                          hypotheses=task.get("hypotheses", []), evidence=explain_notes(task),
                          head=task["kind"] != "neuron", best=top, feedback=task.get("feedback"),
+                         rule_words=literal,
                          attends=head.rule_key(top["rule"]) if task["kind"] == "head" and top and top.get("rule") else None)
     except LLMUnreachable:
         raise

@@ -13,6 +13,7 @@ from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
 from sleuth.agent.snippets import counted, crop, marked
 from sleuth.predicates import parse_predicate
 from sleuth.predicates.fit import fit, text_fires
+from sleuth.predicates.words import in_words
 
 MAX_TEST_TEXTS = 8
 STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "heldout")  # planned here
@@ -197,8 +198,14 @@ def retry(task: dict, finding: dict) -> dict | None:
     failing = [s for s in finding["scores"] if s["status"] != "not_applicable" and not s.get("passed")]
     rule_passed = any(s["scorer"] == "rule" and s.get("passed") for s in finding["scores"])
     words_only = rule_passed and failing and all(get_scorer(s["scorer"]).reads_words for s in failing) \
-        and not task.get("rule_words")  # code's own words for the rule failed too: look for another rule
+        and not task.get("rule_words") and not _literal(task)  # code's words failed already: another rule
     return {"stage": "describe", "rule_words": True} if words_only else {"stage": "hypothesize", "rule_words": False}
+
+
+def _literal(task: dict) -> bool:
+    """The draft's words are code's words for its rule (the LLM copied them)."""
+    draft = task.get("draft") or {}
+    return bool(draft.get("rule")) and draft["description"].strip().lower() == in_words(draft["rule"]).strip().lower()
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

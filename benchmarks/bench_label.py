@@ -7,7 +7,9 @@ Figures: labels/hour, LLM tokens per validated label, mean detection balanced ac
 validated; ratios against the Delphi preset measured in the same run.
 SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50); SLEUTH_BENCH_LABEL_CONFIGS a comma list of
 configs (default all). `sleuth_intervention` adds the intervention scorer (steering judged against the
-label) and reports its mean and how often it passed.
+label) and reports its mean and how often it passed. `sleuth_exact_first` skips the judges of a label
+whose rule failed; its LLM tokens are compared with `sleuth_no_refine` (its mean detection covers only
+the items a judge read).
 """
 
 import json
@@ -19,6 +21,7 @@ from pathlib import Path
 
 CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_refine": ["--preset", "sleuth", "--refine"],
+           "sleuth_exact_first": ["--preset", "sleuth", "--no-refine", "--exact-first"],
            "delphi_default": ["--preset", "delphi", "--no-refine"],
            "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers",
                                    "rule,detection,words_match_rule,intervention"]}
@@ -50,12 +53,15 @@ def run() -> dict:
             results[name] = _label(latents, extra, Path(tmp) / name)
             print(name, json.dumps(results[name]), flush=True)
     base = results.get("delphi_default", {})
-    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention"):
+    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention", "sleuth_exact_first"):
         mine = results.get(name, {})
         if mine.get("tokens_per_validated") and base.get("tokens_per_validated"):
             mine["tokens_per_validated_vs_delphi"] = round(mine["tokens_per_validated"] / base["tokens_per_validated"], 3)
         if mine.get("mean_detection") is not None and base.get("mean_detection") is not None:
             mine["detection_minus_delphi"] = round(mine["mean_detection"] - base["mean_detection"], 4)
+    plain, gated = results.get("sleuth_no_refine", {}), results.get("sleuth_exact_first", {})
+    if plain.get("llm_tokens") and gated.get("llm_tokens"):
+        gated["llm_tokens_vs_no_refine"] = round(gated["llm_tokens"] / plain["llm_tokens"], 3)
     return results
 
 
