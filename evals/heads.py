@@ -26,6 +26,8 @@ BEHAVIOUR = {"induction": "an induction head: from a repeated token it attends t
                           "token's earlier occurrence, and so predicts a repeat",
              "previous_token": "a previous-token head: each token attends to the token immediately before it"}
 TRUTH_SEED = 9173  # ground-truth prompts: a seed no describer uses
+NEITHER = ("This head is neither an induction head nor a previous-token head: it shows no strong attention "
+           "to the previous token or to the token after an earlier occurrence.")
 TRUTH_MIN = 0.4  # a head is of a kind when its score reaches this (mean attention on the right token)
 
 
@@ -36,9 +38,16 @@ class HeadTruth(BaseModel):
     def text(self, head: str) -> str:
         kinds = [k for k in KINDS if head in self.heads[k]]
         if not kinds:
-            return ("This head is neither an induction head nor a previous-token head: it shows no strong attention "
-                    "to the previous token or to the token after an earlier occurrence.")
+            return NEITHER
         return "This head is " + " and also ".join(BEHAVIOUR[k] for k in kinds) + "."
+
+    def decoy(self, head: str) -> str:
+        """A behaviour the head does not have, in the same words: a judge that reads the description says
+        "match" to this as rarely as it can; one that ignores it says so as often as to the truth."""
+        missing = [k for k in KINDS if head not in self.heads[k]]
+        if not missing:
+            return NEITHER
+        return "This head is " + BEHAVIOUR[missing[0]] + "."
 
 
 class HeadResult(BaseModel):
@@ -51,6 +60,7 @@ class HeadResult(BaseModel):
     reason: str | None = None
     verdict: str | None = None
     right: float | None = None
+    decoy_right: float | None = None  # the same judge against a behaviour the head does not have
     llm_tokens: int = 0
     seconds: float = 0.0
 
@@ -164,6 +174,7 @@ def run_heads(env, judge_llm, modes: list[str], heads: list[str], progress: Call
                 if r.description:
                     r.verdict = judge(judge_llm, r.description, truth.text(head)).verdict
                     r.right = VERDICT_SCORE[r.verdict]
+                    r.decoy_right = VERDICT_SCORE[judge(judge_llm, r.description, truth.decoy(head)).verdict]
 
             results.append(_timed(described, env, result))
             done and done()
@@ -181,11 +192,13 @@ def _summary(results: list[HeadResult], truth: HeadTruth) -> dict:
     return {"head_precision": round(hits / n_named, 4) if n_named else 0.0,
             "head_recall": round(hits / n_true, 4) if n_true else None,
             "head_text_right": round(sum(r.right or 0.0 for r in per_head) / len(per_head), 4) if per_head else None,
+            "head_text_decoy": round(sum(r.decoy_right or 0.0 for r in per_head) / len(per_head), 4) if per_head else None,
             "failed": sum(r.status == "failed" for r in results), "n": len(results),
             "llm_tokens": sum(r.llm_tokens for r in results), "seconds": round(sum(r.seconds for r in results), 1)}
 
 
 def heads_rows(report: HeadsReport, suite: str) -> list[Row]:
     return [Row(suite=suite, mode=mode, n=int(s["n"]), failed=int(s["failed"]), head_precision=s["head_precision"],
-                head_recall=s["head_recall"], head_text_right=s["head_text_right"], llm_tokens=int(s["llm_tokens"]),
+                head_recall=s["head_recall"], head_text_right=s["head_text_right"],
+                decoy_match=s.get("head_text_decoy"), llm_tokens=int(s["llm_tokens"]),
                 seconds=float(s["seconds"]), llm=report.llm) for mode, s in report.summary.items()]

@@ -86,7 +86,8 @@ def render(rows: list[Row]) -> str:
     head = ("| suite | mode | n | failed | F1 | judge match | decoy match | rule F1 | head precision | head recall | "
             "head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
-             "Decoy match is the same judge comparing the description with another component's words: "
+             "Decoy match is the same judge comparing the description with another component's words "
+             "(heads: with a behaviour the head does not have): "
              "judge match means something only where it is well above decoy match. "
              "Rule F1 is the description's own executable rule against the truth, by code (one-shot has none).", "", head,
              "|" + "---|" * (head.count("|") - 1)]

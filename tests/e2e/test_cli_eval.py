@@ -84,6 +84,10 @@ def test_eval_heads_finds_the_trained_heads(cli, fake, home):
     assert agent["failed"] == 0 and agent["head_precision"] == 1.0 and agent["head_recall"] > 0
     per_head = [r for r in report["results"] if r["head"] and r["mode"] == "agent"]
     assert {r["head"] for r in per_head} == {"L0H1", "L1H0"} and all(r["verdict"] for r in per_head)
+    # the decoy control: the same judge against a behaviour the head does not have scores lower
+    previous = next(r for r in report["results"] if r["head"] == "L0H1" and r["mode"] == "oneshot")
+    assert previous["right"] == 1.0 and previous["decoy_right"] < previous["right"]
+    assert oneshot["head_text_decoy"] < oneshot["head_text_right"] or oneshot["head_text_right"] < 1.0
     proc = cli("eval", "heads", "--heads", "L7H0", ok=False)
     assert proc.returncode == 2 and "head 'L7H0' is not on heads-attn-only-2l" in proc.stderr
 
