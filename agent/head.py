@@ -191,7 +191,10 @@ def measured(task: dict) -> str:
 
 
 def retry(task: dict, finding: dict) -> dict | None:
-    """A failed head goes back to hypothesize and re-tests from scratch."""
+    """A failed head goes back to hypothesize and re-tests from scratch; a search's batch-confirmed
+    candidate does not: it was checked for the behaviour asked about, and failing that is the answer."""
+    if task.get("searched"):
+        return None
     return {"stage": "hypothesize", "scan": {}, "rule_scan": {}, "fresh": None}
 
 

@@ -103,7 +103,7 @@ def confirmed_tasks(state: dict, results: list[dict], llm_described: int) -> lis
                              "population": rule["population"], "texts": rule["texts"], "queries": queries}
         hypothesis = {**kind_hypotheses(lbl, [kind], [])[0], "status": "supported"}
         tasks.append({"component": c, "kind": "head", "stage": "describe", "attempts": 0, "hypotheses": [hypothesis],
-                      "scan": {kind: shape["sweep"][lbl]}, "fresh": fresh})
+                      "scan": {kind: shape["sweep"][lbl]}, "fresh": fresh, "searched": kind})
     tasks.sort(key=lambda t: -t["fresh"]["value"])
     return [{**t, "code_written": i >= llm_described} for i, t in enumerate(tasks)]
 

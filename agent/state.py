@@ -41,6 +41,7 @@ class Task(BaseModel):
     fresh: dict | None = None  # re-measurement for validation (fresh scan / held-out rule / fresh patch)
     heldout: list[dict] = []  # held-out scoring examples (neurons)
     code_written: bool = False  # a batch-confirmed search candidate whose text code states
+    searched: str | None = None  # the behaviour a search batch-confirmed this candidate for (no retry)
     rule_words: bool = False  # describe states the best rule in words by code (the LLM's words for it failed)
     estimate: float | None = None  # a behaviour component's recovery estimated by attribution patching
     links: list[str] = []

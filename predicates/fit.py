@@ -6,6 +6,7 @@ score, computed exactly, with no LLM). Pure code: the agent, the `rule` scorer a
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -62,6 +63,23 @@ def percentile_rank(value: float, population: Sequence[float]) -> tuple[int, flo
     """(rank, percentile) of a value among its peers: rank 1 and percentile 1.0 = the largest; ties share."""
     below = sum(v < value for v in population) + 0.5 * (sum(v == value for v in population) - 1)
     return 1 + sum(v > value for v in population), round(below / max(len(population) - 1, 1), 4)
+
+
+TIE = 0.1  # peers within this share of the population's range of a value are level with it
+
+
+def standing(value: float, population: Sequence[float], tie: float = TIE) -> float:
+    """How a value stands among its peers. Clearly above the population's median (by more than `tie` of
+    its range): the share of peers not clearly above it (1.0: none is). Otherwise its plain percentile.
+    Heads of one kind measure within noise of each other (four induction heads at 0.93-0.95 of 8): rank
+    among them is noise, and a plain percentile would pass only the first; a value level with the bulk
+    of its peers stays as low as its percentile."""
+    if len(population) < 2:
+        return 1.0
+    margin = tie * (max(population) - min(population))
+    if value <= statistics.median(population) + margin:
+        return percentile_rank(value, population)[1]
+    return round(1 - sum(v > value + margin for v in population) / (len(population) - 1), 4)
 
 
 def _shown(tokens: list[str], i: int) -> str:

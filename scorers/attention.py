@@ -24,16 +24,17 @@ from pydantic import BaseModel, Field, create_model
 
 from sleuth.predicates.attention import NAMED_MEANING, AttentionRule, Named, targets
 
-from sleuth.predicates.fit import percentile_rank
+from sleuth.predicates.fit import percentile_rank, standing
 from sleuth.prompts import render
 from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
 
-@scorer("attention_rule", "Percentile among all heads of the head's attention mass on its rule's targets, held-out texts.",
+@scorer("attention_rule", "Standing among all heads of the head's attention mass on its rule's targets, held-out texts.",
         needs=("rule_value", "rule_population"))
 def attention_rule(inp: ScoringInput) -> tuple[float, int, dict]:
-    rank, percentile = percentile_rank(inp.rule_value, inp.rule_population)
-    return percentile, len(inp.rule_population), {"mass": round(inp.rule_value, 4), "rank": rank}
+    rank, _ = percentile_rank(inp.rule_value, inp.rule_population)
+    return standing(inp.rule_value, inp.rule_population), len(inp.rule_population), \
+        {"mass": round(inp.rule_value, 4), "rank": rank}
 
 
 class RelationChoice(BaseModel):

@@ -130,6 +130,7 @@ def test_a_rejected_neuron_goes_back_only_as_far_as_what_failed():
     own = {"draft": {"description": "Fires on Python's def keyword.", "rule": {"token_in": ["def"]}}}
     assert neuron.retry(own, {"scores": [passed, words]}) == words_by_code
     assert head.retry({}, {"scores": []})["stage"] == "hypothesize" and circuit.retry({}, {"scores": []}) is None
+    assert head.retry({"searched": "induction"}, {"scores": []}) is None  # failing the search's check is the answer
 
 
 def _score(name, status="scored", value=0.9, threshold=0.5):

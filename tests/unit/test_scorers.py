@@ -99,6 +99,17 @@ def test_replication_percentile():
     assert run_scorer("replication", 0.9).status == "unscored"
 
 
+def test_heads_level_with_the_strongest_of_their_kind_all_replicate():
+    # the trained 2-layer model's fresh induction scores: four heads within noise of each other
+    induction = [0.019, 0.0, 0.001, 0.0, 0.910, 0.927, 0.953, 0.947]
+    assert [run_scorer("replication", 0.9, fresh_value=v, population=induction).passed for v in induction] == \
+        [False] * 4 + [True] * 4
+    previous = [0.167, 0.987, 0.229, 0.817, 0.140, 0.141, 0.131, 0.133]  # a second head clearly below the first
+    assert run_scorer("replication", 0.9, fresh_value=0.817, population=previous).value == round(6 / 7, 4)
+    bulk = [0.5] * 30 + [0.9]  # level with the bulk (an attention sink every head shares): its plain percentile
+    assert run_scorer("replication", 0.9, fresh_value=0.5, population=bulk).value < 0.5
+
+
 # canaries: judges that ignore the description must score at chance on balanced, shuffled examples
 def _canary_examples(n=40):
     words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"]
