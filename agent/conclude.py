@@ -22,7 +22,7 @@ def describe(state: dict, deps) -> dict:
     top = _best(task)
     if task.get("code_written"):
         return _code_draft(state, task, top)
-    if task.get("rule_words") and top and top.get("rule"):
+    if task.get("rule_words") and top:
         return _rule_draft(state, task, top)
     literal = in_words(top["rule"]) if task["kind"] == "neuron" and top and top.get("rule") else None
     try:
@@ -62,16 +62,12 @@ def explain_notes(task: dict) -> list[dict]:
 
 
 def _rule_draft(state: dict, task: dict, top: dict) -> dict:
-    """The best rule in words, written by code, when the LLM's words for a rule that held did not pass
-    the judges; the same judges check these words."""
-    evidence = task.get("evidence", {})
-    fit = top["fit"]
-    claims = [{"text": f"the rule fits the explain windows and test texts with F1 {fit['f1']:.2f} (precision "
-                       f"{fit['precision']:.2f}, recall {fit['recall']:.2f})", "basis": "top_examples",
-               "evidence_ids": evidence.get("top_examples", []) + evidence.get("test_texts", [])}]
-    draft = {"description": in_words(top["rule"]), "claims": claims, "rule": top["rule"], "rule_fit": fit}
+    """The best hypothesis in words, written by code, when the LLM's words for a behaviour that held
+    did not pass the judges; the same judges check these words."""
+    description, claims = protocol_of(task).words_draft(task, top)
+    draft = {"description": description, "claims": claims, "rule": top.get("rule"), "rule_fit": top.get("fit")}
     return {"tasks": with_task(state, {"draft": draft, "stage": "score" if task.get("fresh") else "heldout"}),
-            "messages": [{"role": "assistant", "content": f"draft for {task['component']} (its rule, by code): "
+            "messages": [{"role": "assistant", "content": f"draft for {task['component']} (stated by code): "
                                                          f"{draft['description']}"}]}
 
 

@@ -191,11 +191,41 @@ def measured(task: dict) -> str:
 
 
 def retry(task: dict, finding: dict) -> dict | None:
-    """A failed head goes back to hypothesize and re-tests from scratch; a search's batch-confirmed
-    candidate does not: it was checked for the behaviour asked about, and failing that is the answer."""
+    """Where a rejected head goes back to. A search's batch-confirmed candidate does not: it was checked
+    for the behaviour asked about, and failing that is the answer. When the behaviour replicated and only
+    the words failed, the behaviour stated by code (`code_words`), scored on the same fresh measurement;
+    otherwise hypothesize again and re-test from scratch."""
+    from sleuth.scorers.verdict import only_words_failed
+
     if task.get("searched"):
         return None
-    return {"stage": "hypothesize", "scan": {}, "rule_scan": {}, "fresh": None}
+    if only_words_failed(finding["scores"]) and not task.get("rule_words") and not _literal(task):
+        return {"stage": "describe", "rule_words": True}
+    return {"stage": "hypothesize", "scan": {}, "rule_scan": {}, "fresh": None, "rule_words": False}
+
+
+def code_words(task: dict) -> str:
+    """The best hypothesis stated by code: its behaviour kind, or the attention rule it tested."""
+    top = best(task)
+    return code_text(task["component"], top["kind"]) if top["kind"] else f"{top['statement']}."
+
+
+def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
+    """The best hypothesis stated by code, with its standing among all heads (explain split) as its claim."""
+    cited = [i for basis, ids in task.get("evidence", {}).items() if basis != "validation" for i in ids]
+    if top["kind"]:
+        p = task["scan"][top["kind"]]
+        claim = f"ranks {p['rank']} of {p['of']} heads on the {top['kind']} scan"
+    else:
+        p = task["rule_scan"][rule_key(top["rule"])]
+        claim = f"attention on {rule_key(top['rule'])} {p['value']:.3f}, rank {p['rank']} of {p['of']} heads"
+    return code_words(task), [{"text": claim, "basis": "head_scan", "evidence_ids": cited}]
+
+
+def _literal(task: dict) -> bool:
+    """The draft's words are code's words for the best hypothesis (the LLM copied them)."""
+    draft = task.get("draft") or {}
+    return bool(task.get("hypotheses")) and draft.get("description", "").strip().lower() == code_words(task).lower()
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

@@ -193,13 +193,20 @@ def retry(task: dict, finding: dict) -> dict | None:
     """Where a rejected description goes back to: when the rule itself passed and only word-reading
     scorers failed, the words: the rule stated by code (predicates.words), checked by the same judges;
     new hypotheses otherwise (scored on the test texts already measured)."""
-    from sleuth.scorers.registry import get_scorer
+    from sleuth.scorers.verdict import only_words_failed
 
-    failing = [s for s in finding["scores"] if s["status"] != "not_applicable" and not s.get("passed")]
-    rule_passed = any(s["scorer"] == "rule" and s.get("passed") for s in finding["scores"])
-    words_only = rule_passed and failing and all(get_scorer(s["scorer"]).reads_words for s in failing) \
-        and not task.get("rule_words") and not _literal(task)  # code's words failed already: another rule
+    words_only = only_words_failed(finding["scores"]) and not task.get("rule_words") \
+        and not _literal(task)  # code's words failed already: another rule
     return {"stage": "describe", "rule_words": True} if words_only else {"stage": "hypothesize", "rule_words": False}
+
+
+def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
+    """The best rule stated by code (predicates.words), with the fit it was chosen by as its claim."""
+    evidence, fit = task.get("evidence", {}), top["fit"]
+    claims = [{"text": f"the rule fits the explain windows and test texts with F1 {fit['f1']:.2f} (precision "
+                       f"{fit['precision']:.2f}, recall {fit['recall']:.2f})", "basis": "top_examples",
+               "evidence_ids": evidence.get("top_examples", []) + evidence.get("test_texts", [])}]
+    return in_words(top["rule"]), claims
 
 
 def _literal(task: dict) -> bool:

@@ -55,3 +55,13 @@ def verdict(scores: list[Score]) -> tuple[str, str | None]:
         return "validated", None
     status = "rejected" if any(s.status == "scored" for s in problems) else "failed"
     return status, "; ".join(_why(s) for s in problems)
+
+
+def only_words_failed(scores: list[dict]) -> bool:
+    """The behaviour held and only the words failed: some scorer that measures behaviour alone (rule,
+    replication, attention_rule) scored and passed, and every failing scorer reads the words."""
+    applied = [s for s in scores if s["status"] != "not_applicable"]
+    failing = [s for s in applied if not s.get("passed")]
+    behaviour_held = any(s["status"] == "scored" and s.get("passed") and not get_scorer(s["scorer"]).reads_words
+                         for s in applied)
+    return behaviour_held and bool(failing) and all(get_scorer(s["scorer"]).reads_words for s in failing)

@@ -133,6 +133,30 @@ def test_a_rejected_neuron_goes_back_only_as_far_as_what_failed():
     assert head.retry({"searched": "induction"}, {"scores": []}) is None  # failing the search's check is the answer
 
 
+def test_a_rejected_head_whose_behaviour_replicated_goes_back_only_to_its_words():
+    from sleuth.agent import head
+
+    c = "blocks.1.attn.hook_z[3]"
+    task = {"component": c, "hypotheses": [
+        {"statement": "L1H3 is an induction head", "kind": "induction", "rule": {"attends_to": "after_previous_occurrence"}},
+        {"statement": "L1H3 is a previous-token head", "kind": "previous_token", "rule": {"attends_to": "previous_token"}}],
+        "scan": {"induction": {"value": 0.9, "rank": 2, "of": 8, "percentile": 0.95},
+                 "previous_token": {"value": 0.1, "rank": 6, "of": 8, "percentile": 0.3}},
+        "draft": {"description": "L1H3 copies tokens from earlier in the text."}, "fresh": {"value": 0.9}}
+    held = [{"scorer": "replication", "status": "scored", "passed": True},
+            {"scorer": "attention_rule", "status": "scored", "passed": True}]
+    words = {"scorer": "attention_simulation", "status": "scored", "passed": False}
+    assert head.retry(task, {"scores": held + [words]}) == {"stage": "describe", "rule_words": True}
+    text, claims = head.words_draft(task, head.best(task))
+    assert text == head.code_text(c, "induction") and "induction" in text and "ranks 2 of 8 heads" in claims[0]["text"]
+    # code's words failed already, or the LLM had written them: new hypotheses, measured again
+    assert head.retry({**task, "rule_words": True}, {"scores": held + [words]})["stage"] == "hypothesize"
+    assert head.retry({**task, "draft": {"description": text}}, {"scores": held + [words]})["stage"] == "hypothesize"
+    moved = {"scorer": "replication", "status": "scored", "passed": False}
+    again = head.retry(task, {"scores": [moved, held[1], words]})
+    assert again["stage"] == "hypothesize" and again["fresh"] is None
+
+
 def _score(name, status="scored", value=0.9, threshold=0.5):
     from sleuth.scorers import Score
 
