@@ -11,7 +11,6 @@ from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
 from sleuth.predicates.words import in_words
-from sleuth.scorers.registry import get_scorer
 from sleuth.scorers.verdict import run_scorers, verdict
 from sleuth.target import Site
 
@@ -88,22 +87,18 @@ def _best(task: dict) -> dict | None:
     return protocol_of(task).best(task) if task.get("hypotheses") else None
 
 
-def _skipped(task: dict, names: list[str], code_written: bool = False) -> dict[str, str]:
+def _skipped(task: dict, names: list[str]) -> dict[str, str]:
     """Configured scorers that do not apply to this description, with why."""
-    skip = dict(protocol_of(task).not_applicable(task, names))
-    if code_written:  # the words are the rule's own definition; the rule's exact scorers check them
-        skip.update({name: "the text was written by code from the rule it states; no LLM words to check"
-                     for name in names if get_scorer(name).reads_words})
-    return skip
+    return dict(protocol_of(task).not_applicable(task, names))
 
 
-def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
+def conclude(state: dict, task: dict, deps) -> dict:
     """Score a task's draft, store the description, and return the finding (validate and batched confirmation)."""
     draft = task["draft"]
     names, inputs = protocol_of(task).scorer_inputs(task, deps)
     cfg = deps.settings
     scores = run_scorers(names, inputs, description=draft["description"], thresholds=cfg.thresholds,
-                         default_threshold=cfg.default_threshold, skip=_skipped(task, names, code_written),
+                         default_threshold=cfg.default_threshold, skip=_skipped(task, names),
                          exact_first=cfg.exact_first)
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)
@@ -121,7 +116,7 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
     return {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
             "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
             "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"),
-            "written_by": "code" if code_written or task.get("rule_words") else "llm",
+            "written_by": "code" if task.get("code_written") or task.get("rule_words") else "llm",
             "description_id": desc.id, "version": getattr(stored, "version", None),
             "attempts": task.get("attempts", 0) + 1}
 
@@ -129,7 +124,7 @@ def conclude(state: dict, task: dict, deps, code_written: bool = False) -> dict:
 @metered
 def validate(state: dict, deps) -> dict:
     task = current_task(state)
-    finding = conclude(state, task, deps, code_written=bool(task.get("code_written")))
+    finding = conclude(state, task, deps)
     status, reason, attempts = finding["status"], finding["reason"], finding["attempts"]
     findings = [f for f in state.get("findings", []) if f["component"] != task["component"]] + [finding]
     again = status != "validated" and attempts < deps.settings.max_attempts

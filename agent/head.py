@@ -176,7 +176,16 @@ def scorer_inputs(task: dict, deps):
     return deps.settings.head_scorers, ScoringInput(
         fresh_value=fresh.get("value"), population=fresh.get("population"), rule_value=rule.get("value"),
         rule_population=rule.get("population"), attention_texts=rule.get("texts"),
-        attention_queries=rule.get("queries"), llm=deps.llm)
+        attention_queries=rule.get("queries"), llm=deps.llm, stated_relation=_stated_relation(task))
+
+
+def _stated_relation(task: dict) -> str | None:
+    """The named attention relation of a text code wrote (search candidates, words retries): the
+    words check then runs on that relation with no LLM reading it."""
+    if not (task.get("code_written") or task.get("rule_words")) or not task.get("hypotheses"):
+        return None
+    attends = (best(task).get("rule") or {}).get("attends_to")
+    return attends if isinstance(attends, str) else None
 
 
 def measured(task: dict) -> str:

@@ -12,6 +12,8 @@
   Measured with the embedded 1.5B (`python -m benchmarks head_judge`): picking a position number
   from a numbered listing scored 0.00 even on right words (it answered the query's own position);
   the options form alone scored at chance; naming the relation is one short classification.
+  Words that code wrote from a named relation (`stated_relation`) skip the reading: the same
+  per-query check runs on that relation, so a code-stated description meets the same bar.
 """
 
 from __future__ import annotations
@@ -121,15 +123,19 @@ def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
     queries = inp.attention_queries
     if not queries:
         raise ScorerError("could not score: the head attends only to the first token on these texts")
-    reply = inp.llm.structured([{"role": "user", "content": render("attention_relation", description=inp.description,
-                                                                   relations=NAMED_MEANING)}],
-                               RelationChoice, max_tokens=32)
-    if reply.relation == "something_else":
+    if inp.stated_relation in NAMED_MEANING:  # code wrote the words from this relation: no reader needed
+        relation, read_by = inp.stated_relation, "code"
+    else:
+        reply = inp.llm.structured([{"role": "user", "content": render("attention_relation", description=inp.description,
+                                                                       relations=NAMED_MEANING)}],
+                                   RelationChoice, max_tokens=32)
+        relation, read_by = reply.relation, "llm"
+    if relation == "something_else":
         accuracy, n, details = _options_form(inp)
-        return accuracy, n, {**details, "relation": reply.relation}
+        return accuracy, n, {**details, "relation": relation}
     hits_of = {r: _named_hits(r, inp.attention_texts, queries) for r in NAMED_MEANING}
-    hits = hits_of[reply.relation]
+    hits = hits_of[relation]
     chance = sum(map(sum, hits_of.values())) / (len(NAMED_MEANING) * len(queries))
     judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h} for q, h in zip(queries, hits)]
-    return sum(hits) / len(hits), len(hits), {"form": "relation", "relation": reply.relation, "judged": judged,
-                                              "chance": round(chance, 3)}
+    return sum(hits) / len(hits), len(hits), {"form": "relation", "relation": relation, "read_by": read_by,
+                                              "judged": judged, "chance": round(chance, 3)}

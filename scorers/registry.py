@@ -50,6 +50,7 @@ class ScoringInput(BaseModel):
     rule_population: list[float] | None = None  # ... and every head's
     attention_texts: list[list[str]] | None = None  # held-out token lists ...
     attention_queries: list[dict] | None = None  # ... and the query positions an LLM predicts
+    stated_relation: str | None = None  # the attention relation code's own words state (no reader needed)
     steering: list[SteeredText] | None = None  # held-out prompts continued with and without the unit pushed up
     limit: int | None = None  # examples judged (default: the scorer's own)
     batch: int | None = None  # examples per judge prompt

@@ -92,6 +92,22 @@ def test_attention_simulation_passes_the_right_words_and_rejects_wrong_ones(judg
     assert len(right.details["judged"]) == len(queries)  # every judged query and answer is kept
 
 
+def test_words_code_stated_meet_the_same_per_query_check_without_a_reader():
+    texts, queries = _induction_case()
+    with FakeLLM(responder=investigator) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        kwargs = dict(attention_texts=texts, attention_queries=queries, llm=client)
+        right = run_scorer("attention_simulation", 0.5, description="L1H2 is an induction head.",
+                           stated_relation="after_previous_occurrence", **kwargs)
+        wrong = run_scorer("attention_simulation", 0.5, description="L1H2 is a previous-token head.",
+                           stated_relation="previous_token", **kwargs)
+        asked = len(fake.requests)
+    _MODE_CACHE.clear()
+    assert right.passed and right.value == 1.0 and right.details["read_by"] == "code"
+    assert not wrong.passed and wrong.value <= 0.3  # code's words are not waved through: the head must do it
+    assert asked == 0, "code's own relation needs no LLM reading"
+
+
 @pytest.mark.parametrize("blind", ["previous_token", "first_token", "self", "same_token_earlier", "random",
                                    "something_else_always_A", "something_else_random"])
 def test_description_blind_attention_judges_score_at_chance(blind):
