@@ -16,6 +16,7 @@ from sleuth.predicates.fit import fit, text_fires
 from sleuth.predicates.words import in_words
 
 MAX_TEST_TEXTS = 8
+SHOWN_EXAMPLES = 6  # strongest windows the LLM reads; the marked-token counts cover every top window
 STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "heldout")  # planned here
 
 
@@ -140,7 +141,8 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         strongest = max(report["max"], 1e-6)
         threshold = round(cfg.fire_fraction * strongest, 4)
         return {"task": {
-            "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)} for e in top],
+            "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)}
+                         for e in top[:SHOWN_EXAMPLES]],
             "peaks": peak_tokens(top),
             "quiet": ["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
             "windows": [{"tokens": e["tokens"], "values": e["values"]} for e in report["examples"]],

@@ -160,7 +160,9 @@ class LLMClient:
 
     # ---- structured output ----------------------------------------------
     def schema_mode(self) -> str:
-        """How this endpoint takes a JSON schema; probed once per endpoint."""
+        """How this endpoint takes a JSON schema: as configured, else probed once per endpoint."""
+        if self.cfg.schema_mode:
+            return self.cfg.schema_mode
         if self.cfg.base_url in _MODE_CACHE:
             return _MODE_CACHE[self.cfg.base_url]
         probe = [{"role": "user", "content": render("llm_schema_probe")}]

@@ -21,8 +21,9 @@ def llm_session(cfg: LLMConfig, home: Path, local_model: str | None = None, ledg
         return
     state = local_server.acquire(home, local_model)
     try:
-        yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"]}),
-                        ledger)
+        # the embedded llama-cpp-python server takes a schema as json_object (it rejects json_schema): no probe
+        yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"],
+                                               "schema_mode": cfg.schema_mode or "json_object"}), ledger)
     except LLMUnreachable as exc:
         raise local_server.explained(home, state, exc) from None
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, SecretStr
@@ -21,6 +22,8 @@ class LLMConfig(BaseModel):
     max_concurrency: int = 4
     max_validation_retries: int = 2
     backoff_base_s: float = 0.5
+    schema_mode: Literal["json_schema", "json_object", "prompt"] | None = None  # how the endpoint takes a JSON
+    # schema; None: probed once per endpoint (SLEUTH_LLM_SCHEMA_MODE skips the probe)
 
 
 def key_may_go_to(base_url: str | None, trusted: bool) -> bool:
@@ -45,7 +48,8 @@ def llm_config(base_url: str | None = None, model: str | None = None, timeout_s:
                     "set SLEUTH_LLM_SEND_KEY=1 to send it", base_url)
         key = None
     cfg = LLMConfig(base_url=base_url, model=model or os.environ.get("SLEUTH_LLM_MODEL") or None,
-                    api_key=SecretStr(key) if key else None)
+                    api_key=SecretStr(key) if key else None,
+                    schema_mode=os.environ.get("SLEUTH_LLM_SCHEMA_MODE") or None)
     if timeout_s is not None:
         cfg.timeout_s = timeout_s
     if max_retries is not None:

@@ -15,7 +15,8 @@ from sleuth.predicates.component import Graded, SyntheticComponent
 from sleuth.predicates.tokens import TokenView
 
 SHOWN = 4  # false positives / negatives kept as examples
-CONTEXT = 6  # tokens of context either side of a shown token
+CONTEXT = 6  # tokens of context before a shown token
+AFTER = 2  # ... and after it (the rest of its word)
 
 
 class Agreement(BaseModel):
@@ -83,7 +84,8 @@ def standing(value: float, population: Sequence[float], tie: float = TIE) -> flo
 
 
 def _shown(tokens: list[str], i: int) -> str:
-    left, right = "".join(tokens[max(0, i - CONTEXT):i]), "".join(tokens[i + 1:i + 1 + CONTEXT])
+    """The token in its context: CONTEXT tokens before it (what a causal model saw) and AFTER past it."""
+    left, right = "".join(tokens[max(0, i - CONTEXT):i]), "".join(tokens[i + 1:i + 1 + AFTER])
     return f"...{left}[[{tokens[i]}]]{right}..."
 
 

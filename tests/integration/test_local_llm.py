@@ -37,7 +37,8 @@ def _action_model(smollm):
 
 def test_embedded_server_gives_schema_valid_actions(server, smollm):
     client = LLMClient(LLMConfig(base_url=server["base_url"], timeout_s=300))
-    assert client.schema_mode() == "json_object"  # llama-cpp-python rejects json_schema
+    # llama-cpp-python rejects json_schema; llm_session configures json_object for it without a probe
+    assert client.schema_mode() == "json_object"
     Action = _action_model(smollm)
     action = client.structured([{"role": "user", "content": "We want to look at the attention pattern of head 5 in "
                                  "layer 4 (site blocks.4.attn.hook_pattern). Choose the next action."}], Action,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMRefused, LLMUnreachable
 from sleuth.llm.client import _MODE_CACHE
 from sleuth.llm.fake_server import FakeLLM
+from sleuth.llm.settings import llm_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,6 +82,15 @@ def test_schema_mode_is_detected_once_like_llama_cpp(fake):
     assert c.schema_mode() == "json_object"  # json_schema is rejected with HTTP 500, as llama.cpp does
     n = len(fake.requests)
     assert c.schema_mode() == "json_object" and len(fake.requests) == n
+
+
+def test_a_configured_schema_mode_sends_no_probe(fake, monkeypatch):
+    monkeypatch.setenv("SLEUTH_LLM_SCHEMA_MODE", "json_object")
+    cfg = llm_config(base_url=fake.base_url)
+    fake.push({"content": {"tool": "ablate", "layer": 4}})
+    c = LLMClient(cfg)
+    assert c.structured([{"role": "user", "content": "go"}], Action) == Action(tool="ablate", layer=4)
+    assert len(fake.requests) == 1 and [u.purpose for u in c.ledger.calls] == ["Action"]
 
 
 def test_openai_style_endpoint_uses_json_schema():
