@@ -6,12 +6,12 @@ from collections import Counter
 from collections.abc import Iterable
 
 SPAN = 20  # tokens of a cropped window: the peak, the 16 before it and AFTER after it
-BEFORE, AFTER = 16, 3  # tokens the LLM reads around a peak: in a causal model its activation depends
-# only on the tokens up to it; the few after show the rest of its word
+AFTER = 3  # in a causal model a token's activation depends only on the tokens up to it; the few after
+# show the rest of its word (a peak near a window's start gets more after, to fill the span)
 
 
 def crop(tokens: list[str], values: list[float], span: int = SPAN, seed: int = 0) -> tuple[list[str], list[float]]:
-    """A window of `span` tokens ending AFTER tokens past the peak (or around a seeded spot when nothing fires)."""
+    """A window of `span` tokens ending AFTER tokens past the peak (or a seeded spot when nothing fires)."""
     if len(tokens) <= span:
         return tokens, values
     peak = max(range(len(values)), key=lambda i: values[i])
@@ -21,11 +21,11 @@ def crop(tokens: list[str], values: list[float], span: int = SPAN, seed: int = 0
     return tokens[start : start + span], values[start : start + span]
 
 
-def marked(tokens: list[str], values: list[float], before: int = BEFORE, after: int = AFTER) -> str:
-    """The text up to the strongest token, marked [[like this]], and `after` tokens past it."""
-    peak = max(range(len(values)), key=lambda i: values[i])
-    start = max(0, peak - before)
-    return "".join(f"[[{t}]]" if i == peak else t for i, t in enumerate(tokens[start:peak + after + 1], start))
+def marked(tokens: list[str], values: list[float], span: int = SPAN) -> str:
+    """Cropped text with the strongest token marked [[like this]]."""
+    toks, vals = crop(tokens, values, span)
+    peak = max(range(len(vals)), key=lambda i: vals[i])
+    return "".join(f"[[{t}]]" if i == peak else t for i, t in enumerate(toks))
 
 
 def counted(tokens: Iterable[str], limit: int | None = None) -> list[str]:

@@ -194,17 +194,22 @@ def test_intervention_steers_a_latent_on_held_out_prompts_and_reads_the_words(sm
     assert len(samples) == len(quiet) and all(windows.heldout[w] for w in quiet)  # prompts: held-out documents only
     assert [s.prompt for s in samples] == [smollm_sae.tokenizer.decode(windows.tokens[w][:12].tolist()) for w in quiet]
     assert sum(s.changed for s in samples) >= 2
-    # a label naming a word the push brings in passes; one naming an absent word is at chance
-    new = [w for s in samples for w in _pieces(s.steered) - _pieces(s.baseline)]
-    word = max(sorted(set(new)), key=new.count)
-    with FakeLLM(responder=_label({"label": f"Pushes the text toward '{word}'.", "rule": {"token_in": [word]}})) as fake:
+    # a label naming words the push brings in scores above one naming an absent word, which is at chance
+    # (the judge picks the continuation with more of the label's quoted words, A on a tie)
+    def gained(sample, piece):
+        return sample.steered.lower().count(piece) > sample.baseline.lower().count(piece)
+    new = [[p for p in sorted(_pieces(s.steered) - _pieces(s.baseline)) if gained(s, p)] for s in samples]
+    brought = [max(pieces, key=len) for pieces in new if pieces]  # one word per continuation the push changed
+    assert brought
+    quoted = ", ".join(f"'{w}'" for w in dict.fromkeys(brought))
+    with FakeLLM(responder=_label({"label": f"Pushes the text toward {quoted}.", "rule": {"token_in": brought}})) as fake:
         right = label_item(collected, spec, _client(fake), None, sae_ctx, None)
     with FakeLLM(responder=_label({"label": "Pushes toward 'zebrafish'.", "rule": {"token_in": ["zebrafish"]}})) as fake:
         wrong = label_item(collected, spec, _client(fake), None, sae_ctx, None)
     r, w = right.score("intervention"), wrong.score("intervention")
     assert r["status"] == w["status"] == "scored", (r, w)
-    assert r["value"] > w["value"] == 0.5 and not w["passed"], (word, r, w)
-    assert wrong.status == "rejected" and "intervention 0.50 < 0.7" in wrong.reason
+    assert r["value"] > w["value"] and w["value"] < 0.7 and not w["passed"], (quoted, r, w)
+    assert wrong.status == "rejected" and f"intervention {w['value']:.2f} < 0.7" in wrong.reason
     assert len(r["details"]["pairs"]) == r["n"] == r["details"]["changed"]
 
 
