@@ -29,7 +29,9 @@ def judgement_model(n: int):
 def _judge(llm, description: str, texts: list[str], template: str) -> list[bool]:
     model = judgement_model(len(texts))
     prompt = render(template, description=description, texts=texts)
-    reply = llm.structured([{"role": "user", "content": prompt}], model, max_tokens=16 + 8 * len(texts))
+    # the prompt already asks for the answers and a grammar enforces their count: a brief, not the schema
+    brief = f'Reply with one JSON object and nothing else: {{"answers": [{len(texts)} true/false values, in order]}}.'
+    reply = llm.structured([{"role": "user", "content": prompt}], model, max_tokens=16 + 8 * len(texts), brief=brief)
     return list(reply.answers)
 
 
