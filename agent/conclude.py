@@ -19,9 +19,7 @@ from sleuth.target import Site
 def describe(state: dict, deps) -> dict:
     task = current_task(state)
     top = _best(task)
-    if task.get("code_written"):
-        return _code_draft(state, task, top)
-    if task.get("rule_words") and top:
+    if (task.get("code_written") or task.get("rule_words")) and top:
         return _rule_draft(state, task, top)
     literal = in_words(top["rule"]) if task["kind"] == "neuron" and top and top.get("rule") else None
     try:
@@ -61,8 +59,9 @@ def explain_notes(task: dict) -> list[dict]:
 
 
 def _rule_draft(state: dict, task: dict, top: dict) -> dict:
-    """The best hypothesis in words, written by code, when the LLM's words for a behaviour that held
-    did not pass the judges; the same judges check these words."""
+    """The best hypothesis in words, written by code: for a batch-confirmed search candidate beyond
+    max_candidates, or when the LLM's words for a behaviour that held did not pass the judges. The same
+    scorers check these words."""
     description, claims = protocol_of(task).words_draft(task, top)
     draft = {"description": description, "claims": claims, "rule": top.get("rule"), "rule_fit": top.get("fit")}
     return {"tasks": with_task(state, {"draft": draft, "stage": "score" if task.get("fresh") else "heldout"}),
@@ -70,26 +69,9 @@ def _rule_draft(state: dict, task: dict, top: dict) -> dict:
                                                          f"{draft['description']}"}]}
 
 
-def _code_draft(state: dict, task: dict, top: dict) -> dict:
-    """The draft of a batch-confirmed search candidate beyond max_candidates: its scanned kind, stated by code."""
-    evidence = task.get("evidence", {})
-    cited = [i for basis, ids in evidence.items() if basis != "validation" for i in ids]
-    text = head.code_text(task["component"], top["kind"])
-    claims = [{"text": f"ranks {task['scan'][top['kind']]['rank']} of {task['scan'][top['kind']]['of']} heads on the "
-                       f"{top['kind']} scan", "basis": "head_scan", "evidence_ids": cited}]
-    draft = {"description": text, "claims": claims, "rule": top.get("rule"), "rule_fit": None}
-    return {"tasks": with_task(state, {"draft": draft, "stage": "score"}),
-            "messages": [{"role": "assistant", "content": f"draft for {task['component']} (by code): {text}"}]}
-
-
 def _best(task: dict) -> dict | None:
     """The best-standing hypothesis, whose rule the description states."""
     return protocol_of(task).best(task) if task.get("hypotheses") else None
-
-
-def _skipped(task: dict, names: list[str]) -> dict[str, str]:
-    """Configured scorers that do not apply to this description, with why."""
-    return dict(protocol_of(task).not_applicable(task, names))
 
 
 def conclude(state: dict, task: dict, deps) -> dict:
@@ -98,7 +80,7 @@ def conclude(state: dict, task: dict, deps) -> dict:
     names, inputs = protocol_of(task).scorer_inputs(task, deps)
     cfg = deps.settings
     scores = run_scorers(names, inputs, description=draft["description"], thresholds=cfg.thresholds,
-                         default_threshold=cfg.default_threshold, skip=_skipped(task, names),
+                         default_threshold=cfg.default_threshold, skip=protocol_of(task).not_applicable(task, names),
                          exact_first=cfg.exact_first)
     scored = [s for s in scores if s.status == "scored"]
     status, reason = verdict(scores)

@@ -213,10 +213,9 @@ def retry(task: dict, finding: dict) -> dict | None:
     return {"stage": "hypothesize", "scan": {}, "rule_scan": {}, "fresh": None, "rule_words": False}
 
 
-def code_words(task: dict) -> str:
-    """The best hypothesis stated by code: its behaviour kind, or the attention rule it tested."""
-    top = best(task)
-    return code_text(task["component"], top["kind"]) if top["kind"] else f"{top['statement']}."
+def code_words(component: str, top: dict) -> str:
+    """A hypothesis stated by code: its behaviour kind, or the attention rule it tested."""
+    return code_text(component, top["kind"]) if top["kind"] else f"{top['statement']}."
 
 
 def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
@@ -228,13 +227,14 @@ def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
     else:
         p = task["rule_scan"][rule_key(top["rule"])]
         claim = f"attention on {rule_key(top['rule'])} {p['value']:.3f}, rank {p['rank']} of {p['of']} heads"
-    return code_words(task), [{"text": claim, "basis": "head_scan", "evidence_ids": cited}]
+    return code_words(task["component"], top), [{"text": claim, "basis": "head_scan", "evidence_ids": cited}]
 
 
 def _literal(task: dict) -> bool:
     """The draft's words are code's words for the best hypothesis (the LLM copied them)."""
     draft = task.get("draft") or {}
-    return bool(task.get("hypotheses")) and draft.get("description", "").strip().lower() == code_words(task).lower()
+    return bool(task.get("hypotheses")) and \
+        draft.get("description", "").strip().lower() == code_words(task["component"], best(task)).lower()
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

@@ -9,7 +9,8 @@ A protocol module provides what the graph's nodes ask of it:
 - `measured(task) -> str`: the re-measured effect stated with the description;
 - `not_applicable(task, names) -> {scorer: why}`: configured scorers that do not apply;
 - `words_draft(task, top) -> (description, claims)`: the best hypothesis stated by code, for a retry
-  where the behaviour held and only the LLM's words failed (`rule_words`; only where `retry` sets it);
+  where the behaviour held and only the LLM's words failed (`rule_words`; only where `retry` sets it)
+  and for a search's batch-confirmed candidates beyond max_candidates (`code_written`, heads);
 - `retry(task, finding) -> dict | None`: where a rejected or failed description goes back to (the task
   changes, with its stage), or None for no second attempt.
 Adding a kind (a direction protocol, say) is one new module plus one line here.
