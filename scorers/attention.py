@@ -8,7 +8,8 @@
   the head's real argmax is at a position of that kind. Words that name a kind of token instead
   ("something_else") go to the options form: per query, the LLM chooses among four tokens, the
   real argmax and three distractors, each shown with its relation to the query in words written
-  by code (chance 0.25). Queries whose argmax is the first token (the usual sink) are left out.
+  by code (chance 0.25). Queries whose argmax is the first token (the usual sink) are left out, and
+  so is a query where the named relation names no position (no earlier copy for an induction claim).
   Measured with the embedded 1.5B (`python -m benchmarks head_judge`): picking a position number
   from a numbered listing scored 0.00 even on right words (it answered the query's own position);
   the options form alone scored at chance; naming the relation is one short classification.
@@ -109,11 +110,13 @@ def _options_form(inp: ScoringInput) -> tuple[float, int, dict]:
     return accuracy, len(judged), {"form": "options", "judged": judged, "chance": round(chance, 3)}
 
 
-def _named_hits(relation: str, texts: list[list[str]], queries: list[dict]) -> list[bool]:
-    """Per query, whether the head's real argmax is among the positions `relation` names (exact, by code)."""
+def _named_hits(relation: str, texts: list[list[str]], queries: list[dict]) -> list[bool | None]:
+    """Per query, whether the head's real argmax is among the positions `relation` names (exact, by code);
+    None where the relation names no position there (an induction claim says nothing about a token
+    with no earlier copy), so such a query is not judged, as in the head scores and `attention_rule`."""
     rule = AttentionRule(attends_to=relation)
     named = {t: targets(rule, tokens) for t, tokens in enumerate(texts)}
-    return [q["key"] in named[q["text"]][q["query"]] for q in queries]
+    return [q["key"] in keys if (keys := named[q["text"]][q["query"]]) else None for q in queries]
 
 
 @scorer("attention_simulation", "Accuracy of the words on held-out queries: an LLM reads only the description and "
@@ -133,9 +136,16 @@ def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
     if relation == "something_else":
         accuracy, n, details = _options_form(inp)
         return accuracy, n, {**details, "relation": relation}
-    hits_of = {r: _named_hits(r, inp.attention_texts, queries) for r in NAMED_MEANING}
-    hits = hits_of[relation]
-    chance = sum(map(sum, hits_of.values())) / (len(NAMED_MEANING) * len(queries))
-    judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h} for q, h in zip(queries, hits)]
-    return sum(hits) / len(hits), len(hits), {"form": "relation", "relation": relation, "read_by": read_by,
-                                              "judged": judged, "chance": round(chance, 3)}
+    rates = {}
+    for name in NAMED_MEANING:
+        judged_hits = [h for h in _named_hits(name, inp.attention_texts, queries) if h is not None]
+        rates[name] = sum(judged_hits) / len(judged_hits) if judged_hits else 0.0
+    hits = _named_hits(relation, inp.attention_texts, queries)
+    judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h}
+              for q, h in zip(queries, hits) if h is not None]
+    if not judged:
+        raise ScorerError(f"could not score: no held-out query has {NAMED_MEANING[relation]}")
+    chance = sum(rates.values()) / len(rates)  # a relation picked blindly, each on its own queries
+    accuracy = sum(j["hit"] for j in judged) / len(judged)
+    return accuracy, len(judged), {"form": "relation", "relation": relation, "read_by": read_by, "judged": judged,
+                                   "unjudged": len(queries) - len(judged), "chance": round(chance, 3)}

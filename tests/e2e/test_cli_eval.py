@@ -74,18 +74,18 @@ def test_eval_find_bad_mode_and_unreachable_llm(cli, home, tmp_path):
 
 
 def test_eval_heads_finds_the_trained_heads(cli, fake, home):
-    out = cli("eval", "heads", "--heads", "L0H1,L1H0", "--llm", fake.base_url, "--json")
+    out = cli("eval", "heads", "--heads", "L0H3,L1H0", "--llm", fake.base_url, "--json")
     report = json.loads(out.stdout)
     truth = report["truth"]["heads"]
     assert truth["induction"] and truth["previous_token"]  # the trained model formed both kinds
-    assert "L0H1" in truth["previous_token"] or "L1H0" in truth["induction"]
+    assert "L0H3" in truth["previous_token"] and "L1H0" in truth["induction"], truth
     oneshot, agent = report["summary"]["oneshot"], report["summary"]["agent"]
     assert oneshot["head_precision"] == 1.0 and oneshot["head_recall"] > 0.5  # read off one scan
     assert agent["failed"] == 0 and agent["head_precision"] == 1.0 and agent["head_recall"] > 0
     per_head = [r for r in report["results"] if r["head"] and r["mode"] == "agent"]
-    assert {r["head"] for r in per_head} == {"L0H1", "L1H0"} and all(r["verdict"] for r in per_head)
+    assert {r["head"] for r in per_head} == {"L0H3", "L1H0"} and all(r["verdict"] for r in per_head)
     # the decoy control: the same judge against a behaviour the head does not have scores lower
-    previous = next(r for r in report["results"] if r["head"] == "L0H1" and r["mode"] == "oneshot")
+    previous = next(r for r in report["results"] if r["head"] == "L0H3" and r["mode"] == "oneshot")
     assert previous["right"] == 1.0 and previous["decoy_right"] < previous["right"]
     assert oneshot["head_text_decoy"] < oneshot["head_text_right"] or oneshot["head_text_right"] < 1.0
     proc = cli("eval", "heads", "--heads", "L7H0", ok=False)

@@ -108,6 +108,26 @@ def test_words_code_stated_meet_the_same_per_query_check_without_a_reader():
     assert asked == 0, "code's own relation needs no LLM reading"
 
 
+def test_a_copy_relation_is_judged_only_on_queries_that_have_an_earlier_copy():
+    texts, queries = _induction_case()
+    first_half = [{"text": t, "query": q, "key": q - 1, "weight": 0.6} for t in range(len(texts)) for q in range(2, 8)]
+    with FakeLLM(responder=investigator) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        kwargs = dict(attention_texts=texts, llm=client)
+        induction = run_scorer("attention_simulation", 0.5, description="L1H2 is an induction head.",
+                               stated_relation="after_previous_occurrence", attention_queries=queries + first_half, **kwargs)
+        previous = run_scorer("attention_simulation", 0.5, description="L1H2 is a previous-token head.",
+                              stated_relation="previous_token", attention_queries=queries + first_half, **kwargs)
+        nothing_to_judge = run_scorer("attention_simulation", 0.5, description="L1H2 is an induction head.",
+                                      stated_relation="after_previous_occurrence", attention_queries=first_half, **kwargs)
+    _MODE_CACHE.clear()
+    # the distinct words of the first half have no earlier copy: an induction claim says nothing there
+    assert induction.value == 1.0 and induction.details["unjudged"] == len(first_half)
+    # a previous-token claim names a position at every query, so the same head's copies count against it
+    assert previous.details["unjudged"] == 0 and previous.value == pytest.approx(len(first_half) / (len(first_half) + len(queries)), abs=1e-3)
+    assert nothing_to_judge.status != "scored" and not nothing_to_judge.passed and "no held-out query" in nothing_to_judge.reason
+
+
 @pytest.mark.parametrize("blind", ["previous_token", "first_token", "self", "same_token_earlier", "random",
                                    "something_else_always_A", "something_else_random"])
 def test_description_blind_attention_judges_score_at_chance(blind):
