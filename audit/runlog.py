@@ -7,7 +7,6 @@ findings (descriptions with scores and statuses), token use and errors; totals a
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from sleuth import __version__
+from sleuth.atomic_files import write_atomically
 
 RUNLOG_VERSION = 1
 KIND = "sleuth-audit-run"
@@ -119,13 +119,7 @@ class RunLog(BaseModel):
 
 
 def save(path: Path, log: RunLog) -> None:
-    """Write to a temporary name, fsync, rename: a kill leaves the old file or the new, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as handle:
-        handle.write(json.dumps(log.dump(), indent=1))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(log.dump(), indent=1))
 
 
 def load(path: Path) -> RunLog | None:

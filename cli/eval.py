@@ -106,11 +106,15 @@ def find(
     only: str = typer.Option(None, "--only", help="Comma-separated component names."),
     texts: int = typer.Option(12, "--texts", min=2, max=60, help="Held-out texts per component."),
     seed: int = typer.Option(0, "--seed", min=0),
-    out: Path = typer.Option(None, "--out", help="Write the full report (report.json) here."),
+    out: Path = typer.Option(None, "--out", help="The run's folder: each result as it is scored, report.json at the "
+                             "end (default: a new folder under SLEUTH_HOME/evals/runs)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: score only what is missing."),
     scoreboard: Path = typer.Option(None, "--scoreboard", help="Scoreboard JSON to update (default: SLEUTH_HOME/evals)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
     """Describe planted units and score the descriptions against the truth on held-out texts."""
+    from sleuth.errors import ConfigError
+    from sleuth.evals import find_run
     from sleuth.evals.find import DEFAULT_SUITE, find_rows, run_find, select
     from sleuth.predicates import load_suite
     from sleuth.target import load_target
@@ -119,7 +123,10 @@ def find(
     settings = _settings(mode)
     suite_dir = suite or DEFAULT_SUITE
     components = select(load_suite(suite_dir), limit, only)
+    if resume and out is None:
+        raise ConfigError("--resume needs --out, the folder of the run to continue")
     work = (out or settings.home / "evals" / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    find_run.check(work, resume)
 
     def context():  # after the endpoints answered: a dead LLM fails before the model loads
         target = load_target(model or settings.model, settings.home)
@@ -127,7 +134,8 @@ def find(
 
     report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, mode, len(components),
                              json_out, lambda env, judge, modes, **bar: run_find(
-                                 components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, **bar))
+                                 components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, out=work,
+                                 **bar))
     rows = find_rows(report)
     board = _record(report, rows, work, settings, scoreboard)
     if json_out:

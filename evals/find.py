@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from sleuth.atomic_files import write_atomically
+from sleuth.evals import find_run
 from sleuth.evals.describers import DESCRIBERS, DescribeEnv
 from sleuth.evals.heldout import heldout_pool, texts_for
 from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
@@ -162,14 +164,22 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
 
 def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, modes: list[str], suite: str,
              seed: int = 0, texts: int = 12, progress: Callable[[str], None] | None = None,
-             done: Callable[[], None] | None = None) -> FindReport:
-    """Describe every component in every mode and score each description on held-out texts."""
+             done: Callable[[], None] | None = None, out: Path | None = None) -> FindReport:
+    """Describe every component in every mode and score each description on held-out texts.
+    With `out`, each result is kept there as soon as it is scored, and results already there
+    (a resumed run with the same settings) are not scored again."""
     start = time.perf_counter()
     target = env.ctx.target
     sites = attach(target, components, seed)
     pool = heldout_pool(env.ctx, seed)
     report = FindReport(suite=suite, suite_checksum=suite_checksum(components), model=target.name,
                         llm=env.llm.model, judge_llm=judge_llm.model, seed=seed, texts_per_component=texts)
+    kept = {}
+    if out is not None:
+        find_run.start(out, find_run.FindRunSpec(
+            suite_checksum=report.suite_checksum, components=[c.name for c in components], modes=modes,
+            model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts))
+        kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)
     held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
     decoys = {c.name: rng.choice([o for o in components if o.name != c.name] or [c]).description for c in components}
@@ -178,8 +188,13 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
         for component in components:
             if progress:
                 progress(f"{mode}: {component.name}")
-            results.append(score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
-                                     decoys[component.name], seed))
+            result = kept.get((mode, component.name))
+            if result is None:
+                result = score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
+                                   decoys[component.name], seed)
+                if out is not None:
+                    write_atomically(find_run.result_path(out, mode, component.name), result.model_dump_json(indent=1))
+            results.append(result)
             if done:
                 done()
         report.components += results

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sleuth.label.outdir import write_atomically
+from sleuth.atomic_files import write_atomically
 from sleuth.label.records import LabelRecord
 from sleuth.label.spec import LabelSpec
 from sleuth.target import Site

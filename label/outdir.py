@@ -7,27 +7,17 @@ An existing folder that is not a label run is never written to.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from sleuth.atomic_files import write_atomically
 from sleuth.label.items import LabelInputError
 from sleuth.label.records import LabelRecord
 from sleuth.label.spec import LabelSpec
 
 MANIFEST = "label_run.json"
 KIND = "sleuth-label-run"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def check(out: Path, spec: LabelSpec | None, resume: bool) -> None:

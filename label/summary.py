@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jinja2
 
-from sleuth.label.outdir import write_atomically
+from sleuth.atomic_files import write_atomically
 from sleuth.label.records import LabelRecord
 from sleuth.label.spec import LabelSpec
 from sleuth.scorers.registry import get_scorer

@@ -54,6 +54,32 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     assert len((home / "evals" / "history.jsonl").read_text().splitlines()) == 2
 
 
+def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fake, home, tmp_path):
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "mini.yaml").write_text(SUITE)
+    run = tmp_path / "run"
+    args = ["eval", "find", "--suite", str(tmp_path / "suite"), "--mode", "oneshot", "--llm", fake.base_url,
+            "--texts", "6", "--out", str(run), "--json"]
+    asked = len(fake.requests)
+    whole = json.loads(cli(*args).stdout)
+    per_run = len(fake.requests) - asked
+    kept = sorted(p.name for p in (run / "results").glob("*.json"))
+    assert kept == ["oneshot--evens.json", "oneshot--the_word.json"]
+    (run / "results" / "oneshot--evens.json").unlink()  # as if killed while scoring it
+    (run / "report.json").unlink()
+    proc = cli(*args[:-1], ok=False)  # the same folder again, without --resume: refused, nothing touched
+    assert proc.returncode == 2 and "pass --resume" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    asked = len(fake.requests)
+    resumed = json.loads(cli(*args, "--resume").stdout)
+    assert 0 < len(fake.requests) - asked < per_run  # only the missing component was described and scored
+    strip = lambda r: [{k: v for k, v in c.items() if k != "seconds"} for c in r["components"]]  # noqa: E731
+    assert strip(resumed) == strip(whole) and resumed["modes"][0]["overall"]["f1"] == whole["modes"][0]["overall"]["f1"]
+    changed = cli(*[a if a != "6" else "8" for a in args], "--resume", ok=False)
+    assert changed.returncode == 2 and "changed: texts" in changed.stderr
+    fresh = cli("eval", "find", "--suite", str(tmp_path / "suite"), "--resume", ok=False)
+    assert fresh.returncode == 2 and "--resume needs --out" in fresh.stderr
+
+
 @pytest.mark.parametrize("suite_text, says", [
     ("components:\n  - {name: bad, description: d, fn: {tokn_in: [x]}}\n", "component 'bad': unknown predicate key"),
     ("components: [\n", "not valid YAML"),

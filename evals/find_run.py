@@ -1,0 +1,82 @@
+"""The folder of an `eval find` run: a manifest saying which run it is, one file per finished result.
+
+A full suite takes hours on a laptop-class CPU, so every (mode, component) result is written as soon
+as it is scored (atomically), and `--resume` scores only what is missing, under the same settings.
+A folder that is not this kind of run is never written to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from sleuth.atomic_files import write_atomically
+from sleuth.errors import ConfigError
+
+MANIFEST = "find_run.json"
+KIND = "sleuth-eval-find-run"
+
+
+class FindRunSpec(BaseModel):
+    """What must match for results to be comparable: the same components, texts, seed and endpoints."""
+    suite_checksum: str
+    components: list[str]
+    modes: list[str]
+    model: str
+    llm: str
+    judge_llm: str
+    seed: int
+    texts: int
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def check(out: Path, resume: bool) -> None:
+    """Refuse, with one line, an --out that cannot hold this run (before anything is written)."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder")
+    if (out / MANIFEST).is_file():
+        if not resume:
+            raise ConfigError(f"{out} already holds an eval find run; pass --resume to continue it, or choose another --out")
+        return
+    if resume:
+        raise ConfigError(f"--resume: {out} holds no eval find run to continue")
+    if out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"--out {out} exists and is not an eval find run; it is never overwritten (choose an empty folder)")
+
+
+def start(out: Path, spec: FindRunSpec) -> None:
+    """Write the manifest of a new run, or check that a resumed run has the same settings."""
+    manifest = out / MANIFEST
+    if manifest.is_file():
+        try:
+            saved = json.loads(manifest.read_text())
+        except json.JSONDecodeError:
+            raise ConfigError(f"{manifest} is unreadable; not continuing a run it cannot identify") from None
+        if saved.get("fingerprint") != spec.fingerprint():
+            old, new = saved.get("spec", {}), spec.model_dump()
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise ConfigError(f"--resume with different settings than the run in {out} (changed: {', '.join(changed)})")
+        return
+    write_atomically(manifest, json.dumps({"kind": KIND, "version": 1, "fingerprint": spec.fingerprint(),
+                                           "spec": spec.model_dump()}, indent=1))
+
+
+def result_path(out: Path, mode: str, name: str) -> Path:
+    return out / "results" / f"{mode}--{name}.json"
+
+
+def finished(out: Path, result_model: type[BaseModel]) -> dict[tuple[str, str], BaseModel]:
+    """(mode, name) -> result already scored; a file that does not parse counts as not done."""
+    done = {}
+    for path in sorted((out / "results").glob("*.json")):
+        try:
+            result = result_model.model_validate_json(path.read_text())
+        except (ValidationError, ValueError):
+            continue
+        done[(result.mode, result.name)] = result
+    return done
