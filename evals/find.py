@@ -177,7 +177,7 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
     kept = {}
     if out is not None:
         find_run.start(out, find_run.FindRunSpec(
-            suite_checksum=report.suite_checksum, components=[c.name for c in components], modes=modes,
+            suite_checksum=report.suite_checksum, components=[c.name for c in components],
             model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts))
         kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)

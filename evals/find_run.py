@@ -21,10 +21,11 @@ KIND = "sleuth-eval-find-run"
 
 
 class FindRunSpec(BaseModel):
-    """What must match for results to be comparable: the same components, texts, seed and endpoints."""
+    """What must match for results to be comparable: the same components, texts, seed and endpoints.
+    Not the modes: results are kept per (mode, component), so `--mode agent --resume` adds the agent's
+    results to a one-shot run's folder and `--mode both` then reports both."""
     suite_checksum: str
     components: list[str]
-    modes: list[str]
     model: str
     llm: str
     judge_llm: str

@@ -78,6 +78,10 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     assert changed.returncode == 2 and "changed: texts" in changed.stderr
     fresh = cli("eval", "find", "--suite", str(tmp_path / "suite"), "--resume", ok=False)
     assert fresh.returncode == 2 and "--resume needs --out" in fresh.stderr
+    both = json.loads(cli(*[a if a != "oneshot" else "both" for a in args], "--resume").stdout)  # results add up per mode
+    assert [m["mode"] for m in both["modes"]] == ["oneshot", "agent"]
+    assert strip(both)[:2] == strip(whole)  # the one-shot results were kept, not scored again
+    assert sorted(p.name for p in (run / "results").glob("agent--*.json")) == ["agent--evens.json", "agent--the_word.json"]
 
 
 @pytest.mark.parametrize("suite_text, says", [
