@@ -12,10 +12,13 @@ from __future__ import annotations
 from sleuth.agent.schemas import head_kinds, head_kinds_model
 from sleuth.predicates.attention import AttentionRule, describe_rule
 from sleuth.predicates.fit import percentile_rank
+from sleuth.predicates.fit import standing as standing_among
 from sleuth.target import Site
 
 STAGES = ("explore", "hypothesize", "test", "heldout")  # planned here
-TOP_SHARE = 0.9  # "among the top heads" = at or above this percentile of all heads
+TOP_SHARE = 0.9  # "among the top heads" = at or above this standing among all heads (predicates.fit.standing)
+MIN_SCORE = 0.2  # a behaviour score or rule mass (a share of attention, or a rate) below this is not what the head does,
+#                   whatever its rank: first among 8 heads that all score 0.01 is noise
 SAMPLE_TEXTS = ("The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
                 "In 1990 the company moved from Boston to Denver, and in 1995 it moved again.")
 KIND_RULES = {"induction": "after_previous_occurrence", "previous_token": "previous_token",
@@ -46,7 +49,8 @@ def scan_position(data: dict, component: str) -> dict:
     scores, labels = data["scores"], data["labels"]
     value = scores[labels.index(label)]
     rank, percentile = percentile_rank(value, scores)
-    return {"value": value, "rank": rank, "of": len(scores), "percentile": percentile}
+    return {"value": value, "rank": rank, "of": len(scores), "percentile": percentile,
+            "standing": standing_among(value, scores)}
 
 
 def rule_key(rule: dict) -> str:
@@ -98,15 +102,29 @@ def plan(task: dict, state: dict, deps) -> dict:
     raise ValueError(f"head protocol has no stage '{stage}'")
 
 
-def standing(h: dict, task: dict) -> float:
-    """A hypothesis' percentile among all heads: its scan for a behaviour kind, its rule's mass otherwise."""
+def _measurement(h: dict, task: dict) -> dict:
+    """A hypothesis' explain-split measurement: its scan for a behaviour kind, its rule's mass otherwise."""
     if h["kind"]:
-        return task.get("scan", {}).get(h["kind"], {}).get("percentile", 0.0)
-    return task.get("rule_scan", {}).get(rule_key(h["rule"]), {}).get("percentile", 0.0)
+        return task.get("scan", {}).get(h["kind"], {})
+    return task.get("rule_scan", {}).get(rule_key(h["rule"]), {})
+
+
+def standing(h: dict, task: dict) -> float:
+    """A hypothesis' standing among all heads (the measure the validation scorers use)."""
+    return _measurement(h, task).get("standing", 0.0)
+
+
+def _holds(position: dict) -> bool:
+    return position.get("standing", 0.0) >= TOP_SHARE and position.get("value", 0.0) >= MIN_SCORE
+
+
+def supported(h: dict, task: dict) -> bool:
+    """Among the top heads, and at a score that is a behaviour rather than noise."""
+    return _holds(_measurement(h, task))
 
 
 def best(task: dict) -> dict:
-    return max(task["hypotheses"], key=lambda h: standing(h, task))
+    return max(task["hypotheses"], key=lambda h: (supported(h, task), standing(h, task)))
 
 
 def _absorb_fresh(task: dict, results: list[dict]) -> dict:
@@ -136,20 +154,22 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         if r["purpose"] == "head_scan":
             scan[r["data"]["kind"]] = scan_position(r["data"], c)
         else:
-            measured[rule_key(r["data"]["rule"])] = {k: r["data"][k] for k in ("value", "rank", "of", "percentile")}
+            measured[rule_key(r["data"]["rule"])] = {**{k: r["data"][k] for k in ("value", "rank", "of", "percentile")},
+                                                     "standing": standing_among(r["data"]["value"], r["data"]["population"])}
     task = {**task, "scan": scan, "rule_scan": measured}
     log, hyps = [], []
     for h in task["hypotheses"]:
         outcomes = []
         for kind, pos in scan.items():
-            predicted, outcome = kind == h["kind"], pos["percentile"] >= TOP_SHARE
+            predicted, outcome = kind == h["kind"], _holds(pos)
             outcomes.append(predicted == outcome)
             log.append({"component": c, "hypothesis": h["statement"], "tool": "head_scan", "text": kind,
                         "predicted": predicted, "outcome": outcome})
         mine = standing(h, task)
-        accuracy = sum(outcomes) / len(outcomes) if outcomes else float(mine >= TOP_SHARE)
+        holds = supported(h, task)
+        accuracy = sum(outcomes) / len(outcomes) if outcomes else float(holds)
         hyps.append({**h, "accuracy": round(accuracy, 3), "percentile": mine,
-                     "status": "supported" if mine >= TOP_SHARE else "refuted"})
+                     "status": "supported" if holds else "refuted"})
     untested = [k for k in head_kinds() if k not in scan]
     if untested and not any(h["status"] == "supported" for h in hyps):
         # the floor: when no proposed behaviour holds, the protocol tests the remaining known ones itself

@@ -217,7 +217,7 @@ def test_head_hypotheses_carry_rules_and_rule_measurements_decide_them(deps):
     scan = lambda kind, mine: {"kind": kind, "labels": labels, "scores": [mine if lbl == "L1H2" else 0.1 for lbl in labels]}  # noqa: E731
     results = [{"purpose": "head_scan", "data": scan("induction", 0.05)}, {"purpose": "head_scan", "data": scan("successor", 0.0)},
                {"purpose": "rule_scan", "data": {"rule": {"attends_to": {"offset": -2}}, "value": 0.9, "rank": 1, "of": 8,
-                                                 "percentile": 1.0}}]
+                                                 "percentile": 1.0, "population": scan("", 0.9)["scores"]}}]
     out = head.absorb(task, results, {}, deps)["task"]
     statuses = {h["statement"]: h["status"] for h in out["hypotheses"]}
     assert statuses == {"L1H2 is an induction head": "refuted", "L1H2 is a successor head": "refuted",
@@ -226,6 +226,31 @@ def test_head_hypotheses_carry_rules_and_rule_measurements_decide_them(deps):
     assert top["kind"] is None and top["rule"] == {"attends_to": {"offset": -2}}
     held = head.plan({**task, **out, "stage": "heldout"}, {}, deps)["pending"]
     assert [(c["tool"], c["args"].get("split"), c.get("fresh")) for c in held] == [("attention_rule", "heldout", True)]
+
+
+def test_a_head_first_among_heads_at_noise_level_does_not_hold_and_heads_level_with_the_best_do(deps):
+    """Measured in `sleuth eval heads`: L1H0 (an induction head) was described as a duplicate-token head
+    because it ranked first on a duplicate scan where every head scored about 0.01, so induction was never
+    scanned; and three of four induction heads at 0.96-0.97 were refuted by a plain percentile."""
+    from sleuth.agent import head
+
+    labels = [f"L{layer}H{h}" for layer in range(2) for h in range(4)]
+    hyps = head.kind_hypotheses("L1H0", ["duplicate_token"], [])
+    task = {"component": "blocks.1.attn.hook_z[0]", "kind": "head", "stage": "test", "hypotheses": hyps}
+    noise = [0.013, 0.010, 0.011, 0.009, 0.013, 0.012, 0.010, 0.011]  # L1H0 is labels[4]: first, by a hair
+    out = head.absorb(task, [{"purpose": "head_scan", "data": {"kind": "duplicate_token", "labels": labels,
+                                                               "scores": noise}}], {}, deps)
+    assert out["task"]["hypotheses"][0]["status"] == "refuted"
+    assert out["task"]["stage"] == "test"  # nothing held, so the protocol scans the other known kinds itself
+    added = {h["kind"] for h in out["task"]["hypotheses"][1:]}
+    assert {"induction", "previous_token"} <= added
+    induction = [0.0, 0.0, 0.0, 0.0, 0.965, 0.971, 0.967, 0.961]  # L1H0 third of four level heads
+    task = {**task, **out["task"]}
+    done = head.absorb(task, [{"purpose": "head_scan", "data": {"kind": k, "labels": labels,
+                                                                "scores": induction if k == "induction" else noise}}
+                              for k in sorted(added)], {}, deps)["task"]
+    assert head.best({**task, **done})["kind"] == "induction"
+    assert {h["kind"]: h["status"] for h in done["hypotheses"]}["induction"] == "supported"
 
 
 def test_the_task_model_refuses_what_no_protocol_has():
