@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from sleuth.agent.schemas import head_kinds, head_kinds_model
 from sleuth.predicates.attention import AttentionRule, describe_rule
-from sleuth.predicates.fit import percentile_rank
-from sleuth.predicates.fit import standing as standing_among
+from sleuth.predicates.fit import percentile_rank, standing as standing_among
 from sleuth.target import Site
 
 STAGES = ("explore", "hypothesize", "test", "heldout")  # planned here
@@ -168,7 +167,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         mine = standing(h, task)
         holds = supported(h, task)
         accuracy = sum(outcomes) / len(outcomes) if outcomes else float(holds)
-        hyps.append({**h, "accuracy": round(accuracy, 3), "percentile": mine,
+        hyps.append({**h, "accuracy": round(accuracy, 3), "standing": mine,
                      "status": "supported" if holds else "refuted"})
     untested = [k for k in head_kinds() if k not in scan]
     if untested and not any(h["status"] == "supported" for h in hyps):

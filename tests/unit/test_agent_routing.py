@@ -140,8 +140,8 @@ def test_a_rejected_head_whose_behaviour_replicated_goes_back_only_to_its_words(
     task = {"component": c, "hypotheses": [
         {"statement": "L1H3 is an induction head", "kind": "induction", "rule": {"attends_to": "after_previous_occurrence"}},
         {"statement": "L1H3 is a previous-token head", "kind": "previous_token", "rule": {"attends_to": "previous_token"}}],
-        "scan": {"induction": {"value": 0.9, "rank": 2, "of": 8, "percentile": 0.95},
-                 "previous_token": {"value": 0.1, "rank": 6, "of": 8, "percentile": 0.3}},
+        "scan": {"induction": {"value": 0.9, "rank": 2, "of": 8, "percentile": 0.95, "standing": 0.95},
+                 "previous_token": {"value": 0.1, "rank": 6, "of": 8, "percentile": 0.3, "standing": 0.3}},
         "draft": {"description": "L1H3 copies tokens from earlier in the text."}, "fresh": {"value": 0.9}}
     held = [{"scorer": "replication", "status": "scored", "passed": True},
             {"scorer": "attention_rule", "status": "scored", "passed": True}]
