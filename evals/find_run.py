@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from sleuth import run_folder
 from sleuth.atomic_files import write_atomically
 from sleuth.errors import ConfigError
 
@@ -38,33 +39,17 @@ class FindRunSpec(BaseModel):
 
 def check(out: Path, resume: bool) -> None:
     """Refuse, with one line, an --out that cannot hold this run (before anything is written)."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a folder")
-    if (out / MANIFEST).is_file():
-        if not resume:
-            raise ConfigError(f"{out} already holds an eval find run; pass --resume to continue it, or choose another --out")
-        return
-    if resume:
-        raise ConfigError(f"--resume: {out} holds no eval find run to continue")
-    if out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"--out {out} exists and is not an eval find run; it is never overwritten (choose an empty folder)")
+    run_folder.claim(out, MANIFEST, "an eval find run", resume, ConfigError)
 
 
 def start(out: Path, spec: FindRunSpec) -> None:
     """Write the manifest of a new run, or check that a resumed run has the same settings."""
-    manifest = out / MANIFEST
-    if manifest.is_file():
-        try:
-            saved = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            raise ConfigError(f"{manifest} is unreadable; not continuing a run it cannot identify") from None
-        if saved.get("fingerprint") != spec.fingerprint():
-            old, new = saved.get("spec", {}), spec.model_dump()
-            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise ConfigError(f"--resume with different settings than the run in {out} (changed: {', '.join(changed)})")
+    if (out / MANIFEST).is_file():
+        saved = run_folder.claim(out, MANIFEST, "an eval find run", resume=True, error=ConfigError)
+        run_folder.same_settings(saved, spec, out, ConfigError)
         return
-    write_atomically(manifest, json.dumps({"kind": KIND, "version": 1, "fingerprint": spec.fingerprint(),
-                                           "spec": spec.model_dump()}, indent=1))
+    write_atomically(out / MANIFEST, json.dumps({"kind": KIND, "version": 1, "fingerprint": spec.fingerprint(),
+                                                 "spec": spec.model_dump()}, indent=1))
 
 
 def result_path(out: Path, mode: str, name: str) -> Path:

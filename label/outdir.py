@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sleuth import run_folder
 from sleuth.atomic_files import write_atomically
 from sleuth.label.items import LabelInputError
 from sleuth.label.records import LabelRecord
@@ -23,25 +24,9 @@ KIND = "sleuth-label-run"
 def check(out: Path, spec: LabelSpec | None, resume: bool) -> None:
     """Refuse, with one line, an --out that is not this run's (before anything is written).
     Without a spec (before the target is loaded) only the folder's kind is checked."""
-    manifest = out / MANIFEST
-    if out.exists() and not out.is_dir():
-        raise LabelInputError(f"--out {out} is a file, not a folder")
-    if manifest.is_file():
-        try:
-            saved = json.loads(manifest.read_text())
-        except json.JSONDecodeError:
-            raise LabelInputError(f"{manifest} is unreadable; not continuing a run it cannot identify") from None
-        if not resume:
-            raise LabelInputError(f"{out} already holds a label run; pass --resume to continue it, or choose another --out")
-        if spec is not None and saved.get("fingerprint") != spec.fingerprint():
-            old = saved.get("spec", {})
-            changed = sorted(k for k in set(old) | set(spec.model_dump()) if old.get(k) != spec.model_dump().get(k))
-            raise LabelInputError(f"--resume with different settings than the run in {out} (changed: {', '.join(changed)})")
-        return
-    if resume:
-        raise LabelInputError(f"--resume: {out} holds no label run to continue")
-    if out.is_dir() and any(out.iterdir()):
-        raise LabelInputError(f"--out {out} exists and is not a label run; it is never overwritten (choose an empty folder)")
+    saved = run_folder.claim(out, MANIFEST, "a label run", resume, LabelInputError)
+    if saved is not None and spec is not None:
+        run_folder.same_settings(saved, spec, out, LabelInputError)
 
 
 def start(out: Path, spec: LabelSpec) -> None:

@@ -1,0 +1,43 @@
+"""A run's output folder (`sleuth label`, `sleuth eval find`): a manifest file says which run it holds.
+
+A folder that holds something else is never written to, and a run is continued only with --resume.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from sleuth.errors import SleuthError
+
+
+def claim(out: Path, manifest: str, what: str, resume: bool, error: type[SleuthError]) -> dict | None:
+    """Refuse, with one line, an --out that cannot hold this run (before anything is written).
+    Returns the saved manifest when the folder holds a run to continue, None for a new one."""
+    if out.exists() and not out.is_dir():
+        raise error(f"--out {out} is a file, not a folder")
+    path = out / manifest
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            raise error(f"{path} is unreadable; not continuing a run it cannot identify") from None
+        if not resume:
+            raise error(f"{out} already holds {what}; pass --resume to continue it, or choose another --out")
+        return saved
+    if resume:
+        raise error(f"--resume: {out} holds no {what} to continue")
+    if out.is_dir() and any(out.iterdir()):
+        raise error(f"--out {out} exists and is not {what}; it is never overwritten (choose an empty folder)")
+    return None
+
+
+def same_settings(saved: dict, spec: BaseModel, out: Path, error: type[SleuthError]) -> None:
+    """One line naming what changed when a resumed run's settings differ from the saved ones."""
+    if saved.get("fingerprint") == spec.fingerprint():
+        return
+    old, new = saved.get("spec", {}), spec.model_dump()
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    raise error(f"--resume with different settings than the run in {out} (changed: {', '.join(changed)})")
