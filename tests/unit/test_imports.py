@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"target", "corpus", "sae", "predicates"}
 ALLOWED: dict[str, set[str]] = {
-    "sleuth": set(),  # the package root: config, errors
+    "sleuth": set(),  # the package root: config, errors, locks, atomic writes, run folders
     "predicates": set(),
     "target": set(),
     "corpus": set(),
@@ -83,7 +83,8 @@ def test_every_top_level_folder_is_one_layer():
     code = {p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists()} - {"benchmarks"}
     assert code == set(ALLOWED), f"folders without a layer rule: {code - set(ALLOWED)}; rules without a folder: " \
                                  f"{set(ALLOWED) - code}"
-    assert {p.stem for p in (ROOT / "sleuth").glob("*.py")} <= {"__init__", "config", "errors", "gguf_files", "locks"}
+    assert {p.stem for p in (ROOT / "sleuth").glob("*.py")} <= {"__init__", "config", "errors", "gguf_files", "locks",
+                                                                 "atomic_files", "run_folder"}
 
 
 def test_every_module_follows_the_layering_rules():
