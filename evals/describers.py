@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from sleuth.agent.neuron import explore_args
+from sleuth.agent.neuron import explore_args, peak_tokens
 from sleuth.agent.snippets import crop, marked
 from sleuth.prompts import render
 from sleuth.tools import run_tool
@@ -56,10 +56,11 @@ def one_shot(site: str, env: DescribeEnv) -> Described:
     report = run_tool("top_activations", explore_args(site, env.agent_settings), env.ctx).data["components"][0]
     top = [e for e in report["examples"] if e["kind"] == "top"]
     quiet = [e for e in report["examples"] if e["kind"] == "random"]
-    examples = [{"text": marked(e["tokens"], e["values"])} for e in top if e["max_value"] > 0]
+    firing = [e for e in top if e["max_value"] > 0]
+    examples = [{"text": marked(e["tokens"], e["values"])} for e in firing]
     stats = f"It fires on {100 * report['frequency']:.2f}% of tokens; its largest activation is {report['max']:.3f}."
     prompt = render("oneshot_describe", component=site, model=env.ctx.target.name, stats=stats, examples=examples,
-                    quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet])
+                    peaks=peak_tokens(firing), quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet])
     reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=160)
     return Described(text=reply.description.strip(), status="described")
 

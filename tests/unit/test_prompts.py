@@ -41,7 +41,7 @@ EXAMPLE = {
                               "scores": [{"scorer": "detection", "value": 0.8}]}]),
     "eval_predict": dict(description="Fires on 'def'.", texts=[["def", " f"], ["hi"]]),
     "eval_judge": dict(description="Fires on 'def'.", reference="Fires on the Python keyword def."),
-    "oneshot_describe": dict(component="synthetic.eval.u03", model="smollm2-135m", stats="It fires on 2% of tokens.",
+    "oneshot_describe": dict(component="synthetic.eval.u03", model="smollm2-135m", stats="It fires on 2% of tokens.", peaks=["'def' (2)", "'class'"],
                              examples=[{"text": "x [[def]] y"}], quiet=["plain text"]),
     "oneshot_heads": dict(question="Which attention heads are induction heads?", summary="induction scores: L1H0 0.95"),
     "attention_simulation": dict(description="An induction head.",
