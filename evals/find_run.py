@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from sleuth import run_folder
 from sleuth.atomic_files import write_atomically
@@ -58,11 +58,4 @@ def result_path(out: Path, mode: str, name: str) -> Path:
 
 def finished(out: Path, result_model: type[BaseModel]) -> dict[tuple[str, str], BaseModel]:
     """(mode, name) -> result already scored; a file that does not parse counts as not done."""
-    done = {}
-    for path in sorted((out / "results").glob("*.json")):
-        try:
-            result = result_model.model_validate_json(path.read_text())
-        except (ValidationError, ValueError):
-            continue
-        done[(result.mode, result.name)] = result
-    return done
+    return {(r.mode, r.name): r for r in run_folder.saved_records(out / "results", result_model)}

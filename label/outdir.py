@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from sleuth import run_folder
 from sleuth.atomic_files import write_atomically
 from sleuth.label.items import LabelInputError
@@ -45,11 +43,4 @@ def save(out: Path, record: LabelRecord) -> None:
 
 def finished(out: Path) -> dict[str, LabelRecord]:
     """Items already done (a file that does not parse is treated as not done)."""
-    done = {}
-    for path in sorted((out / "items").glob("*.json")):
-        try:
-            record = LabelRecord.model_validate_json(path.read_text())
-        except (ValidationError, ValueError):
-            continue
-        done[record.item.key] = record
-    return done
+    return {record.item.key: record for record in run_folder.saved_records(out / "items", LabelRecord)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sleuth.errors import SleuthError
 
@@ -41,3 +41,14 @@ def same_settings(saved: dict, spec: BaseModel, out: Path, error: type[SleuthErr
     old, new = saved.get("spec", {}), spec.model_dump()
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     raise error(f"--resume with different settings than the run in {out} (changed: {', '.join(changed)})")
+
+
+def saved_records(folder: Path, model: type[BaseModel]) -> list[BaseModel]:
+    """The records a run has written to `folder` (one JSON file each); a file that does not parse is not done."""
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            records.append(model.model_validate_json(path.read_text()))
+        except (ValidationError, ValueError):
+            continue
+    return records
