@@ -24,6 +24,7 @@ from sleuth.audit.spec import AuditSpecError, JobSpec, Limits
 from sleuth.audit.tasks import load_kinds
 from sleuth.errors import SleuthError
 from sleuth.locks import file_lock
+from sleuth.run_folder import claim
 
 RUN_FILE = "run.json"
 LOCK_FILE = ".audit.lock"
@@ -31,22 +32,13 @@ LOCK_FILE = ".audit.lock"
 
 def check_output(out: Path, spec: JobSpec, resume: bool) -> None:
     """Refuse an output folder that is not this job's (before anything is written)."""
-    saved_path = out / RUN_FILE
-    if out.exists() and not out.is_dir():
-        raise AuditSpecError(f"output {out} is a file, not a folder")
-    if saved_path.is_file():
-        saved = runlog.load(saved_path)
-        if saved is None or saved.kind != runlog.KIND:
-            raise AuditSpecError(f"{saved_path} is not a readable audit run; it is never overwritten")
-        if not resume:
-            raise AuditSpecError(f"{out} already holds this audit's run; pass --resume to continue it, or choose another output")
-        if saved.fingerprint != spec.fingerprint():
-            raise AuditSpecError(f"--resume with a job that differs from the one in {out}; run it into another output")
+    if claim(out, RUN_FILE, "an audit run", resume, AuditSpecError) is None:
         return
-    if resume:
-        raise AuditSpecError(f"--resume: {out} holds no audit run to continue")
-    if out.is_dir() and any(out.iterdir()):
-        raise AuditSpecError(f"output {out} exists and is not an audit run; it is never overwritten (choose an empty folder)")
+    saved = runlog.load(out / RUN_FILE)
+    if saved is None or saved.kind != runlog.KIND:
+        raise AuditSpecError(f"{out / RUN_FILE} is not a readable audit run; it is never overwritten")
+    if saved.fingerprint != spec.fingerprint():
+        raise AuditSpecError(f"--resume with a job that differs from the one in {out}; run it into another output")
 
 
 def _commit() -> str | None:

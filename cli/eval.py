@@ -15,6 +15,8 @@ from sleuth.cli.output import console, emit_json, err_console
 app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known heads (heads).", no_args_is_help=True)
 
 MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "both": ["oneshot", "agent"]}
+# find only: the true words themselves, scored like a description (the predictor's and judge's ceiling)
+FIND_MODES = {**MODES, "reference": ["reference"], "all": ["reference", "oneshot", "agent"]}
 
 
 def _clients(stack: ExitStack, settings, llm: str | None, llm_model: str | None, judge_llm: str | None,
@@ -67,17 +69,18 @@ def _print_rows(rows) -> None:
     console.print(table)
 
 
-def _settings(mode: str):
+def _settings(mode: str, modes: dict = MODES):
     """sleuth's settings, once --mode is known to be valid."""
     from sleuth.config import load_settings
     from sleuth.errors import ConfigError
 
-    if mode not in MODES:
-        raise ConfigError(f"unknown --mode '{mode}'; use agent, oneshot or both")
+    if mode not in modes:
+        raise ConfigError(f"unknown --mode '{mode}'; use {', '.join(modes)}")
     return load_settings()
 
 
-def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, mode: str, items: int, json_out: bool, run):
+def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, modes: list[str], items: int, json_out: bool,
+                    run):
     """Start the describer and judge endpoints (one line and exit if one is dead), build the tool context,
     and call run(env, judge, modes, progress=..., done=...) under one progress bar of items x modes."""
     from sleuth.evals.describers import DescribeEnv
@@ -86,7 +89,6 @@ def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, mode: str,
         describer, judge = _clients(stack, settings, *endpoints)
         env = DescribeEnv(ctx=make_ctx(), llm=describer, agent_settings=settings.agent, work_dir=work)
         stack.callback(env.close)
-        modes = MODES[mode]
         bar, task = _progress(items * len(modes), json_out)
         with bar:
             return run(env, judge, modes, progress=lambda label: bar.update(task, description=label),
@@ -96,7 +98,8 @@ def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, mode: str,
 @app.command("find")
 def find(
     suite: Path = typer.Option(None, "--suite", help="A folder of suite YAML files (default: the packaged evals/find)."),
-    mode: str = typer.Option("both", "--mode", help="agent, oneshot or both."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot, both, reference (the true words themselves: the "
+                             "predictor's and judge's ceiling) or all (reference, oneshot and agent)."),
     model: str = typer.Option(None, "--model", "-m", help="Target model whose tokenizer and corpus windows are used."),
     llm: str = typer.Option(None, "--llm", help="Describer endpoint (OpenAI-compatible base URL); default: configured."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name at --llm."),
@@ -120,7 +123,7 @@ def find(
     from sleuth.target import load_target
     from sleuth.tools import ToolContext
 
-    settings = _settings(mode)
+    settings = _settings(mode, FIND_MODES)
     suite_dir = suite or DEFAULT_SUITE
     components = select(load_suite(suite_dir), limit, only)
     if resume and out is None:
@@ -132,7 +135,8 @@ def find(
         target = load_target(model or settings.model, settings.home)
         return ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
 
-    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, mode, len(components),
+    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, FIND_MODES[mode],
+                             len(components),
                              json_out, lambda env, judge, modes, **bar: run_find(
                                  components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, out=work,
                                  **bar))
@@ -170,7 +174,7 @@ def heads(
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     chosen, truth = default_heads(ctx, model, head_list)
     work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
-    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), lambda: ctx, work, mode,
+    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), lambda: ctx, work, MODES[mode],
                              len(chosen) + 2, json_out,
                              lambda env, judge, modes, **bar: run_heads(env, judge, modes, chosen, truth=truth, **bar))
     rows = heads_rows(report, f"heads:{target.name}")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from sleuth.atomic_files import write_atomically
 from sleuth.evals import find_run
-from sleuth.evals.describers import DESCRIBERS, DescribeEnv
+from sleuth.evals.describers import DESCRIBERS, DescribeEnv, Described
 from sleuth.evals.heldout import heldout_pool, texts_for
 from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
 from sleuth.evals.scoreboard import Row
@@ -28,6 +28,7 @@ from sleuth.tools import ToolError
 
 REPORT_VERSION = 1
 DEFAULT_SUITE = Path(__file__).parent / "find"
+REFERENCE = "reference"  # the mode whose "description" is the component's true words
 
 
 class ComponentResult(BaseModel):
@@ -134,14 +135,17 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
     result = ComponentResult(name=component.name, category=component.category, site=site, mode=mode,
                              description=None, status="failed")
     try:
-        described = DESCRIBERS[mode](site, env)
+        # the reference is the true words, scored as a description: what the predictor and judge make of the
+        # truth itself. Only this branch sees the component; the describers see the opaque site alone.
+        described = (Described(text=component.description, status="reference") if mode == REFERENCE
+                     else DESCRIBERS[mode](site, env))
         result.description, result.status, result.reason = described.text, described.status, described.reason
-        result.llm_tokens = env.llm.ledger.tokens() - before
     except LLMUnreachable:
         raise
     except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
         result.status, result.reason = "failed", str(exc)
         described = None
+    result.llm_tokens = env.llm.ledger.tokens() - before  # the describer's tokens, not the scoring's
     if described is not None and described.rule:
         result.rule, result.rule_f1 = described.rule, rule_agreement(described.rule, held)
     try:
@@ -157,7 +161,6 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
     except LLMError as exc:  # the describer's status stands; the missing score is recorded with its reason
         result.reason = "; ".join(filter(None, [result.reason, f"scoring failed: {exc}"]))
         result.f1 = result.judge_score = result.decoy_score = None
-    result.llm_tokens = result.llm_tokens or env.llm.ledger.tokens() - before
     result.seconds = round(time.perf_counter() - start, 1)
     return result
 

@@ -31,6 +31,8 @@ from sleuth.predicates.fit import percentile_rank, standing
 from sleuth.prompts import render
 from sleuth.scorers.registry import ScorerError, ScoringInput, scorer
 
+MIN_JUDGED = 4  # fewer judged queries than this is "could not score", not a pass or a fail
+
 
 @scorer("attention_rule", "Standing among all heads of the head's attention mass on its rule's targets, held-out texts.",
         needs=("rule_value", "rule_population"))
@@ -143,8 +145,9 @@ def attention_simulation(inp: ScoringInput) -> tuple[float, int, dict]:
     hits = _named_hits(relation, inp.attention_texts, queries)
     judged = [{"text": q["text"], "query": q["query"], "key": q["key"], "hit": h}
               for q, h in zip(queries, hits) if h is not None]
-    if not judged:
-        raise ScorerError(f"could not score: no held-out query has {NAMED_MEANING[relation]}")
+    if len(judged) < MIN_JUDGED:  # one or two queries would let a lucky guess pass
+        raise ScorerError(f"could not score: {len(judged)} held-out queries have {NAMED_MEANING[relation]} "
+                          f"(at least {MIN_JUDGED} are needed)")
     chance = sum(rates.values()) / len(rates)  # a relation picked blindly, each on its own queries
     accuracy = sum(j["hit"] for j in judged) / len(judged)
     return accuracy, len(judged), {"form": "relation", "relation": relation, "read_by": read_by, "judged": judged,

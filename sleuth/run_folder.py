@@ -1,4 +1,4 @@
-"""A run's output folder (`sleuth label`, `sleuth eval find`): a manifest file says which run it holds.
+"""A run's output folder (`sleuth label`, `sleuth eval find`, `sleuth audit`): a manifest file says which run it holds.
 
 A folder that holds something else is never written to, and a run is continued only with --resume.
 """

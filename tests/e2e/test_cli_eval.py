@@ -82,6 +82,12 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     assert [m["mode"] for m in both["modes"]] == ["oneshot", "agent"]
     assert strip(both)[:2] == strip(whole)  # the one-shot results were kept, not scored again
     assert sorted(p.name for p in (run / "results").glob("agent--*.json")) == ["agent--evens.json", "agent--the_word.json"]
+    # the reference row scores the true words themselves: the predictor's and judge's ceiling, no describer tokens
+    reference = json.loads(cli(*[a if a != "oneshot" else "reference" for a in args], "--resume").stdout)
+    truth = {c["name"]: c for c in reference["components"]}["the_word"]
+    assert [m["mode"] for m in reference["modes"]] == ["reference"] and truth["status"] == "reference"
+    assert truth["description"] == "Fires on the word 'the'." and truth["f1"] == 1.0 and truth["judge"] == "match"
+    assert truth["llm_tokens"] == 0
 
 
 @pytest.mark.parametrize("suite_text, says", [

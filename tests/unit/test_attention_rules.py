@@ -14,7 +14,7 @@ from sleuth.llm import LLMClient, LLMConfig
 from sleuth.llm.client import _MODE_CACHE
 from sleuth.llm.fake_server import FakeLLM
 from sleuth.predicates.attention import AttentionRule, mass, targets
-from sleuth.scorers.attention import options, relations
+from sleuth.scorers.attention import MIN_JUDGED, options, relations
 from sleuth.scorers.registry import run_scorer
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -120,12 +120,17 @@ def test_a_copy_relation_is_judged_only_on_queries_that_have_an_earlier_copy():
                               stated_relation="previous_token", attention_queries=queries + first_half, **kwargs)
         nothing_to_judge = run_scorer("attention_simulation", 0.5, description="L1H2 is an induction head.",
                                       stated_relation="after_previous_occurrence", attention_queries=first_half, **kwargs)
+        too_few = run_scorer("attention_simulation", 0.5, description="L1H2 is an induction head.",
+                             stated_relation="after_previous_occurrence",
+                             attention_queries=queries[:MIN_JUDGED - 1] + first_half, **kwargs)
     _MODE_CACHE.clear()
     # the distinct words of the first half have no earlier copy: an induction claim says nothing there
     assert induction.value == 1.0 and induction.details["unjudged"] == len(first_half)
     # a previous-token claim names a position at every query, so the same head's copies count against it
     assert previous.details["unjudged"] == 0 and previous.value == pytest.approx(len(first_half) / (len(first_half) + len(queries)), abs=1e-3)
-    assert nothing_to_judge.status != "scored" and not nothing_to_judge.passed and "no held-out query" in nothing_to_judge.reason
+    assert nothing_to_judge.status != "scored" and not nothing_to_judge.passed and "0 held-out queries" in nothing_to_judge.reason
+    # a few lucky hits are not a pass either: below the floor it could not score
+    assert too_few.status != "scored" and not too_few.passed and f"{MIN_JUDGED - 1} held-out queries" in too_few.reason
 
 
 @pytest.mark.parametrize("blind", ["previous_token", "first_token", "self", "same_token_earlier", "random",
