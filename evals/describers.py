@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from sleuth.agent.neuron import explore_args, peak_tokens
+from sleuth.agent.schemas import RULE_BRIEF
 from sleuth.agent.snippets import crop, marked
+from sleuth.predicates import Predicate
 from sleuth.prompts import render
 from sleuth.tools import run_tool
 
@@ -26,7 +29,12 @@ class Described(BaseModel):
 
 
 class OneShotDescription(BaseModel):
+    """One look, words and rule together (as `sleuth label` drafts): the rule is scored against the truth by code."""
+
+    BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"description": "<which tokens it fires on, in words>", "rule": RULE}')
+
     description: str = Field(min_length=3, max_length=600)
+    rule: Predicate = Field(description="the description as a predicate: which tokens fire")
 
 
 @dataclass
@@ -61,8 +69,10 @@ def one_shot(site: str, env: DescribeEnv) -> Described:
     stats = f"It fires on {100 * report['frequency']:.2f}% of tokens; its largest activation is {report['max']:.3f}."
     prompt = render("oneshot_describe", component=site, model=env.ctx.target.name, stats=stats, examples=examples,
                     peaks=peak_tokens(firing), quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet])
-    reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=160)
-    return Described(text=reply.description.strip(), status="described")
+    reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=260,
+                               brief=OneShotDescription.BRIEF)
+    return Described(text=reply.description.strip(), status="described",
+                     rule=reply.rule.model_dump(by_alias=True, exclude_none=True))
 
 
 def agent(site: str, env: DescribeEnv) -> Described:

@@ -172,7 +172,7 @@ def evaluator(request: dict) -> str | dict | None:
     if title == "OneShotDescription":
         marked = MARK.findall(prompt)
         token = max(set(marked), key=marked.count).strip() if marked else "the"
-        return {"description": f"Fires on the token '{token}'."}
+        return {"description": f"Fires on the token '{token}'.", "rule": {"token_in": [token]}}
     if title == "HeadDescription":
         return {"description": "Each token attends to the token immediately before it: a 'previous-token' head."}
     if title == "HeadChoice":

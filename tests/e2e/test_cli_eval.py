@@ -45,6 +45,8 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     by = {(c["name"], c["mode"]): c for c in report["components"]}
     the = by[("the_word", "oneshot")]
     assert the["description"] == "Fires on the token 'the'." and the["f1"] == 1.0
+    assert the["rule"] == {"token_in": ["the"]} and the["rule_f1"] == 1.0  # one-shot words come with a rule, scored by code
+    assert by[("evens", "oneshot")]["rule_f1"] < 0.5
     assert by[("the_word", "agent")]["status"] in ("validated", "rejected") and by[("the_word", "agent")]["f1"] == 1.0
     assert by[("evens", "oneshot")]["f1"] < 0.5  # a wrong description scores low
     assert all(c["site"].startswith("synthetic.eval.u") for c in report["components"])  # opaque names
