@@ -60,7 +60,7 @@ class Summary(BaseModel):
     recall: float
     judge_match: float
     decoy_match: float
-    rule_f1: float  # a description without a rule counts 0
+    rule_f1: float | None  # a description without a rule counts 0; None for the reference (the truth has no rule to score)
     llm_tokens: int
     seconds: float
 
@@ -106,10 +106,11 @@ def summarize(results: list[ComponentResult]) -> Summary:
         return round(sum(values) / len(values), 4) if values else 0.0
 
     # a failed item scores 0 (it produced no usable description); it is never left out
+    reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
     return Summary(n=len(results), failed=sum(r.f1 is None for r in results),
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
-                   rule_f1=mean(r.rule_f1 or 0.0 for r in results),
+                   rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
                    decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 

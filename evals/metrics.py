@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sleuth.evals.heldout import HeldoutTexts
 from sleuth.predicates.fit import Agreement, agreement
 from sleuth.prompts import render
-from sleuth.scorers.simulation import guesses_model  # the same reply shape as the simulation scorer
+from sleuth.scorers.simulation import guesses_budget, guesses_model  # the simulation scorer's reply shape
 
 BATCH = 6
 VERDICT_SCORE = {"match": 1.0, "partial": 0.5, "miss": 0.0}
@@ -53,7 +53,7 @@ def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 
         group = order[start:start + BATCH]
         prompt = render("eval_predict", description=description, texts=[held.views[i].tokens for i in group])
         reply = llm.structured([{"role": "user", "content": prompt}], guesses_model(len(group)),
-                               max_tokens=32 + 24 * len(group))
+                               max_tokens=guesses_budget(len(group)))
         for i, listed in zip(group, reply.tokens):
             truth += held.truth[i]
             guess += _marks(held.views[i].tokens, listed)

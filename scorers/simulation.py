@@ -20,6 +20,12 @@ def guesses_model(n: int):
     return create_model("TokenGuesses", tokens=(list[list[str]], Field(min_length=n, max_length=n)))
 
 
+def guesses_budget(n: int) -> int:
+    """Reply tokens for n lists: room for ~18 listed tokens per text (a listed token costs about 4 in JSON).
+    At 24 per text a number-heavy text cut the reply short, and the whole batch failed as invalid JSON."""
+    return 32 + 72 * n
+
+
 def predicted_vector(example: ScoringExample, guessed: list[str]) -> list[float]:
     wanted = {g.strip().lower() for g in guessed if g.strip()}
     return [1.0 if t.strip().lower() in wanted and t.strip() else 0.0 for t in example.tokens]
@@ -34,7 +40,7 @@ def simulation(inp: ScoringInput) -> tuple[float, int, dict]:
     for group in batches(chosen, BATCH):
         prompt = render("simulation", description=description, texts=[e.tokens for e in group])
         reply = llm.structured([{"role": "user", "content": prompt}], guesses_model(len(group)),
-                               max_tokens=32 + 24 * len(group))
+                               max_tokens=guesses_budget(len(group)))
         for example, guessed in zip(group, reply.tokens):
             predicted += predicted_vector(example, guessed)
             real += example.values

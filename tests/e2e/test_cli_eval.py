@@ -89,7 +89,7 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     truth = {c["name"]: c for c in reference["components"]}["the_word"]
     assert [m["mode"] for m in reference["modes"]] == ["reference"] and truth["status"] == "reference"
     assert truth["description"] == "Fires on the word 'the'." and truth["f1"] == 1.0 and truth["judge"] == "match"
-    assert truth["llm_tokens"] == 0
+    assert truth["llm_tokens"] == 0 and reference["modes"][0]["overall"]["rule_f1"] is None  # the truth has no rule to score
 
 
 @pytest.mark.parametrize("suite_text, says", [
