@@ -7,6 +7,7 @@ instructions.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), undefined=jinja2.StrictUndefined,
                              autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
     env.filters["data"] = data_block
+    # plain JSON: jinja's own tojson is HTML-safe and shows ' < > & as \u0027 \u003c \u003e \u0026, which
+    # a small LLM reading (and copying) code tokens does not decode
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=False)
     return env
 
 

@@ -1,5 +1,6 @@
 """Prompt templates: snapshots of the rendered text, and corpus text fenced as data."""
 
+import json
 import os
 from pathlib import Path
 
@@ -85,3 +86,11 @@ def test_fence_markers_inside_data_are_defused():
     body = prompt.split(FENCE_OPEN)
     # every piece of the attack lies between one opening and its closing marker
     assert all("banana" not in piece.split(FENCE_CLOSE)[-1] for piece in body[1:])
+
+
+def test_token_lists_are_shown_as_plain_json_that_decodes_to_the_tokens():
+    tokens = ["x", " =", " '", "a", "'", " <", " &&", " >="]
+    prompt = render("eval_predict", description="Fires on quotes.", texts=[tokens])
+    assert '" \'", "a", "\'", " <", " &&", " >="' in prompt  # not \u0027 \u003c \u0026 \u003e
+    listed = prompt.split("Text 1 tokens:\n")[1].split("\n")[1]
+    assert json.loads(listed) == tokens
