@@ -89,7 +89,9 @@ def render(rows: list[Row]) -> str:
              "Decoy match is the same judge comparing the description with another component's words "
              "(heads: with a behaviour the head does not have): "
              "judge match means something only where it is well above decoy match. "
-             "Rule F1 is the description's own executable rule against the truth, by code (one-shot has none).", "", head,
+             "Rule F1 is the description's own executable rule against the truth, by code. "
+             "The reference row scores the true words themselves: F1 there is the predictor's ceiling, and "
+             "a predictor whose reference F1 is low cannot tell good descriptions from bad ones.", "", head,
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.mode)):
         lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.judge_match),
