@@ -7,7 +7,6 @@ compared over time; `scoreboard.json`/`scoreboard.md` keep the latest row of eac
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sleuth import __version__
+from sleuth.atomic_files import write_atomically
 
 
 class Row(BaseModel):
@@ -50,13 +50,6 @@ def stamp(rows: list[Row]) -> list[Row]:
     return [r.model_copy(update={"commit": r.commit or head, "date": r.date or now}) for r in rows]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def update(board: Path, rows: list[Row], history: Path) -> dict[str, Row]:
     """Merge `rows` into the scoreboard at `board` (.json; the .md twin is written beside it)."""
     current: dict[str, Row] = {}
@@ -67,8 +60,8 @@ def update(board: Path, rows: list[Row], history: Path) -> dict[str, Row]:
             current = {}  # an unreadable scoreboard is rebuilt from this run; the history keeps every run
     for row in rows:
         current[f"{row.suite}/{row.mode}"] = row
-    _atomic_write(board, json.dumps({"rows": {k: v.model_dump() for k, v in sorted(current.items())}}, indent=1))
-    _atomic_write(board.with_suffix(".md"), render(list(current.values())))
+    write_atomically(board, json.dumps({"rows": {k: v.model_dump() for k, v in sorted(current.items())}}, indent=1))
+    write_atomically(board.with_suffix(".md"), render(list(current.values())))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a", encoding="utf-8") as fh:
         for row in rows:
