@@ -15,9 +15,6 @@ from sleuth.predicates.fit import percentile_rank, standing as standing_among
 from sleuth.target import Site
 
 STAGES = ("explore", "hypothesize", "test", "heldout")  # planned here
-TOP_SHARE = 0.9  # "among the top heads" = at or above this standing among all heads (predicates.fit.standing)
-MIN_SCORE = 0.2  # a behaviour score or rule mass (a share of attention, or a rate) below this is not what the head does,
-#                   whatever its rank: first among 8 heads that all score 0.01 is noise
 SAMPLE_TEXTS = ("The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
                 "In 1990 the company moved from Boston to Denver, and in 1995 it moved again.")
 KIND_RULES = {"induction": "after_previous_occurrence", "previous_token": "previous_token",
@@ -113,8 +110,16 @@ def standing(h: dict, task: dict) -> float:
     return _measurement(h, task).get("standing", 0.0)
 
 
+def _with_verdict(position: dict, cfg) -> dict:
+    """A measurement and whether the behaviour holds there: among the top heads (standing, as the validation
+    scorers use) and above noise (first among 8 heads that all score 0.01 is noise, whatever its rank).
+    Kept with the measurement, so the record shows the verdict and the thresholds of the run that made it."""
+    holds = position.get("standing", 0.0) >= cfg.head_top_share and position.get("value", 0.0) >= cfg.head_min_score
+    return {**position, "holds": holds}
+
+
 def _holds(position: dict) -> bool:
-    return position.get("standing", 0.0) >= TOP_SHARE and position.get("value", 0.0) >= MIN_SCORE
+    return bool(position.get("holds", False))
 
 
 def supported(h: dict, task: dict) -> bool:
@@ -151,10 +156,11 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
     scan, measured = dict(task.get("scan", {})), dict(task.get("rule_scan", {}))
     for r in results:
         if r["purpose"] == "head_scan":
-            scan[r["data"]["kind"]] = scan_position(r["data"], c)
+            scan[r["data"]["kind"]] = _with_verdict(scan_position(r["data"], c), deps.settings)
         else:
-            measured[rule_key(r["data"]["rule"])] = {**{k: r["data"][k] for k in ("value", "rank", "of", "percentile")},
-                                                     "standing": standing_among(r["data"]["value"], r["data"]["population"])}
+            position = {**{k: r["data"][k] for k in ("value", "rank", "of", "percentile")},
+                        "standing": standing_among(r["data"]["value"], r["data"]["population"])}
+            measured[rule_key(r["data"]["rule"])] = _with_verdict(position, deps.settings)
     task = {**task, "scan": scan, "rule_scan": measured}
     log, hyps = [], []
     for h in task["hypotheses"]:

@@ -36,6 +36,8 @@ class AgentSettings(BaseModel):
     max_candidates: int = Field(2, ge=1, le=10)  # search candidates the LLM describes (bounds LLM work only)
     search_shortlist: int = Field(10, ge=1, le=32)  # head candidates re-measured by one batched confirmation
     head_score_min: float = Field(0.3, ge=0, le=1)  # a head is a candidate when its sweep score clears this
+    head_top_share: float = Field(0.9, gt=0, le=1)  # a head behaviour holds at this standing among all heads ...
+    head_min_score: float = Field(0.2, ge=0, le=1)  # ... and at this score or more (below it, rank 1 is noise)
     free_steps: int = Field(0, ge=0, le=10)  # LLM-chosen experiments after each protocol (strong endpoints)
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)

@@ -1,5 +1,6 @@
 """The graph's routing and protocol decisions, with the scripted fake LLM over real HTTP (no model)."""
 
+import dataclasses
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -251,6 +252,12 @@ def test_a_head_first_among_heads_at_noise_level_does_not_hold_and_heads_level_w
                               for k in sorted(added)], {}, deps)["task"]
     assert head.best({**task, **done})["kind"] == "induction"
     assert {h["kind"]: h["status"] for h in done["hypotheses"]}["induction"] == "supported"
+    # the thresholds are settings, and the verdict is kept with each measurement
+    assert done["scan"]["induction"]["holds"] and not done["scan"]["duplicate_token"]["holds"]
+    strict = dataclasses.replace(deps, settings=deps.settings.model_copy(update={"head_min_score": 0.99}))
+    again = head.absorb(task, [{"purpose": "head_scan", "data": {"kind": "induction", "labels": labels,
+                                                                 "scores": induction}}], {}, strict)["task"]
+    assert not again["scan"]["induction"]["holds"]
 
 
 def test_the_task_model_refuses_what_no_protocol_has():
