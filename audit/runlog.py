@@ -128,8 +128,14 @@ def load(path: Path) -> RunLog | None:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    data.pop("totals", None)
+    return parse(data)
+
+
+def parse(data) -> RunLog | None:
+    """A saved log's JSON as a RunLog (its derived totals dropped), or None when it is not one."""
+    if not isinstance(data, dict):
+        return None
     try:
-        return RunLog.model_validate(data)
+        return RunLog.model_validate({k: v for k, v in data.items() if k != "totals"})
     except ValueError:
         return None

@@ -32,9 +32,10 @@ LOCK_FILE = ".audit.lock"
 
 def check_output(out: Path, spec: JobSpec, resume: bool) -> None:
     """Refuse an output folder that is not this job's (before anything is written)."""
-    if claim(out, RUN_FILE, "an audit run", resume, AuditSpecError) is None:
+    data = claim(out, RUN_FILE, "an audit run", resume, AuditSpecError)
+    if data is None:
         return
-    saved = runlog.load(out / RUN_FILE)
+    saved = runlog.parse(data)
     if saved is None or saved.kind != runlog.KIND:
         raise AuditSpecError(f"{out / RUN_FILE} is not a readable audit run; it is never overwritten")
     if saved.fingerprint != spec.fingerprint():

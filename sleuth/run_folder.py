@@ -23,7 +23,9 @@ def claim(out: Path, manifest: str, what: str, resume: bool, error: type[SleuthE
         try:
             saved = json.loads(path.read_text())
         except json.JSONDecodeError:
-            raise error(f"{path} is unreadable; not continuing a run it cannot identify") from None
+            saved = None
+        if not isinstance(saved, dict):  # not JSON, or JSON that is no manifest (`null` would read as "no run")
+            raise error(f"{path} is unreadable; not continuing a run it cannot identify")
         if not resume:
             raise error(f"{out} already holds {what}; pass --resume to continue it, or choose another --out")
         return saved

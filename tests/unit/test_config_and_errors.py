@@ -110,3 +110,14 @@ def test_an_api_key_goes_only_where_the_user_sent_it(tmp_path, monkeypatch, url,
     assert cfg.base_url == url and (cfg.api_key is not None) == sent
     monkeypatch.setenv("SLEUTH_LLM_SEND_KEY", "1")  # the explicit opt-in
     assert llm_config(s.base_url, s.model, trusted_url=s.base_url_trusted).api_key is not None
+
+
+@pytest.mark.parametrize("manifest", ["not json {", "null", "[1, 2]"])
+def test_a_run_folder_whose_manifest_is_no_manifest_is_refused_and_kept(tmp_path: Path, manifest):
+    from sleuth.run_folder import claim
+
+    (tmp_path / "run.json").write_text(manifest)
+    for resume in (False, True):
+        with pytest.raises(ConfigError, match="unreadable; not continuing"):
+            claim(tmp_path, "run.json", "a run", resume, ConfigError)
+    assert (tmp_path / "run.json").read_text() == manifest
