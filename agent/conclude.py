@@ -37,7 +37,8 @@ def describe(state: dict, deps) -> dict:
     cited_all = [i for basis, ids in evidence.items() if basis != "validation" for i in ids]
     claims = [{"text": c.text, "basis": c.basis, "evidence_ids": evidence.get(c.basis) or cited_all} for c in draft.claims]
     hyps = [Hypothesis(model=state["model"], component=task["component"], statement=h["statement"],
-                       rule=h.get("rule"), fit=h.get("fit"), status=h["status"], evidence_for=cited_all,
+                       rule=h.get("rule"), fit=h.get("fit"), status=h["status"], source=h.get("source", "llm"),
+                       evidence_for=cited_all,
                        run_id=state["thread_id"])
             for h in task.get("hypotheses", [])]
     deps.store.put(hyps)

@@ -2,7 +2,7 @@
 
 top corpus windows (explain split) -> hypotheses, each a statement and an executable rule ->
 test texts written to tell the rules apart -> every rule scored by code on the explain windows
-and the test texts -> bounded refinement from its false positives and negatives -> the best
+and the test texts, beside the best rules code's own search finds there (predicates.induce) -> bounded refinement from its false positives and negatives -> the best
 rule's statement in plain words -> held-out windows (in validate). Rules are data that sleuth
 evaluates; nothing the LLM writes is run.
 """
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
 from sleuth.agent.snippets import counted, crop, marked
-from sleuth.predicates import parse_predicate
+from sleuth.predicates import parse_predicate, predicate_dict
 from sleuth.predicates.fit import fit, text_fires
+from sleuth.predicates.induce import induce
 from sleuth.predicates.words import in_words
 
 MAX_TEST_TEXTS = 8
@@ -59,8 +60,21 @@ def best(task: dict) -> dict:
 
 
 def _hypothesis(i: int, reply) -> dict:
-    return {"id": f"H{i}", "statement": reply.statement.strip(), "rule": reply.rule.model_dump(by_alias=True,
-            exclude_none=True), "status": "open", "accuracy": None}
+    return {"id": f"H{i}", "statement": reply.statement.strip(), "rule": predicate_dict(reply.rule), "status": "open",
+            "accuracy": None, "source": "llm"}
+
+
+def with_induced(hyps: list[dict], task: dict, cfg) -> list[dict]:
+    """The hypotheses plus the best rules code's search finds on the windows measured so far (explain
+    windows and test texts, never held-out), each stated by code and scored like the rest; none twice."""
+    known = {repr(h["rule"]) for h in hyps}
+    out = list(hyps)
+    for found in induce(_windows(task), task["fire_threshold"], keep=cfg.induced_rules) if cfg.induced_rules else []:
+        if repr(found.rule) not in known:
+            known.add(repr(found.rule))
+            out.append(scored({"id": f"H{len(out) + 1}", "statement": in_words(found.rule), "rule": found.rule,
+                               "status": "open", "accuracy": None, "source": "induced"}, task, cfg))
+    return out
 
 
 def plan(task: dict, state: dict, deps) -> dict:
@@ -76,7 +90,7 @@ def plan(task: dict, state: dict, deps) -> dict:
                          peaks=task.get("peaks", []),
                          feedback=task.get("feedback"), max_hypotheses=3)
         unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
-        hyps = [scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())]
+        hyps = with_induced([scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())], task, cfg)
         if task.get("tests"):  # a second attempt: the test texts already measured score the new rules too
             return {"task": {"hypotheses": hyps, "rounds": [], "stage": next_stage({**task, "hypotheses": hyps, "rounds": []}, cfg)}}
         return {"task": {"hypotheses": hyps, "tests": [], "rounds": [], "stage": "test"}}
@@ -163,6 +177,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
             hyps.append({**scored(h, updated, cfg), "accuracy": round(accuracy, 3)})
             log += [{"component": task["component"], "hypothesis": h["statement"], "rule": h["rule"], "tool": "activations",
                      "text": text, "predicted": p, "outcome": f} for text, p, f in zip(task["test_texts"], predicted, fired)]
+        hyps = with_induced(hyps, updated, cfg)  # the test texts can tell code's candidates apart too
         updated["hypotheses"] = hyps
         return {"task": {"tests": tests, "hypotheses": hyps, "stage": next_stage(updated, cfg)}, "experiments": log}
     if purpose == "heldout":

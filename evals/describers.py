@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sleuth.agent.neuron import explore_args, peak_tokens
 from sleuth.agent.schemas import RULE_BRIEF
 from sleuth.agent.snippets import crop, marked
-from sleuth.predicates import Predicate
+from sleuth.predicates import Predicate, predicate_dict
 from sleuth.prompts import render
 from sleuth.tools import run_tool
 
@@ -72,7 +72,7 @@ def one_shot(site: str, env: DescribeEnv) -> Described:
     reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=260,
                                brief=OneShotDescription.BRIEF)
     return Described(text=reply.description.strip(), status="described",
-                     rule=reply.rule.model_dump(by_alias=True, exclude_none=True))
+                     rule=predicate_dict(reply.rule))
 
 
 def agent(site: str, env: DescribeEnv) -> Described:

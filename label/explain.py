@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sleuth.agent.schemas import RULE_BRIEF, Words
 from sleuth.agent.snippets import counted
 from sleuth.label.records import Collected, Draft, Window
-from sleuth.predicates import Predicate
+from sleuth.predicates import Predicate, predicate_dict
 from sleuth.prompts import render
 
 
@@ -51,5 +51,5 @@ def explain(collected: Collected, llm, rules: bool) -> Draft:
     schema = LabelDraft if rules else LabelText
     reply = llm.structured([{"role": "user", "content": prompt(collected, rules)}], schema, max_tokens=200,
                            brief=schema.BRIEF)
-    rule = reply.rule.model_dump(by_alias=True, exclude_none=True) if rules else None
+    rule = predicate_dict(reply.rule) if rules else None
     return Draft(label=reply.label.strip(), rule=rule)

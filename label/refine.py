@@ -12,6 +12,7 @@ from sleuth.agent import neuron
 from sleuth.agent.schemas import RevisedRule, TestTexts
 from sleuth.config import AgentSettings
 from sleuth.label.records import Collected, Draft
+from sleuth.predicates import predicate_dict
 from sleuth.prompts import render
 from sleuth.tools import run_tool
 
@@ -36,7 +37,7 @@ def refine(collected: Collected, draft: Draft, llm, ctx, forward_lock) -> tuple[
     before = neuron.scored({"statement": draft.label, "rule": draft.rule}, task, SETTINGS)
     reply = _ask(llm, "refine_rule", RevisedRule, 300, component=component, statement=draft.label,
                  rule=draft.rule, fit={**before["fit"], **before["misses"]})
-    revised = {"statement": reply.statement.strip(), "rule": reply.rule.model_dump(by_alias=True, exclude_none=True)}
+    revised = {"statement": reply.statement.strip(), "rule": predicate_dict(reply.rule)}
     after = neuron.scored(revised, task, SETTINGS)
     better = after["fit"]["f1"] > before["fit"]["f1"]
     kept = Draft(label=revised["statement"], rule=revised["rule"], by="refine") if better else draft

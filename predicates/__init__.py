@@ -9,9 +9,10 @@ value and noise a component adds.
 from sleuth.predicates.component import Graded, Noise, SyntheticComponent
 from sleuth.predicates.errors import PredicateError
 from sleuth.predicates.evaluate import evaluate, holds
-from sleuth.predicates.forms import FORMS, Predicate, parse_predicate
+from sleuth.predicates.forms import FORMS, Predicate, parse_predicate, predicate_dict
 from sleuth.predicates.suite import SuiteComponent, load_suite
 from sleuth.predicates.tokens import TokenView
 
 __all__ = ["FORMS", "Graded", "Noise", "Predicate", "PredicateError", "SuiteComponent", "SyntheticComponent",
-           "TokenView", "evaluate", "holds", "load_suite", "parse_predicate"]
+           "TokenView", "evaluate", "holds", "load_suite", "parse_predicate",
+           "predicate_dict"]

@@ -186,3 +186,8 @@ def describe_error(exc: ValidationError) -> str:
 def predicate_schema() -> dict:
     """JSON schema of a predicate (what a grammar-constrained LLM fills in)."""
     return _ADAPTER.json_schema(by_alias=True)
+
+
+def predicate_dict(predicate) -> dict:
+    """A parsed predicate as the plain data it was written as (aliases, no empty keys)."""
+    return predicate.model_dump(by_alias=True, exclude_none=True)

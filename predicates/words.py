@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from sleuth.predicates import forms as f
 
 INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square brackets", "code": "inside backticks"}
+AFFIX = re.compile(r"\(\?i\)(?P<start>\^)?(?P<letters>[A-Za-z]+)(?(start)|\$)")
 COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"), ("eq", "equal to"),
                ("divisible_by", "divisible by"))
 
@@ -24,6 +27,9 @@ def phrase(predicate) -> str:
     if isinstance(p, f.TokenIn):
         return f"the word{'s' if len(p.token_in) > 1 else ''} {_listed(p.token_in)} (any case)"
     if isinstance(p, f.Regex):
+        affix = AFFIX.fullmatch(p.regex.word or "")
+        if affix:  # the induced forms (?i)^un and (?i)ing$
+            return f"any token of a word {'beginning' if affix['start'] else 'ending'} with {affix['letters']!r} (any case)"
         where = "a token" if p.regex.token is not None else "any token of a word"
         return f"{where} matching the pattern /{p.regex.token if p.regex.token is not None else p.regex.word}/"
     if isinstance(p, f.ContextRegex):
