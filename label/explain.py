@@ -1,4 +1,8 @@
-"""explain: the LLM writes a concise label (and its rule) from the explain windows only."""
+"""explain: a concise label (and its rule) from the explain windows only.
+
+The LLM writes it; with a preset's `induce`, code's rule search (predicates.induce) runs on the same
+windows too, and its best rule, stated by code, replaces the LLM's draft when it fits those windows
+better than the LLM's rule. Either way the label then faces the same held-out scorers."""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from pydantic import BaseModel, Field
 from sleuth.agent.schemas import RULE_BRIEF, Words
 from sleuth.agent.snippets import counted
 from sleuth.label.records import Collected, Draft, Window
-from sleuth.predicates import Predicate, predicate_dict
+from sleuth.predicates import Predicate, parse_predicate, predicate_dict
+from sleuth.predicates.fit import fit
+from sleuth.predicates.induce import induce
+from sleuth.predicates.words import in_words
 from sleuth.prompts import render
 
 
@@ -47,9 +54,13 @@ def prompt(collected: Collected, rules: bool) -> str:
                   quiet=["".join(w.tokens) for w in quiet])
 
 
-def explain(collected: Collected, llm, rules: bool) -> Draft:
+def explain(collected: Collected, llm, rules: bool, induce_rules: bool = False) -> Draft:
     schema = LabelDraft if rules else LabelText
     reply = llm.structured([{"role": "user", "content": prompt(collected, rules)}], schema, max_tokens=200,
                            brief=schema.BRIEF)
     rule = predicate_dict(reply.rule) if rules else None
+    windows = [(w.tokens, w.values) for w in collected.explain]
+    found = next(iter(induce(windows, collected.fire_threshold, keep=1)), None) if induce_rules and rule else None
+    if found and fit(parse_predicate(rule), windows, collected.fire_threshold).f1 < found.f1:
+        return Draft(label=in_words(found.rule), rule=found.rule, by="induced")  # it fits what the LLM read better
     return Draft(label=reply.label.strip(), rule=rule)

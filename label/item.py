@@ -7,7 +7,7 @@ import time
 
 from sleuth.label.explain import explain
 from sleuth.label.intervene import measure
-from sleuth.label.records import Collected, LabelRecord
+from sleuth.label.records import INDUCED_EXPLAINER, Collected, LabelRecord
 from sleuth.label.refine import refine
 from sleuth.label.score import score
 from sleuth.label.spec import LabelSpec
@@ -28,7 +28,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
     began = time.perf_counter()
     stage, draft, scores, rounds = "explain", None, [], []
     try:
-        draft = explain(collected, client, spec.preset.rules)
+        draft = explain(collected, client, spec.preset.rules, spec.preset.induce and spec.preset.rules)
         stage = "intervene"
         steering = measure(collected, spec, ctx, forward_lock)  # the label does not change it: once per item
         stage = "score"
@@ -36,7 +36,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
         while (status != "validated" and spec.refine and draft.rule is not None and len(rounds) < spec.refine_rounds
                and ledger.tokens() < spec.max_tokens_per_item):
             stage = "refine"
-            revised, record = refine(collected, draft, client, ctx, forward_lock)
+            revised, record = refine(collected, draft, client, ctx, forward_lock, spec.preset.induce)
             rounds.append(record)
             if revised is draft:  # the revision fitted the explain windows worse: keep the label and its scores
                 break
@@ -57,4 +57,5 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
                        scores=[s.model_dump() for s in scores], rounds=rounds, fire_threshold=collected.fire_threshold,
                        frequency=collected.frequency, max_activation=collected.max, test=collected.test,
                        explain_windows=[w.window for w in collected.explain], llm_tokens=ledger.tokens(),
-                       llm_calls=len(ledger.calls), seconds=round(time.perf_counter() - began, 2), explainer=spec.llm)
+                       llm_calls=len(ledger.calls), seconds=round(time.perf_counter() - began, 2),
+                       explainer=INDUCED_EXPLAINER if draft and draft.by == "induced" else spec.llm)

@@ -46,7 +46,10 @@ class Collected(BaseModel):
 class Draft(BaseModel):
     label: str
     rule: dict | None = None  # the label as a predicate (plain data), where the preset asks for rules
-    by: Literal["explain", "refine"] = "explain"
+    by: Literal["explain", "refine", "induced"] = "explain"  # the LLM's explain or refine step, or code's rule search
+
+
+INDUCED_EXPLAINER = "sleuth-rule-search"  # a label stated by code from its induced rule (no LLM wrote it)
 
 
 class LabelRecord(BaseModel):
@@ -70,7 +73,7 @@ class LabelRecord(BaseModel):
     seconds: float = 0.0
     description_id: str | None = None
     evidence_ids: list[str] = Field(default_factory=list)
-    explainer: str = ""  # the LLM that wrote the label
+    explainer: str = ""  # the LLM that wrote the label, or INDUCED_EXPLAINER when code's rule search did
 
     def score(self, name: str) -> dict | None:
         return next((s for s in self.scores if s["scorer"] == name), None)

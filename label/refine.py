@@ -24,8 +24,9 @@ def _ask(llm, template: str, schema, max_tokens: int, **variables):
                           brief=schema.BRIEF)
 
 
-def refine(collected: Collected, draft: Draft, llm, ctx, forward_lock) -> tuple[Draft, dict]:
-    """(the revised draft, or the same one when the revision fits worse; a record of the round)."""
+def refine(collected: Collected, draft: Draft, llm, ctx, forward_lock, induce_rules: bool = False) -> tuple[Draft, dict]:
+    """(the revised draft, or the same one when the revision fits worse; a record of the round). With
+    induce_rules, code's rule search on the explain windows and the measured test texts competes too."""
     component = collected.item.component
     texts = _ask(llm, "test_texts", TestTexts, 300, component=component, hypotheses=[draft.label], n=6).texts
     texts = [t for t in dict.fromkeys(t.strip() for t in texts) if t][: neuron.MAX_TEST_TEXTS]
@@ -39,9 +40,14 @@ def refine(collected: Collected, draft: Draft, llm, ctx, forward_lock) -> tuple[
                  rule=draft.rule, fit={**before["fit"], **before["misses"]})
     revised = {"statement": reply.statement.strip(), "rule": predicate_dict(reply.rule)}
     after = neuron.scored(revised, task, SETTINGS)
+    if induce_rules:  # code's best rule on the same data, in code's words, when it beats the LLM's revision
+        found = neuron.with_induced([after], task, SETTINGS.model_copy(update={"induced_rules": 1}))[1:]
+        if found and found[0]["fit"]["f1"] > after["fit"]["f1"]:
+            revised, after = {"statement": found[0]["statement"], "rule": found[0]["rule"], "by": "induced"}, found[0]
     better = after["fit"]["f1"] > before["fit"]["f1"]
-    kept = Draft(label=revised["statement"], rule=revised["rule"], by="refine") if better else draft
+    kept = Draft(label=revised["statement"], rule=revised["rule"], by=revised.get("by", "refine")) if better else draft
     record = {"test_texts": texts, "before": {"label": draft.label, "rule": draft.rule, "fit": before["fit"]},
-              "revised": {"label": revised["statement"], "rule": revised["rule"], "fit": after["fit"]},
+              "revised": {"label": revised["statement"], "rule": revised["rule"], "fit": after["fit"],
+                          "by": revised.get("by", "refine")},
               "kept": "revised" if better else "before", "evidence": measured.summary}
     return kept, record

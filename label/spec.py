@@ -26,6 +26,7 @@ class Preset(BaseModel):
     scorer_batch: int = Field(ge=1, le=20)  # examples per judge prompt
     scorers: list[str]
     rules: bool = True  # the explainer also writes an executable rule (predicate language)
+    induce: bool = False  # code's rule search on the explain windows first (predicates.induce); needs rules
     # the intervention scorer: held-out quiet windows' first tokens continued with and without the unit pushed up
     steer_prompts: int = Field(8, ge=2, le=64)
     steer_prompt_tokens: int = Field(12, ge=2, le=64)
@@ -36,7 +37,7 @@ class Preset(BaseModel):
 PRESETS: dict[str, Preset] = {
     "sleuth": Preset(explain_top=10, explain_quantile=2, explain_quiet=3, explain_tokens=24, test_top=8,
                      test_quantile=8, quantiles=4, test_random=16, test_tokens=24, scorer_batch=8,
-                     scorers=["rule", "detection", "words_match_rule"]),
+                     scorers=["rule", "detection", "words_match_rule"], induce=True),
     # Delphi's defaults: 40 explain examples of 32 tokens; 50 activating test examples from 10 quantiles
     # and 50 random non-activating; detection and fuzzing, 5 examples per prompt; no rule
     "delphi": Preset(explain_top=40, explain_quantile=0, explain_quiet=0, explain_tokens=32, test_top=0,
@@ -70,6 +71,8 @@ class LabelSpec(BaseModel):
         fields = self.model_dump()
         if not self.exact_first:
             del fields["exact_first"]  # runs written before the option existed still resume
+        if not self.preset.induce:
+            del fields["preset"]["induce"]  # likewise
         blob = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -97,12 +97,12 @@ def _patterns(data: _Data) -> list[dict]:
     """Word shapes, and the endings and beginnings most firing words share."""
     words = [w for w in data.firing(lambda v: v.raw_words) if w and re.search(r"\w", w)]
     rules = [{"regex": {"word": shape}} for shape in WORD_SHAPES]
-    lowered = [w.lower() for w in words]
+    distinct = {w.lower() for w in words}  # an affix shared by one word's repeats is that word, not a pattern
     for n in ENDINGS:
-        for ending, count in Counter(w[-n:] for w in lowered if len(w) > n).most_common(2):
+        for ending, count in Counter(w[-n:] for w in distinct if len(w) > n).most_common(2):
             if count >= 2 and ending.isalpha():
                 rules.append({"regex": {"word": f"(?i){re.escape(ending)}$"}})
-        for start, count in Counter(w[:n] for w in lowered if len(w) > n + 2).most_common(2):
+        for start, count in Counter(w[:n] for w in distinct if len(w) > n + 2).most_common(2):
             if count >= 2 and start.isalpha():
                 rules.append({"regex": {"word": f"(?i)^{re.escape(start)}"}})
     return rules

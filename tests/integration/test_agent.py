@@ -50,7 +50,10 @@ def test_neuron_investigation_ends_by_real_scores_and_cites_stored_evidence(make
     # every configured scorer is reported, scored or not; validated exactly when all scored and passed
     assert [s["scorer"] for s in finding["scores"]] == ["rule", "detection", "words_match_rule"]
     assert (finding["status"] == "validated") == all(s["status"] == "scored" and s["passed"] for s in finding["scores"])
-    assert finding["rule"] and "token_in" in finding["rule"]
+    # the stated rule is the best-fitting hypothesis, whether the LLM or code's search proposed it
+    hyps = state["tasks"][0]["hypotheses"]
+    assert {h["source"] for h in hyps} == {"llm", "induced"}
+    assert finding["rule"] == max(hyps, key=lambda h: (h["fit"]["f1"], h["fit"]["correlation"]))["rule"]
     for claim in finding["claims"]:
         assert claim["evidence_ids"] and all(store.get(i) is not None for i in claim["evidence_ids"])
     description = store.get(finding["description_id"])

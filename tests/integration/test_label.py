@@ -15,6 +15,7 @@ from sleuth.label import PRESETS, LabelSpec
 from sleuth.label.collect import collect
 from sleuth.label.item import label_item
 from sleuth.label.items import items_for, whole_site
+from sleuth.label.records import INDUCED_EXPLAINER
 from sleuth.label.run import LabelRun
 from sleuth.llm import LLMClient, LLMConfig
 from sleuth.llm.fake_server import FakeLLM, Step
@@ -65,6 +66,7 @@ def _label(reply):
 
 def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted, ctx):
     spec, collected = planted
+    spec = spec.model_copy(update={"preset": spec.preset.model_copy(update={"induce": False})})  # the LLM's words alone
     with FakeLLM(responder=labeler) as fake:
         right = label_item(collected, spec, _client(fake), None, ctx, None)
     with FakeLLM(responder=_label({"label": "Fires on the token 'zebra'.", "rule": {"token_in": ["zebra"]}})) as fake:
@@ -80,6 +82,18 @@ def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted
     assert gated.status == "rejected" and gated.score("rule")["value"] == 0
     assert [gated.score(n)["status"] for n in ("detection", "words_match_rule")] == ["unscored", "unscored"]
     assert "not run: rule 0.00" in gated.score("detection")["reason"] and gated.llm_tokens < wrong.llm_tokens
+
+
+def test_code_s_rule_replaces_a_wrong_llm_label_only_where_it_fits_better(planted, ctx):
+    spec, collected = planted  # the sleuth preset: code's rule search competes with the LLM's draft
+    with FakeLLM(responder=_label({"label": "Fires on the token 'zebra'.", "rule": {"token_in": ["zebra"]}})) as fake:
+        replaced = label_item(collected, spec, _client(fake), None, ctx, None)
+    assert replaced.label == "Fires on the word 'the' (any case)." and replaced.rule == {"token_in": ["the"]}
+    assert replaced.explainer == INDUCED_EXPLAINER and replaced.status == "validated", replaced.reason
+    assert replaced.score("detection")["value"] >= 0.9  # the judges read code's words, as they would the LLM's
+    with FakeLLM(responder=labeler) as fake:  # a right LLM label fits as well as code's rule: the LLM's words stay
+        kept = label_item(collected, spec, _client(fake), None, ctx, None)
+    assert kept.label == "Fires on the token 'the'." and kept.explainer == "fake-model"
 
 
 @pytest.mark.parametrize("judge", ["always_true", "alternating", "random"])
@@ -184,7 +198,7 @@ def test_intervention_steers_a_latent_on_held_out_prompts_and_reads_the_words(sm
 
     sae_ctx = ToolContext(target=smollm_sae, home=sleuth_home)
     site, _ = whole_site(smollm_sae, "blocks.6.hook_resid_post@smollm2-res-6")
-    preset = PRESETS["sleuth"].model_copy(update={"scorers": ["detection", "intervention"]})
+    preset = PRESETS["sleuth"].model_copy(update={"scorers": ["detection", "intervention"], "induce": False})
     spec = spec_for(smollm_sae, str(site), [0, 1, 2, 3], preset=preset, refine=False)
     found = collect(sae_ctx, spec, site, items_for(site, [0, 1, 2, 3]))
     collected = next(c for c in found.values() if not isinstance(c, str))

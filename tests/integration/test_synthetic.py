@@ -17,6 +17,7 @@ from sleuth.llm.fake_server import FakeLLM
 from sleuth.memory import open_store
 from sleuth.predicates import SyntheticComponent
 from sleuth.predicates.suite import SuiteComponent
+from sleuth.predicates.words import in_words
 from sleuth.tools import ToolContext, ToolError, load_all, run_tool
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -80,10 +81,11 @@ def test_unknown_synthetic_site_is_a_one_line_error(ctx):
         run_tool("activations", {"site": "synthetic.test.nope", "texts": ["x"]}, ctx)
 
 
-def _investigate(ctx, tmp_path, site, responder=policy, attempts=1):
+def _investigate(ctx, tmp_path, site, responder=policy, attempts=1, induced_rules=2):
     with FakeLLM(responder=responder) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
-        settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=attempts)
+        settings = AgentSettings(explain_windows=128, heldout_windows=128, max_attempts=attempts,
+                                 induced_rules=induced_rules)
         store = open_store(tmp_path, path=tmp_path / "memory")
         state = build(ctx.target, client, store, settings, home=tmp_path, ctx=ctx).ask(f"what does {site} do?")
         first = fake.requests[0]["messages"][-1]["content"]
@@ -103,8 +105,9 @@ def test_the_agent_investigates_a_synthetic_unit_as_a_neuron(ctx, tmp_path):
 
 
 def test_a_slightly_wrong_rule_is_refined_from_its_misses(ctx, tmp_path):
-    state, _, _ = _investigate(ctx, tmp_path, "synthetic.test.words")
+    state, _, _ = _investigate(ctx, tmp_path, "synthetic.test.words", induced_rules=0)  # the LLM's refinement alone
     task = state["tasks"][0]
+    assert {h["source"] for h in task["hypotheses"]} == {"llm"}
     first = task["hypotheses"][0]
     assert len(first["rule"]["token_in"]) == 1 and first["fit"]["f1"] < 0.9, "the first rule should be incomplete"
     assert task["rounds"] and task["rounds"][0]["after"]["f1"] > task["rounds"][0]["before"]["f1"]
@@ -112,6 +115,20 @@ def test_a_slightly_wrong_rule_is_refined_from_its_misses(ctx, tmp_path):
     assert {"the", "of"} <= set(finding["rule"]["token_in"]) <= {"the", "of", "and"}, finding["rule"]
     rule_score = next(s for s in finding["scores"] if s["scorer"] == "rule")
     assert rule_score["value"] >= 0.9 and finding["status"] == "validated", (rule_score, finding["reason"])  # held-out F1 of the final rule
+
+
+def test_code_finds_the_rule_the_llm_missed_and_it_holds_on_held_out_text(ctx, tmp_path):
+    state, store, _ = _investigate(ctx, tmp_path, "synthetic.test.words")
+    task = state["tasks"][0]
+    llm_rules = [h for h in task["hypotheses"] if h["source"] == "llm"]
+    assert llm_rules and max(h["fit"]["f1"] for h in llm_rules) < 0.9, "the scripted LLM's first rule is incomplete"
+    induced = [h for h in task["hypotheses"] if h["source"] == "induced"]
+    assert induced and induced[0]["statement"] == in_words(induced[0]["rule"])  # stated by code, scored like the rest
+    finding = state["findings"][0]
+    assert {"the", "of"} <= set(finding["rule"]["token_in"]) <= {"the", "of", "and"}, finding["rule"]
+    rule_score = next(s for s in finding["scores"] if s["scorer"] == "rule")
+    assert rule_score["value"] >= 0.9 and finding["status"] == "validated", (rule_score, finding["reason"])
+    assert {h.source for h in store.all("hypothesis")} == {"llm", "induced"}  # memory says who proposed each
 
 
 def test_a_right_rule_in_wrong_words_gets_its_rule_stated_by_code(ctx, tmp_path):
