@@ -10,12 +10,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from benchmarks import (bench_agent, bench_audit, bench_head_judge, bench_label, bench_llm, bench_memory,  # noqa: E402
-                        bench_sae, bench_target, bench_tools)
+from benchmarks import (bench_agent, bench_audit, bench_head_judge, bench_induce, bench_label, bench_llm,  # noqa: E402
+                        bench_memory, bench_sae, bench_target, bench_tools)
 
 SUITES = {"target": bench_target.run, "tools": bench_tools.run, "memory": bench_memory.run, "llm": bench_llm.run,
           "sae": bench_sae.run, "agent": bench_agent.run, "label": bench_label.run, "audit": bench_audit.run,
-          "head_judge": bench_head_judge.run,
+          "head_judge": bench_head_judge.run, "induce": bench_induce.run,
           "transformerlens": lambda: __import__("benchmarks.bench_transformerlens", fromlist=["run"]).run()}
 
 
