@@ -36,7 +36,8 @@ def neuronpedia_line(spec: LabelSpec, record: LabelRecord, neuronpedia_id: str |
         return {"rule": EXACT, "embedding": "all-MiniLM-L6-v2"}.get(name, spec.llm or "unknown")
 
     return {"modelId": spec.model, "layer": neuronpedia_layer(record, neuronpedia_id),
-            "index": str(record.item.index), "description": record.label, "explanationModelName": spec.llm,
+            "index": str(record.item.index), "description": record.label,
+            "explanationModelName": record.explainer or spec.llm,
             "typeName": "oai_token-act-pair",
             "scores": [{"explanationScoreTypeName": s["scorer"], "explanationScoreModelName": scorer_model(s["scorer"]),
                         "value": s["value"]} for s in record.scores if s["status"] == "scored"]}
