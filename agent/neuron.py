@@ -209,12 +209,14 @@ def measured(task: dict) -> str:
 def retry(task: dict, finding: dict) -> dict | None:
     """Where a rejected description goes back to: when the rule itself passed and only word-reading
     scorers failed, the words: the rule stated by code (predicates.words), checked by the same judges;
-    new hypotheses otherwise (scored on the test texts already measured)."""
+    nowhere when code's exact words for that rule were what failed (the rule held on held-out data; a
+    worse-fitting rule chosen to please the judge would be less true, and the same rule and words again
+    would fail again); new hypotheses otherwise (scored on the test texts already measured)."""
     from sleuth.scorers.verdict import only_words_failed
 
-    words_only = only_words_failed(finding["scores"]) and not task.get("rule_words") \
-        and not _literal(task)  # code's words failed already: another rule
-    return {"stage": "describe", "rule_words": True} if words_only else {"stage": "hypothesize", "rule_words": False}
+    if only_words_failed(finding["scores"]):
+        return None if task.get("rule_words") or _literal(task) else {"stage": "describe", "rule_words": True}
+    return {"stage": "hypothesize", "rule_words": False}
 
 
 def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:

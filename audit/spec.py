@@ -137,6 +137,8 @@ class LabelTask(TaskBase):
     refine: bool = True
     rounds: int = Field(1, ge=0, le=5)
     exact_first: bool = Field(False, description="as sleuth label --exact-first: a failed rule rejects before any judge")
+    induce: bool | None = Field(None, description="as sleuth label --induce/--no-induce: code's rule search competes "
+                                "with the LLM's draft (default: the preset's)")
     ray: str | None = Field(None, description="label on this Ray cluster (as sleuth label --ray); workers load the "
                             "job's model and this task's SAE themselves and share the job's LLM endpoint")
     workers: int = Field(2, ge=1, le=64, description="with ray: Ray workers")
@@ -145,6 +147,8 @@ class LabelTask(TaskBase):
     def _one_source(self):
         if (self.sae is None) == (self.site is None):
             raise ValueError("a label task needs exactly one of sae or site")
+        if self.induce and self.preset == "delphi":
+            raise ValueError("induce needs a preset whose labels carry rules; 'delphi' has none (use sleuth)")
         return self
 
 

@@ -9,7 +9,8 @@ SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50); SLEUTH_BENCH_LABEL_C
 configs (default all). `sleuth_intervention` adds the intervention scorer (steering judged against the
 label) and reports its mean and how often it passed. `sleuth_exact_first` skips the judges of a label
 whose rule failed; its LLM tokens are compared with `sleuth_no_refine` (its mean detection covers only
-the items a judge read).
+the items a judge read). `sleuth_no_induce` is `sleuth_no_refine` without code's rule search (the LLM's
+labels alone), so the pair shows what the search adds.
 """
 
 import json
@@ -22,6 +23,7 @@ from pathlib import Path
 CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_refine": ["--preset", "sleuth", "--refine"],
            "sleuth_exact_first": ["--preset", "sleuth", "--no-refine", "--exact-first"],
+           "sleuth_no_induce": ["--preset", "sleuth", "--no-refine", "--no-induce"],
            "delphi_default": ["--preset", "delphi", "--no-refine"],
            "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers",
                                    "rule,detection,words_match_rule,intervention"]}
@@ -53,7 +55,7 @@ def run() -> dict:
             results[name] = _label(latents, extra, Path(tmp) / name)
             print(name, json.dumps(results[name]), flush=True)
     base = results.get("delphi_default", {})
-    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention", "sleuth_exact_first"):
+    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention", "sleuth_exact_first", "sleuth_no_induce"):
         mine = results.get(name, {})
         if mine.get("tokens_per_validated") and base.get("tokens_per_validated"):
             mine["tokens_per_validated_vs_delphi"] = round(mine["tokens_per_validated"] / base["tokens_per_validated"], 3)

@@ -10,10 +10,10 @@ import typer
 from sleuth.cli.output import console, emit_json, err_console
 
 
-def _spec_parts(preset: str, scorers: str | None):
+def _spec_parts(preset: str, scorers: str | None, induce: bool | None = None):
     from sleuth.label.spec import choose_preset
 
-    return choose_preset(preset, [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None)
+    return choose_preset(preset, [n.strip() for n in scorers.split(",") if n.strip()] if scorers else None, induce)
 
 
 def _progress_line(totals: dict) -> str:
@@ -41,6 +41,8 @@ def label(
                                 "rule refinement (tests its own texts, revises, re-scores on the same test windows)."),
     exact_first: bool = typer.Option(False, "--exact-first/--all-scorers", help="Skip the judges of a label whose rule "
                                      "already failed on the test windows (cheaper; their Delphi score files are then absent)."),
+    induce: bool = typer.Option(None, "--induce/--no-induce", help="Let code's rule search compete with the LLM's "
+                                "draft (default: the preset's; sleuth on, delphi off)."),
     rounds: int = typer.Option(1, "--rounds", min=0, max=5, help="Refinement rounds per item."),
     synthetic: list[Path] = typer.Option(None, "--synthetic", help="A suite whose components become synthetic sites."),
     ray: str = typer.Option(None, "--ray", help="Label on a Ray cluster at this address (the optional ray extra); "
@@ -63,7 +65,7 @@ def label(
 
     if (sae is None) == (site is None):
         raise LabelInputError("give exactly one of --sae NAME or --site SITE")
-    chosen = _spec_parts(preset, scorers)
+    chosen = _spec_parts(preset, scorers, induce)
     outdir.check(out, None, resume)
     settings = load_settings()
     quiet = json_out

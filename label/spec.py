@@ -77,8 +77,9 @@ class LabelSpec(BaseModel):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def choose_preset(preset: str, scorers: list[str] | None = None) -> Preset:
-    """A preset by name, its scorers optionally replaced (one must read the label's words)."""
+def choose_preset(preset: str, scorers: list[str] | None = None, induce: bool | None = None) -> Preset:
+    """A preset by name, its scorers optionally replaced (one must read the label's words) and code's rule
+    search optionally switched (it needs a preset whose labels carry rules)."""
     from sleuth.label.items import LabelInputError
     from sleuth.scorers.registry import get_scorer
 
@@ -92,6 +93,10 @@ def choose_preset(preset: str, scorers: list[str] | None = None) -> Preset:
             raise LabelInputError("--scorers must include one that reads the label's words (detection, fuzzing, "
                                   "simulation, embedding or words_match_rule): validated means the words were checked")
         chosen = chosen.model_copy(update={"scorers": list(scorers)})
+    if induce is not None:
+        if induce and not chosen.rules:
+            raise LabelInputError(f"--induce needs a preset whose labels carry rules; '{preset}' has none (use sleuth)")
+        chosen = chosen.model_copy(update={"induce": induce})
     return chosen
 
 

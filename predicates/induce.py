@@ -164,11 +164,11 @@ def induce(windows: Sequence[tuple[Sequence[str], Sequence[float]]], threshold: 
             if rule is not context:
                 candidates.append(({"all": [rule, context]}, [a and b for a, b in zip(mask, cmask)]))
                 candidates.append(({"all": [rule, {"not": context}]}, [a and not b for a, b in zip(mask, cmask)]))
-    for rule, mask in singles[:PAIRED]:
-        for other, omask in singles[:PAIRED]:
-            if other is not rule:
-                candidates.append(({"all": [rule, other]}, [a and b for a, b in zip(mask, omask)]))
-                candidates.append(({"any": [rule, other]}, [a or b for a, b in zip(mask, omask)]))
+    top = singles[:PAIRED]
+    for i, (rule, mask) in enumerate(top):
+        for other, omask in top[i + 1:]:  # each unordered pair once: any/all do not depend on the order
+            candidates.append(({"all": [rule, other]}, [a and b for a, b in zip(mask, omask)]))
+            candidates.append(({"any": [rule, other]}, [a or b for a, b in zip(mask, omask)]))
     scored = []
     for rule, mask in candidates:
         f1, precision, recall = _score(data, mask)

@@ -58,7 +58,7 @@ def run_label(task, record, job) -> None:
     site, units = units_of(task, job.target)
     llm = job.need_llm()
     spec = build_spec(job.target.name, task.sae or str(site), "sae" if task.sae else "site", units, task.preset,
-                      choose_preset(task.preset), job.settings.agent, task.refine, task.rounds, llm.model,
+                      choose_preset(task.preset, induce=task.induce), job.settings.agent, task.refine, task.rounds, llm.model,
                       task.exact_first)
     out = job.out / "tasks" / task.id
     outdir.check(out, spec, resume=(out / outdir.MANIFEST).is_file())

@@ -139,6 +139,8 @@ def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(uninterrupted, 
         (["label", "--sae", "smollm2-res-6", "--latents", "0:999999", "--out", str(tmp_path / "a")], "outside"),
         (["label", "--site", "blocks.99.mlp.hook_post", "--out", str(tmp_path / "b")], "layer 99 out of range"),
         (["label", "--sae", "no-such-sae", "--out", str(tmp_path / "c")], "no-such-sae"),
+        (["label", "--sae", "smollm2-res-6", "--preset", "delphi", "--induce", "--out", str(tmp_path / "d")],
+         "--induce needs a preset whose labels carry rules"),
         ([*ARGS, "--out", str(reference), "--resume", "--preset", "delphi"], "different settings"),
         ([*ARGS, "--out", str(reference)], "--resume"),
     ]
@@ -149,7 +151,7 @@ def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(uninterrupted, 
         message = proc.stderr.strip()
         assert words in message and len(message.splitlines()) == 1 and "Traceback" not in message, message
     assert (foreign / "notes.txt").read_text() == "keep me" and len(list(foreign.iterdir())) == 1
-    assert not any((tmp_path / n).exists() for n in "abc")
+    assert not any((tmp_path / n).exists() for n in "abcd")
     assert outputs(reference) == before
 
 

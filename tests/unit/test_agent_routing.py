@@ -124,10 +124,12 @@ def test_a_rejected_neuron_goes_back_only_as_far_as_what_failed():
     assert neuron.retry({}, {"scores": [passed, judge_down]}) == words_by_code
     rule_failed = {"scorer": "rule", "status": "scored", "passed": False}
     assert neuron.retry({}, {"scores": [rule_failed, words]})["stage"] == "hypothesize"
-    assert neuron.retry({"rule_words": True}, {"scores": [passed, words]})["stage"] == "hypothesize"
+    # code's exact words for a rule that held were rejected: no other attempt (a worse rule would be less true)
+    assert neuron.retry({"rule_words": True}, {"scores": [passed, words]}) is None
     # the LLM already wrote code's literal words for the rule (any case): stating them again would repeat the failure
     copied = {"draft": {"description": "fires on the word 'def' (any case).", "rule": {"token_in": ["def"]}}}
-    assert neuron.retry(copied, {"scores": [passed, words]})["stage"] == "hypothesize"
+    assert neuron.retry(copied, {"scores": [passed, words]}) is None
+    assert neuron.retry(copied, {"scores": [rule_failed, words]})["stage"] == "hypothesize"  # the rule failed: another
     own = {"draft": {"description": "Fires on Python's def keyword.", "rule": {"token_in": ["def"]}}}
     assert neuron.retry(own, {"scores": [passed, words]}) == words_by_code
     assert head.retry({}, {"scores": []})["stage"] == "hypothesize" and circuit.retry({}, {"scores": []}) is None

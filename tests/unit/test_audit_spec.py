@@ -41,6 +41,7 @@ def test_defaults_ids_and_fingerprint():
     (GOOD.replace("output: out\n", ""), "'output': Field required"),
     ("model: m\noutput: o\ntasks:\n  - {kind: sweep, what: neurons, units: '0:5'}\n", "a neurons sweep needs layers"),
     ("model: m\noutput: o\ntasks:\n  - {kind: label, units: '0:5'}\n", "exactly one of sae or site"),
+    ("model: m\noutput: o\ntasks:\n  - {kind: label, sae: s, preset: delphi, induce: true}\n", "induce needs a preset whose labels carry rules"),
     ("model: m\noutput: o\ntasks:\n  - {kind: label, sae: x}\n", "not in the job's saes"),
     ("model: m\noutput: o\ntasks:\n  - {id: a, kind: question, question: why}\n  - {id: a, kind: question, question: how}\n",
      "two tasks have the id 'a'"),
