@@ -29,19 +29,27 @@ def run_scorers(names: list[str], inputs: ScoringInput, description: str, thresh
             continue
         score = run_scorer(name, threshold, inputs)
         if exact_first and not get_scorer(name).reads_words and score.status == "scored" and not score.passed:
-            rejected_by = rejected_by or f"{name} {score.value:.2f} < {threshold}"
+            rejected_by = rejected_by or f"{name} {below(score.value, threshold)}"
         if "judged" in score.details and inputs.judged is None:
             inputs = inputs.model_copy(update={"judged": score.details["judged"]})
         scores.append(score)
     return scores
 
 
+def below(value: float, threshold: float) -> str:
+    """"0.64 < 0.65": two decimals, or as many more as it takes not to print a value equal to its threshold."""
+    digits = 2
+    while f"{value:.{digits}f}" == f"{threshold:.{digits}f}" and digits < 6:
+        digits += 1
+    return f"{value:.{digits}f} < {threshold}"
+
+
 def _why(score: Score) -> str:
     if score.status != "scored":
         return f"{score.scorer} {score.status}: {score.reason or 'no reason given'}"
     if score.scorer == "words_match_rule":
-        return f"words do not match the rule: a judge reading the words agreed with it on {score.value:.2f} < {score.threshold}"
-    return f"{score.scorer} {score.value:.2f} < {score.threshold}"
+        return f"words do not match the rule: a judge reading the words agreed with it on {below(score.value, score.threshold)}"
+    return f"{score.scorer} {below(score.value, score.threshold)}"
 
 
 def verdict(scores: list[Score]) -> tuple[str, str | None]:

@@ -245,3 +245,11 @@ def test_intervention_needs_steering_that_changed_something(judge):
                            llm=judge)
     assert unchanged.status == "failed" and "changed 0 of 12" in unchanged.reason
     assert run_scorer("intervention", 0.7, description="x", llm=judge).status == "unscored"
+
+
+def test_a_failing_score_is_never_printed_equal_to_its_threshold():
+    from sleuth.scorers.verdict import below
+
+    assert below(0.3, 0.65) == "0.30 < 0.65"
+    assert below(0.6458, 0.65) == "0.646 < 0.65"  # "0.65 < 0.65" read as a contradiction
+    assert below(0.4999, 0.5) == "0.4999 < 0.5"
