@@ -38,7 +38,12 @@ def _label(latents: str, extra: list[str], out: Path) -> dict:
     totals = json.loads(proc.stdout)
     out_totals = {k: totals[k] for k in ("items", "validated", "rejected", "failed", "llm_tokens", "tokens_per_validated",
                                          "labels_per_hour", "mean_detection", "validated_share", "wall_s")}
-    steering = [json.loads(line)["scores"].get("intervention") for line in (out / "labels.jsonl").open()]
+    lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
+    rules = [line["scores"]["rule"] for line in lines if line["scores"].get("rule") is not None]
+    if rules:  # the exact held-out F1 of each label's rule: what code's rule search changes
+        out_totals.update(mean_rule=round(sum(rules) / len(rules), 4), rule_passed=sum(v >= 0.5 for v in rules))
+    out_totals["by_rule_search"] = sum(line.get("explainer") == "sleuth-rule-search" for line in lines)
+    steering = [line["scores"].get("intervention") for line in lines]
     steering = [v for v in steering if v is not None]
     if steering:
         out_totals.update(mean_intervention=round(sum(steering) / len(steering), 4), intervention_scored=len(steering),
