@@ -97,7 +97,9 @@ def _patterns(data: _Data) -> list[dict]:
     """Word shapes, and the endings and beginnings most firing words share."""
     words = [w for w in data.firing(lambda v: v.raw_words) if w and re.search(r"\w", w)]
     rules = [{"regex": {"word": shape}} for shape in WORD_SHAPES]
-    distinct = {w.lower() for w in words}  # an affix shared by one word's repeats is that word, not a pattern
+    # an affix shared by one word's repeats is that word, not a pattern; sorted, so that ties among
+    # affixes break the same way in every process (a set's order changes with the string hash seed)
+    distinct = sorted({w.lower() for w in words})
     for n in ENDINGS:
         for ending, count in Counter(w[-n:] for w in distinct if len(w) > n).most_common(2):
             if count >= 2 and ending.isalpha():

@@ -94,3 +94,18 @@ def test_an_affix_rule_is_said_in_words():
     assert in_words({"regex": {"word": "(?i)ing$"}}) == "Fires on any token of a word ending with 'ing' (any case)."
     assert in_words({"regex": {"word": "(?i)^un"}}) == "Fires on any token of a word beginning with 'un' (any case)."
     assert "pattern /ing$/" in in_words({"regex": {"word": "ing$"}})  # case-sensitive: said as a pattern
+
+
+def test_the_search_gives_the_same_rules_in_every_process():
+    """A resumed run must find what the killed one found: nothing may depend on the string hash seed."""
+    import subprocess
+    import sys
+
+    script = ("import re; from sleuth.predicates.induce import induce\n"
+              "texts = ['We were running and singing, then reading and cooking the thing.', 'Jumping, sling, king.']\n"
+              "tok = lambda t: re.findall(r'\\s*\\w+|\\s*[^\\w\\s]', t)\n"
+              "w = [(tok(t), [float(x.strip().endswith('ng')) for x in tok(t)]) for t in texts]\n"
+              "print([r.rule for r in induce(w, 0.5, keep=3)])")
+    outs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
+    assert len(outs) == 1 and "ing$" in outs.pop()
