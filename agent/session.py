@@ -119,7 +119,11 @@ class Investigator:
                 raise UnknownThread(f"no checkpointed investigation '{thread_id}'")
             self.deps.on_event("thread", {"thread_id": thread_id, "resumed": True})
             if not snapshot.next:
-                return snapshot.values
+                if snapshot.values.get("status") != "running":
+                    return snapshot.values  # answered: returned as is
+                # nothing is scheduled, yet no answer was written (a checkpoint left so by a kill): go on
+                # from planning, which reads every task's stage from the state and picks up where it stood
+                self.graph.update_state(config, {}, as_node="update")
             with self._restored(snapshot.values.get("settings")):
                 return self.graph.invoke(None, config, durability="sync")
 

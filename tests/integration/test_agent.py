@@ -70,6 +70,19 @@ def test_neuron_investigation_ends_by_real_scores_and_cites_stored_evidence(make
     assert state["budget"]["steps"] > 5 and state["budget"]["tokens"] > 0
 
 
+def test_a_thread_left_with_nothing_scheduled_and_no_answer_is_finished_on_resume(make_agent):
+    inv, _ = make_agent()
+    done = inv.ask("what does L18H6 do?")
+    config = inv._config(done["thread_id"])
+    # what a kill can leave: the last checkpoint schedules nothing, yet the answer was never written
+    inv.graph.update_state(config, {"status": "running", "answer": ""}, as_node="answer")
+    assert inv.graph.get_state(config).next == () and inv.state(done["thread_id"])["status"] == "running"
+    resumed = inv.resume(done["thread_id"])
+    assert resumed["status"] == "done" and resumed["answer"]
+    assert [f["status"] for f in resumed["findings"]] == [f["status"] for f in done["findings"]]
+    assert inv.resume(done["thread_id"])["status"] == "done"  # an answered thread is returned as is
+
+
 def test_head_claims_are_remeasured_on_fresh_prompts(make_agent):
     inv, _ = make_agent()
     induction = summarize(inv.ask("what does L18H6 do?"))["findings"][0]
