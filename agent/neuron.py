@@ -2,9 +2,10 @@
 
 top corpus windows (explain split) -> hypotheses, each a statement and an executable rule ->
 test texts written to tell the rules apart -> every rule scored by code on the explain windows
-and the test texts, beside the best rules code's own search finds there (predicates.induce) -> bounded refinement from its false positives and negatives -> the best
-rule's statement in plain words -> held-out windows (in validate). Rules are data that sleuth
-evaluates; nothing the LLM writes is run.
+and the test texts, beside the best rules code's own search finds there (predicates.induce) ->
+bounded refinement from its false positives and negatives -> the best rule's statement in plain
+words -> held-out windows (in validate). Rules are data that sleuth evaluates; nothing the LLM
+writes is run.
 """
 
 from __future__ import annotations
