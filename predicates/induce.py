@@ -29,6 +29,9 @@ COMPLEXITY_COST = 0.01  # F1 a rule gives up per extra part, so a simpler rule w
 WORD_SHAPES = ("^[A-Z][a-z]+$", "^[A-Z]{2,}$", "^[a-z]+$", "_", "^[0-9]+$")
 ENDINGS = (4, 3, 2)  # affix lengths tried on the firing words (longest first: it wins a tie)
 ANY_NUMBER = {"ge": 0}
+CONTEXT_WINDOWS = (2, 4, 8)  # tokens back that a context word is looked for in
+MAX_CONTEXT_WORDS = 4
+WORDLIKE = re.compile(r"\w+")
 CONTEXTS = ({"inside": "quotes"}, {"inside": "brackets"}, {"inside": "code"}, {"position": "first"})
 
 
@@ -64,6 +67,13 @@ def _score(data: _Data, mask: list[bool]) -> tuple[float, float, float]:
 
 def _grown_list(data: _Data, key: str, keys_of) -> list[tuple[dict, list[bool]]]:
     """A token list grown greedily: words by how reliably the unit fires on them, kept while F1 rises."""
+    chosen, mask = _grown(data, keys_of)
+    return [({key: chosen}, mask)] if chosen else []
+
+
+def _grown(data: _Data, keys_of) -> tuple[list[str], list[bool]]:
+    """Keys (per token, `keys_of(view)` gives the set it matches) chosen greedily: by how reliably the
+    unit fires where they match, kept while F1 rises; with the mask of the chosen keys."""
     per_token = [k for view in data.views for k in keys_of(view)]  # per token: the set of keys it matches
     fired, seen = Counter(), Counter()
     for keys, f in zip(per_token, data.fires):
@@ -82,7 +92,7 @@ def _grown_list(data: _Data, key: str, keys_of) -> list[tuple[dict, list[bool]]]
             chosen, mask, best = chosen + [k], trial, f1
         if len(chosen) >= MAX_LISTED:
             break
-    return [({key: chosen}, mask)] if chosen else []
+    return chosen, mask
 
 
 def _token_keys(view: TokenView) -> list[set[str]]:
@@ -91,6 +101,26 @@ def _token_keys(view: TokenView) -> list[set[str]]:
 
 def _previous_keys(view: TokenView) -> list[set[str]]:
     return [set()] + [{s} - {""} for s in view.stripped[:-1]]
+
+
+def _context_rules(data: _Data) -> list[tuple[dict, list[bool]]]:
+    """Words seen within the last N tokens (N > 1: one token back is previous_token_in), as a
+    context_regex; its mask is the rule evaluated, not the keys' guess."""
+    rules = []
+    for window in CONTEXT_WINDOWS:
+        words, _ = _grown(data, lambda view, n=window: _context_keys(view, n))
+        words = sorted(words[:MAX_CONTEXT_WORDS])  # one spelling of the same rule
+        if words:
+            rule = {"context_regex": {"pattern": "(?i)\\b(?:" + "|".join(map(re.escape, words)) + ")\\b",
+                                      "window": window}}
+            rules.append((rule, data.mask(rule)))
+    return rules
+
+
+def _context_keys(view: TokenView, window: int) -> list[set[str]]:
+    """Per token: the whole words (letters, digits, underscore) among the `window` tokens before it."""
+    wordlike = [w if WORDLIKE.fullmatch(w) else "" for w in view.words]
+    return [set(wordlike[max(0, i - window):i]) - {""} for i in range(len(wordlike))]
 
 
 def _patterns(data: _Data) -> list[dict]:
@@ -136,11 +166,12 @@ def _positions(data: _Data) -> list[dict]:
 def _singles(data: _Data) -> list[tuple[dict, list[bool]]]:
     """Every one-part candidate with its mask; the general forms first, so they win a tie with a word list."""
     masked = [(rule, data.mask(rule)) for rule in _patterns(data) + _numbers(data) + _positions(data) + list(CONTEXTS)]
-    return masked + _grown_list(data, "token_in", _token_keys) + _grown_list(data, "previous_token_in", _previous_keys)
+    return (masked + _grown_list(data, "token_in", _token_keys) + _grown_list(data, "previous_token_in", _previous_keys)
+            + _context_rules(data))
 
 
 def _parts(rule: dict) -> float:
-    """How much a rule says: one per form, and half a part per extra listed word or per numeric bound
+    """How much a rule says: one per form, and half a part per extra listed word (or context word) or per numeric bound
     beyond "any number" (a list of every firing word, or the firing numbers' exact range, fits the
     windows it was read from and nothing else)."""
     inner = rule.get("all") or rule.get("any")
@@ -149,6 +180,8 @@ def _parts(rule: dict) -> float:
     if "not" in rule:
         return 1 + _parts(rule["not"])
     listed = rule.get("token_in") or rule.get("previous_token_in") or [None]
+    if "context_regex" in rule:  # an induced context's words are alternatives in one group
+        listed = rule["context_regex"]["pattern"].split("|")
     bounds = rule["numeric"] if isinstance(rule.get("numeric"), dict) and rule["numeric"] != ANY_NUMBER else {}
     return 1 + (len(listed) - 1) / 2 + len(bounds) / 2
 

@@ -8,6 +8,7 @@ from sleuth.predicates import forms as f
 
 INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square brackets", "code": "inside backticks"}
 AFFIX = re.compile(r"\(\?i\)(?P<start>\^)?(?P<letters>[A-Za-z]+)(?(start)|\$)")
+CONTEXT_WORDS = re.compile(r"\(\?i\)\\b\(\?:(?P<words>\w+(?:\|\w+)*)\)\\b")  # the induced form (?i)\b(?:if|while)\b
 COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"), ("eq", "equal to"),
                ("divisible_by", "divisible by"))
 
@@ -34,6 +35,10 @@ def phrase(predicate) -> str:
         return f"{where} matching the pattern /{p.regex.token if p.regex.token is not None else p.regex.word}/"
     if isinstance(p, f.ContextRegex):
         spec = p.context_regex
+        words = CONTEXT_WORDS.fullmatch(spec.pattern)
+        if words:
+            return (f"a token within {spec.window} tokens after the word{'s' if '|' in words['words'] else ''} "
+                    f"{_listed(words['words'].split('|'))} (any case)")
         before = "the token just before it matches" if spec.window == 1 else f"the {spec.window} tokens just before it match"
         return f"a token where {before} /{spec.pattern}/"
     if isinstance(p, f.PreviousTokenIn):

@@ -109,3 +109,29 @@ def test_the_search_gives_the_same_rules_in_every_process():
     outs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
     assert len(outs) == 1 and "ing$" in outs.pop()
+
+
+CONDITIONS = [
+    "If the door is open we leave now and never come back here.",
+    "She waits while the kettle boils and the radio plays softly.",
+    "Stop if it rains hard, because the field turns to mud.",
+    "The dog barked while the children ran around the old garden.",
+    "We will go if you come with us to the station tonight.",
+    "Nobody spoke while the judge read the long verdict aloud.",
+    "The river was calm and the boats drifted past the bridge.",
+    "He reads books at night and writes letters in the morning.",
+]
+FRESH_CONDITIONS = [
+    "Call me if the train is late again this evening.",
+    "Birds sang while the sun rose over the quiet hills.",
+    "The market opens early and closes before the evening rain.",
+]
+
+
+def test_a_context_a_few_tokens_back_is_found_and_said_in_words():
+    truth = {"context_regex": {"pattern": r"\b(if|If|while)\b", "window": 4}}
+    found = induce(windows(SyntheticComponent(fn=truth), CONDITIONS), threshold=0.5)
+    best = found[0].rule
+    assert "context_regex" in best and best["context_regex"]["window"] == 4, found
+    assert heldout_f1(best, truth, FRESH_CONDITIONS) >= 0.85
+    assert in_words(best) == "Fires on a token within 4 tokens after the words 'if' or 'while' (any case)."
