@@ -30,7 +30,9 @@ def keywords(text: str) -> list[str]:
 
 
 def _fires(keys: list[str], text: str) -> bool:
-    return any(k in text.lower() for k in keys)
+    """A keyword in the text, or in its marked token where one is marked (a fuzzing-style question)."""
+    marked = MARK.findall(text)
+    return any(k in (marked[0] if marked else text).lower() for k in keys)
 
 
 def investigator(request: dict) -> str | dict | None:

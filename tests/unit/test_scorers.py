@@ -33,6 +33,9 @@ EXAMPLES = [ex("def f ( x ) : return x", True, "def"), ex("we def ine it", True,
             ex("class A : pass", False), ex("the cat sat", False), ex("def main ( ) :", True, "def"),
             ex("print ( 1 )", False)]
 
+ALL_FIRING = [ex(t, True, "def") for t in ["def f ( x ) : return x", "we def ine it now", "x = 1 ; def g ( )",
+                                             "def main ( ) : pass", "so def is here", "a b c def"]]
+
 
 @pytest.fixture
 def judge():
@@ -84,8 +87,12 @@ def _n_texts(request) -> int:
 def test_failures_are_recorded_not_invented(judge):
     no_llm = run_scorer("detection", 0.6, description="x", examples=EXAMPLES, llm=None)
     assert no_llm.status == "unscored" and no_llm.value is None and "needs llm" in no_llm.reason
-    one_class = run_scorer("detection", 0.6, description="x", examples=[e for e in EXAMPLES if e.active], llm=judge)
-    assert one_class.status == "failed" and one_class.value is None and "could not score" in one_class.reason
+    for name, examples in [("detection", [e for e in EXAMPLES if not e.active]),
+                           ("fuzzing", [e for e in EXAMPLES if e.active]),
+                           # every text fires on every token: not even a quiet token to mark
+                           ("detection", [e.model_copy(update={"values": [1.0] * len(e.tokens)}) for e in ALL_FIRING])]:
+        one_class = run_scorer(name, 0.6, description="x", examples=examples, llm=judge, fire_threshold=0.5)
+        assert one_class.status == "failed" and one_class.value is None and "could not score" in one_class.reason
     with FakeLLM(steps=[{"content": "not json"}] * 3) as broken:
         client = LLMClient(LLMConfig(base_url=broken.base_url, timeout_s=5.0, max_validation_retries=2))
         failed = run_scorer("detection", 0.6, description="x", examples=EXAMPLES, llm=client)
@@ -149,6 +156,35 @@ def test_description_blind_judges_score_at_chance(name, kind):
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
         values = [run_scorer(name, 0.65, description="Fires on 'def'.", examples=examples, llm=client, limit=40,
                              seed=seed).value for seed in (0, 1, 2)]
+    _MODE_CACHE.clear()
+    assert sum(values) / len(values) <= 0.6, values
+    assert all(not v >= 0.65 for v in values)
+
+
+def test_when_every_text_fires_detection_judges_marked_tokens(judge):
+    """No quiet text exists (a positional unit fires in every window): the judge is shown one marked
+    token per text, firing or quiet, and the words are still checked, by the judge and against the rule."""
+    right = run_scorer("detection", 0.6, description="Fires on the token 'def'.", examples=ALL_FIRING, llm=judge,
+                       fire_threshold=0.5)
+    wrong = run_scorer("detection", 0.6, description="Fires on the token 'return'.", examples=ALL_FIRING, llm=judge,
+                       fire_threshold=0.5)
+    assert right.status == "scored" and right.value == 1.0 and right.details["form"].startswith("marked tokens")
+    judged = right.details["judged"]
+    assert {j["active"] for j in judged} == {True, False}
+    assert all(("[[ def]]" in j["text"] or "[[def]]" in j["text"]) == j["active"] for j in judged)
+    assert wrong.status == "scored" and wrong.value <= 0.5 and not wrong.passed
+    for rule, agrees in [({"token_in": ["def"]}, True), ({"position": "first"}, False)]:
+        check = run_scorer("words_match_rule", 0.7, rule=rule, judged=judged, examples=ALL_FIRING)
+        assert check.passed is agrees, (rule, check)
+
+
+@pytest.mark.parametrize("kind", ["always_true", "always_false", "alternating", "random"])
+def test_description_blind_judges_of_marked_tokens_score_at_chance(kind):
+    examples = [ex(e.text.replace("nothing here", "def there"), True, "def") for e in _canary_examples()]
+    with FakeLLM(responder=_blind(kind)) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        values = [run_scorer("detection", 0.65, description="Fires on 'def'.", examples=examples, llm=client, limit=40,
+                             seed=seed, fire_threshold=0.5).value for seed in (0, 1, 2)]
     _MODE_CACHE.clear()
     assert sum(values) / len(values) <= 0.6, values
     assert all(not v >= 0.65 for v in values)
