@@ -32,7 +32,8 @@ ANY_NUMBER = {"ge": 0}
 CONTEXT_WINDOWS = (2, 4, 8)  # tokens back that a context word is looked for in
 MAX_CONTEXT_WORDS = 4
 WORDLIKE = re.compile(r"\w+")
-CONTEXTS = ({"inside": "quotes"}, {"inside": "brackets"}, {"inside": "code"}, {"position": "first"})
+LINE_START = {"context_regex": {"pattern": "\n\\s*$", "window": 1}}  # right after a line break
+CONTEXTS = ({"inside": "quotes"}, {"inside": "brackets"}, {"inside": "code"}, {"position": "first"}, LINE_START)
 
 
 class InducedRule(BaseModel):

@@ -9,6 +9,7 @@ from sleuth.predicates import forms as f
 INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square brackets", "code": "inside backticks"}
 AFFIX = re.compile(r"\(\?i\)(?P<start>\^)?(?P<letters>[A-Za-z]+)(?(start)|\$)")
 CONTEXT_WORDS = re.compile(r"\(\?i\)\\b\(\?:(?P<words>\w+(?:\|\w+)*)\)\\b")  # the induced form (?i)\b(?:if|while)\b
+LINE_START = "\n\\s*$"  # the induced context "right after a line break"
 COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"), ("eq", "equal to"),
                ("divisible_by", "divisible by"))
 
@@ -35,6 +36,8 @@ def phrase(predicate) -> str:
         return f"{where} matching the pattern /{p.regex.token if p.regex.token is not None else p.regex.word}/"
     if isinstance(p, f.ContextRegex):
         spec = p.context_regex
+        if spec.window == 1 and spec.pattern == LINE_START:
+            return "the first token of a line (right after a line break)"
         words = CONTEXT_WORDS.fullmatch(spec.pattern)
         if words:
             return (f"a token within {spec.window} tokens after the word{'s' if '|' in words['words'] else ''} "

@@ -135,3 +135,18 @@ def test_a_context_a_few_tokens_back_is_found_and_said_in_words():
     assert "context_regex" in best and best["context_regex"]["window"] == 4, found
     assert heldout_f1(best, truth, FRESH_CONDITIONS) >= 0.85
     assert in_words(best) == "Fires on a token within 4 tokens after the words 'if' or 'while' (any case)."
+
+
+def test_a_line_start_unit_is_found_and_said_in_words():
+    lines = ["import os\nimport sys\n\ndef main():\n    return 0\n", "Dear Anna,\nthank you for the letter.\nBest,\nTom",
+             "first line here\nsecond line there\nthird one", "no break in this one at all, just words"]
+    fresh = ["alpha beta\ngamma delta\n  epsilon", "one\ntwo\nthree four five"]
+    split = lambda text: re.findall(r"\n|[ ]*\w+|[ ]*[^\w\s]", text)  # line breaks as tokens of their own
+    truth = {"context_regex": {"pattern": "\n\\s*$", "window": 1}}
+    unit = SyntheticComponent(fn=truth)
+    found = induce([(split(t), unit.activations(split(t))) for t in lines], threshold=0.5)
+    assert found[0].rule == truth, found
+    want = [x for t in fresh for x in evaluate(parse_predicate(truth), split(t))]
+    got = [x for t in fresh for x in evaluate(parse_predicate(found[0].rule), split(t))]
+    assert want == got and any(want)
+    assert in_words(found[0].rule) == "Fires on the first token of a line (right after a line break)."
