@@ -21,6 +21,8 @@ from sleuth.predicates.evaluate import holds
 from sleuth.predicates.fit import agreement
 from sleuth.predicates.forms import parse_predicate, predicate_dict
 from sleuth.predicates.tokens import TokenView
+from sleuth.predicates.words import LINE_START as LINE_START_PATTERN
+from sleuth.predicates.words import context_words_pattern
 
 MAX_LISTED = 12  # words in an induced token list
 MIN_PRECISION = 0.3  # a word enters a list only if the unit fires on at least this share of its occurrences
@@ -32,7 +34,7 @@ ANY_NUMBER = {"ge": 0}
 CONTEXT_WINDOWS = (2, 4, 8)  # tokens back that a context word is looked for in
 MAX_CONTEXT_WORDS = 4
 WORDLIKE = re.compile(r"\w+")
-LINE_START = {"context_regex": {"pattern": "\n\\s*$", "window": 1}}  # right after a line break
+LINE_START = {"context_regex": {"pattern": LINE_START_PATTERN, "window": 1}}  # right after a line break
 CONTEXTS = ({"inside": "quotes"}, {"inside": "brackets"}, {"inside": "code"}, {"position": "first"}, LINE_START)
 
 
@@ -112,8 +114,7 @@ def _context_rules(data: _Data) -> list[tuple[dict, list[bool]]]:
         words, _ = _grown(data, lambda view, n=window: _context_keys(view, n))
         words = sorted(words[:MAX_CONTEXT_WORDS])  # one spelling of the same rule
         if words:
-            rule = {"context_regex": {"pattern": "(?i)\\b(?:" + "|".join(map(re.escape, words)) + ")\\b",
-                                      "window": window}}
+            rule = {"context_regex": {"pattern": context_words_pattern(words), "window": window}}
             rules.append((rule, data.mask(rule)))
     return rules
 

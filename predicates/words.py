@@ -10,8 +10,14 @@ INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square 
 AFFIX = re.compile(r"\(\?i\)(?P<start>\^)?(?P<letters>[A-Za-z]+)(?(start)|\$)")
 CONTEXT_WORDS = re.compile(r"\(\?i\)\\b\(\?:(?P<words>\w+(?:\|\w+)*)\)\\b")  # the induced form (?i)\b(?:if|while)\b
 LINE_START = "\n\\s*$"  # the induced context "right after a line break"
+
 COMPARISONS = (("gt", "greater than"), ("ge", "at least"), ("lt", "less than"), ("le", "at most"), ("eq", "equal to"),
                ("divisible_by", "divisible by"))
+
+
+def context_words_pattern(words: list[str]) -> str:
+    """The induced context form (?i)\\b(?:if|while)\\b, which CONTEXT_WORDS reads back into words."""
+    return "(?i)\\b(?:" + "|".join(map(re.escape, words)) + ")\\b"
 
 
 def _listed(words: list[str]) -> str:
