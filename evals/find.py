@@ -19,11 +19,10 @@ from sleuth.atomic_files import write_atomically
 from sleuth.evals import find_run
 from sleuth.evals.describers import DESCRIBERS, DescribeEnv, Described
 from sleuth.evals.heldout import heldout_pool, texts_for
-from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
+from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement, read_back_agreement, rule_agreement
 from sleuth.evals.scoreboard import Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
-from sleuth.predicates import PredicateError, SuiteComponent, holds, parse_predicate
-from sleuth.predicates.fit import agreement
+from sleuth.predicates import PredicateError, SuiteComponent
 from sleuth.tools import ToolError
 
 REPORT_VERSION = 1
@@ -45,6 +44,8 @@ class ComponentResult(BaseModel):
     balanced_accuracy: float | None = None
     rule_f1: float | None = None  # the description's own rule against the true function, by code (no LLM)
     rule: dict | None = None
+    read_back_f1: float | None = None  # the rule an LLM reads out of the words alone, against the true function
+    read_back_rule: dict | None = None
     judge: str | None = None  # match / partial / miss against the true words
     judge_score: float | None = None
     decoy_score: float | None = None  # the same judge against another component's words
@@ -61,6 +62,7 @@ class Summary(BaseModel):
     judge_match: float
     decoy_match: float
     rule_f1: float | None  # a description without a rule counts 0; None for the reference (the truth has no rule to score)
+    read_back_f1: float | None = None  # None only in reports written before read-back existed
     llm_tokens: int
     seconds: float
 
@@ -111,6 +113,7 @@ def summarize(results: list[ComponentResult]) -> Summary:
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
+                   read_back_f1=mean(r.read_back_f1 or 0.0 for r in results),
                    decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 
@@ -120,14 +123,6 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
     return ModeReport(mode=mode, overall=summarize(results),
                       per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
 
-
-
-def rule_agreement(rule: dict, held) -> float:
-    """F1 of a description's rule against the true function on the held-out texts: code, no LLM."""
-    predicate = parse_predicate(rule)
-    truth = [t for per_text in held.truth for t in per_text]
-    guess = [g for view in held.views for g in holds(predicate, view)]
-    return agreement(truth, guess, len(held.views)).f1
 
 
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
@@ -148,12 +143,14 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
         described = None
     result.llm_tokens = env.llm.ledger.tokens() - before  # the describer's tokens, not the scoring's
     if described is not None and described.rule:
-        result.rule, result.rule_f1 = described.rule, rule_agreement(described.rule, held)
+        result.rule, result.rule_f1 = described.rule, rule_agreement(described.rule, held).f1
     try:
         if described is not None and described.text:
             agreement = predictive_agreement(judge_llm, described.text, held, seed)
             result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
             result.balanced_accuracy = agreement.balanced_accuracy
+            reading, result.read_back_rule = read_back_agreement(judge_llm, described.text, held)
+            result.read_back_f1 = reading.f1
             verdict = judge(judge_llm, described.text, component.description)
             result.judge, result.judge_score = verdict.verdict, VERDICT_SCORE[verdict.verdict]
             result.decoy_score = VERDICT_SCORE[judge(judge_llm, described.text, decoy).verdict]
@@ -161,7 +158,7 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
         raise
     except LLMError as exc:  # the describer's status stands; the missing score is recorded with its reason
         result.reason = "; ".join(filter(None, [result.reason, f"scoring failed: {exc}"]))
-        result.f1 = result.judge_score = result.decoy_score = None
+        result.f1 = result.read_back_f1 = result.judge_score = result.decoy_score = None
     result.seconds = round(time.perf_counter() - start, 1)
     return result
 
@@ -229,5 +226,6 @@ def _round_robin(groups: list[list]) -> list[list]:
 
 def find_rows(report: FindReport) -> list[Row]:
     return [Row(suite=f"find:{report.suite}", mode=m.mode, n=m.overall.n, failed=m.overall.failed, f1=m.overall.f1,
-                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1, llm_tokens=m.overall.llm_tokens,
+                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1,
+                read_back_f1=m.overall.read_back_f1, llm_tokens=m.overall.llm_tokens,
                 seconds=m.overall.seconds, llm=report.llm) for m in report.modes]

@@ -3,6 +3,8 @@
 - predictive agreement: an LLM reads only the description and lists the tokens that fire in
   each held-out text; precision, recall and F1 against the clean function, and per-token
   balanced accuracy (a predictor that ignores the description scores 0.5 on it).
+- read-back agreement: an LLM reads only the description and restates it as a rule (a schema a
+  small model fills well); code marks the tokens that rule fires on; the same metrics.
 - judge match: an LLM compares the description with the ground-truth words (match 1,
   partial 0.5, miss 0), and with a decoy (another component's words) the same way, so a
   judge that ignores what it reads gets the same score on both.
@@ -16,8 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from sleuth.evals.heldout import HeldoutTexts
+from sleuth.predicates import holds, parse_predicate, predicate_dict
 from sleuth.predicates.fit import Agreement, agreement
 from sleuth.prompts import render
+from sleuth.scorers.read_back import read_rule
 from sleuth.scorers.simulation import guesses_budget, guesses_model  # the simulation scorer's reply shape
 
 BATCH = 6
@@ -58,6 +62,20 @@ def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 
             truth += held.truth[i]
             guess += _marks(held.views[i].tokens, listed)
     return agreement(truth, guess, len(order))
+
+
+def rule_agreement(rule, held: HeldoutTexts) -> Agreement:
+    """A rule (plain data or parsed) against the true function on the held-out texts: code, no LLM."""
+    predicate = parse_predicate(rule) if isinstance(rule, dict) else rule
+    truth = [t for per_text in held.truth for t in per_text]
+    guess = [g for view in held.views for g in holds(predicate, view)]
+    return agreement(truth, guess, len(held.views))
+
+
+def read_back_agreement(llm, description: str, held: HeldoutTexts) -> tuple[Agreement, dict]:
+    """The rule the LLM reads out of the description alone, against the true function; and that rule."""
+    reading = read_rule(llm, description)
+    return rule_agreement(reading, held), predicate_dict(reading)
 
 
 def judge(llm, description: str, reference: str) -> Verdict:

@@ -26,6 +26,7 @@ class Row(BaseModel):
     judge_match: float | None = None
     decoy_match: float | None = None
     rule_f1: float | None = None
+    read_back_f1: float | None = None
     head_precision: float | None = None
     head_recall: float | None = None
     head_text_right: float | None = None
@@ -76,18 +77,20 @@ def _cell(value) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    head = ("| suite | mode | n | failed | F1 | judge match | decoy match | rule F1 | head precision | head recall | "
+    head = ("| suite | mode | n | failed | F1 | read-back F1 | judge match | decoy match | rule F1 | head precision | head recall | "
             "head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
              "Decoy match is the same judge comparing the description with another component's words "
              "(heads: with a behaviour the head does not have): "
              "judge match means something only where it is well above decoy match. "
+             "F1: an LLM lists the firing tokens from the words alone. Read-back F1: an LLM restates the words "
+             "as a rule (a schema small models fill well) and code marks the tokens it fires on. "
              "Rule F1 is the description's own executable rule against the truth, by code. "
              "The reference row scores the true words themselves: F1 there is the predictor's ceiling, and "
              "a predictor whose reference F1 is low cannot tell good descriptions from bad ones.", "", head,
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.mode)):
-        lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.judge_match),
+        lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.read_back_f1), _cell(r.judge_match),
                                         _cell(r.decoy_match), _cell(r.rule_f1), _cell(r.head_precision), _cell(r.head_recall),
                                         _cell(r.head_text_right), str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,
                                         r.commit, r.date]) + " |")

@@ -34,6 +34,11 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def worked_examples(name: str) -> list[dict]:
+    """prompts/<name>.json: worked examples a prompt shows as earlier turns of the conversation."""
+    return json.loads((Path(__file__).parent / f"{name}.json").read_text(encoding="utf-8"))
+
+
 def render(name: str, **variables) -> str:
     """Render prompts/<name>.j2."""
     return _env().get_template(f"{name}.j2").render(**variables).strip()

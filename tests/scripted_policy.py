@@ -86,6 +86,9 @@ def investigator(request: dict) -> str | dict | None:
         return {"answers": [_fires(keys, t) for t in texts]}
     if title == "SteeringPicks":
         return {"picks": steering_picks(keywords(_description(prompt)), _texts(prompt))}
+    if title == "Reading":  # the read-back reader: the quoted words of the description, as a token_in rule
+        words = _description(prompt)
+        return {"statement": words, "rule": {"token_in": keywords(words) or ["nothing-quoted"]}}
     if title == "TokenGuesses":
         keys = keywords(_description(prompt))
         lists = [json.loads(t) for t in _texts(prompt)]

@@ -47,12 +47,15 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     assert the["description"] == "Fires on the token 'the'." and the["f1"] == 1.0
     assert the["rule"] == {"token_in": ["the"]} and the["rule_f1"] == 1.0  # one-shot words come with a rule, scored by code
     assert by[("evens", "oneshot")]["rule_f1"] < 0.5
+    # read-back: the reader restates the words as a rule, and code marks the tokens that rule fires on
+    assert the["read_back_rule"] == {"token_in": ["the"]} and the["read_back_f1"] == 1.0
+    assert by[("evens", "oneshot")]["read_back_f1"] < 0.5
     assert by[("the_word", "agent")]["status"] in ("validated", "rejected") and by[("the_word", "agent")]["f1"] == 1.0
     assert by[("evens", "oneshot")]["f1"] < 0.5  # a wrong description scores low
     assert all(c["site"].startswith("synthetic.eval.u") for c in report["components"])  # opaque names
     assert json.loads((tmp_path / "run" / "report.json").read_text())["suite_checksum"] == report["suite_checksum"]
     board = (home / "evals" / "scoreboard.md").read_text()
-    assert "| find:suite | agent | 2 |" in board and "| find:suite | oneshot | 2 |" in board
+    assert "read-back F1" in board and "| find:suite | agent | 2 |" in board and "| find:suite | oneshot | 2 |" in board
     assert len((home / "evals" / "history.jsonl").read_text().splitlines()) == 2
 
 

@@ -235,6 +235,47 @@ def test_a_failed_rule_rejects_before_any_judge_is_asked(judge):
     assert [s.status for s in everything] == ["scored"] * 3
 
 
+# read_back: an LLM restates the words as a rule; code scores that rule on the held-out windows
+def test_read_back_passes_right_words_and_fails_wrong_and_vacuous_ones(judge):
+    def read(words):
+        return run_scorer("read_back", 0.5, description=words, examples=EXAMPLES, llm=judge, fire_threshold=0.5)
+
+    right, wrong, vacuous = read("Fires on the token 'def'."), read("Fires on the token 'class'."), \
+        read("Responds to specific tokens in the input.")
+    assert right.status == "scored" and right.value == 1.0 and right.passed
+    assert right.details["read_rule"] == {"token_in": ["def"]} and right.details["precision"] == 1.0
+    assert wrong.status == "scored" and wrong.value == 0.0 and not wrong.passed
+    assert vacuous.status == "scored" and not vacuous.passed
+    assert run_scorer("read_back", 0.5, description="x", examples=EXAMPLES, llm=judge).status == "unscored"  # no threshold
+
+
+def _blind_reader(kind):
+    rng = random.Random(11)
+    rules = [{"token_in": ["the"]}, {"position": "first"}, {"numeric": "even"}, {"regex": {"word": "^[a-z]"}},
+             {"inside": "brackets"}]
+
+    def responder(request):
+        rule = {"the": rules[0], "first": rules[1], "everything": {"regex": {"token": "."}}}.get(kind) or rng.choice(rules)
+        return {"statement": "whatever the words say", "rule": rule}
+
+    return responder
+
+
+@pytest.mark.parametrize("kind", ["the", "first", "everything", "random"])
+def test_description_blind_readers_cannot_pass_or_tell_right_from_wrong(kind):
+    """A reader that ignores the words gives right and wrong words the same rules: neither passes."""
+    examples = _canary_examples()
+    with FakeLLM(responder=_blind_reader(kind)) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        scores = {words: [run_scorer("read_back", 0.5, description=words, examples=examples, llm=client,
+                                     fire_threshold=0.5).value for _ in range(4)]
+                  for words in ("Fires on the token 'def'.", "Fires on the token 'zebra'.")}
+    _MODE_CACHE.clear()
+    assert all(v < 0.5 for values in scores.values() for v in values), scores
+    if kind != "random":
+        assert scores["Fires on the token 'def'."] == scores["Fires on the token 'zebra'."]
+
+
 # intervention: the judge picks the steered continuation from the words; blind pickers score at chance
 def _steered(n=12, changed=True):
     from sleuth.scorers.examples import SteeredText

@@ -1,0 +1,55 @@
+"""read_back: an LLM reads only the words and restates them as a rule; code scores that rule.
+
+The reader fills a schema (a statement and a rule in the predicate language), which small local
+LLMs do far better than marking tokens one by one; sleuth's own code then evaluates the rule
+on the held-out windows. The value is the token-level F1 of the reading against real firing,
+so vague words ("responds to specific tokens") read back as a rule that fits nothing and fail.
+A reader that ignores the words returns the same rule for right and wrong words alike, so the
+score cannot tell them apart: it measures the words only through what they say.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from sleuth.predicates import Predicate, predicate_dict
+from sleuth.predicates.fit import fit
+from sleuth.prompts import data_block, render, worked_examples
+from sleuth.scorers.registry import ScoringInput, scorer
+
+
+class Reading(BaseModel):
+    """The words restated: the statement keeps the reader on the text, the rule is what code evaluates."""
+
+    BRIEF: ClassVar[str] = ('Reply with one JSON object and nothing else: {"statement": "<the words restated>", '
+                            '"rule": RULE}, RULE a rule as listed.')
+
+    statement: str = Field(max_length=400)
+    rule: Predicate
+
+
+def _turns(description: str) -> list[dict]:
+    """The instructions, worked readings as earlier turns (a small model follows turns better than a list),
+    then the words under test, fenced as data."""
+    turns = [{"role": "user", "content": render("read_back")}, {"role": "assistant", "content": "Ready."}]
+    for example in worked_examples("read_back_examples"):
+        turns += [{"role": "user", "content": data_block(example["words"], "description")},
+                  {"role": "assistant", "content": json.dumps({"statement": example["words"], "rule": example["rule"]})}]
+    return [*turns, {"role": "user", "content": data_block(description, "description")}]
+
+
+def read_rule(llm, description: str):
+    """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none)."""
+    return llm.structured(_turns(description), Reading, max_tokens=240, brief=Reading.BRIEF).rule
+
+
+@scorer("read_back", "Token-level F1 on held-out windows of the rule an LLM reads out of the words alone.",
+        needs=("llm", "description", "examples", "fire_threshold"), reads_words=True)
+def read_back(inp: ScoringInput) -> tuple[float, int, dict]:
+    reading = read_rule(inp.llm, inp.description)
+    result = fit(reading, [(e.tokens, e.values) for e in inp.examples], inp.fire_threshold)
+    return result.f1, len(inp.examples), {"read_rule": predicate_dict(reading),
+                                          **result.model_dump(exclude={"f1", "texts"})}
