@@ -63,6 +63,9 @@ class Summary(BaseModel):
     decoy_match: float
     rule_f1: float | None  # a description without a rule counts 0; None for the reference (the truth has no rule to score)
     read_back_f1: float | None = None  # None only in reports written before read-back existed
+    validated: int = 0  # descriptions sleuth itself marked validated (agent mode) ...
+    validated_read_back_f1: float | None = None  # ... and how well their words read back against the truth
+    validated_rule_f1: float | None = None  # ... and their rules
     llm_tokens: int
     seconds: float
 
@@ -109,11 +112,15 @@ def summarize(results: list[ComponentResult]) -> Summary:
 
     # a failed item scores 0 (it produced no usable description); it is never left out
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
+    validated = [r for r in results if r.status == "validated"]
     return Summary(n=len(results), failed=sum(r.f1 is None for r in results),
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
                    read_back_f1=mean(r.read_back_f1 or 0.0 for r in results),
+                   validated=len(validated),
+                   validated_read_back_f1=mean(r.read_back_f1 or 0.0 for r in validated) if validated else None,
+                   validated_rule_f1=mean(r.rule_f1 or 0.0 for r in validated) if validated else None,
                    decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 

@@ -16,9 +16,10 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from sleuth.predicates import Predicate, predicate_dict
-from sleuth.predicates.fit import fit
+from sleuth.predicates.fit import fit, rule_values
 from sleuth.prompts import data_block, render, worked_examples
 from sleuth.scorers.registry import ScoringInput, scorer
+from sleuth.scorers.rule import stored_rule
 
 
 class Reading(BaseModel):
@@ -43,7 +44,7 @@ def _turns(description: str) -> list[dict]:
 
 def read_rule(llm, description: str):
     """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none)."""
-    return llm.structured(_turns(description), Reading, max_tokens=240, brief=Reading.BRIEF).rule
+    return llm.structured(_turns(description), Reading, max_tokens=400, brief=Reading.BRIEF).rule
 
 
 @scorer("read_back", "Token-level F1 on held-out windows of the rule an LLM reads out of the words alone.",
@@ -51,5 +52,9 @@ def read_rule(llm, description: str):
 def read_back(inp: ScoringInput) -> tuple[float, int, dict]:
     reading = read_rule(inp.llm, inp.description)
     result = fit(reading, [(e.tokens, e.values) for e in inp.examples], inp.fire_threshold)
-    return result.f1, len(inp.examples), {"read_rule": predicate_dict(reading),
-                                          **result.model_dump(exclude={"f1", "texts"})}
+    details = {"read_rule": predicate_dict(reading), **result.model_dump(exclude={"f1", "texts"})}
+    if inp.rule:  # how far the words say what the description's own rule says (F1 of the reading against it)
+        stated = stored_rule(inp.rule)
+        details["matches_rule_f1"] = fit(reading, [(e.tokens, rule_values(stated, e.tokens)) for e in inp.examples],
+                                         0.5).f1
+    return result.f1, len(inp.examples), details

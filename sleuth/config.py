@@ -42,9 +42,12 @@ class AgentSettings(BaseModel):
     explain_windows: int = Field(512, ge=16)
     heldout_windows: int = Field(384, ge=16)
     # every configured scorer must score and pass for "validated"; the exact rule scorer runs first
-    neuron_scorers: list[str] = ["rule", "detection", "words_match_rule"]  # embedding: available, too weak on lexical units
+    # read_back checks the words: an LLM restates them as a rule, scored on held-out windows (the embedded 1.5B
+    # reads words this way well; as a true/false judge of texts it cannot: detection and words_match_rule are
+    # available for a stronger endpoint); embedding: available, too weak on lexical units
+    neuron_scorers: list[str] = ["rule", "read_back"]
     head_scorers: list[str] = ["replication", "attention_rule", "attention_simulation"]
-    thresholds: dict[str, float] = {"rule": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
+    thresholds: dict[str, float] = {"rule": 0.5, "read_back": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
                                     "simulation": 0.3, "embedding": 0.6, "replication": 0.9, "attention_rule": 0.9,
                                     "attention_simulation": 0.5, "patch_recovery": 0.1,
                                     "intervention": 0.7}

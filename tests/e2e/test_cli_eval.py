@@ -50,6 +50,9 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     # read-back: the reader restates the words as a rule, and code marks the tokens that rule fires on
     assert the["read_back_rule"] == {"token_in": ["the"]} and the["read_back_f1"] == 1.0
     assert by[("evens", "oneshot")]["read_back_f1"] < 0.5
+    agent = report["modes"][1]["overall"]
+    validated = [c for c in report["components"] if c["mode"] == "agent" and c["status"] == "validated"]
+    assert agent["validated"] == len(validated) and (agent["validated_read_back_f1"] is None) == (not validated)
     assert by[("the_word", "agent")]["status"] in ("validated", "rejected") and by[("the_word", "agent")]["f1"] == 1.0
     assert by[("evens", "oneshot")]["f1"] < 0.5  # a wrong description scores low
     assert all(c["site"].startswith("synthetic.eval.u") for c in report["components"])  # opaque names

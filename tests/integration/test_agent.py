@@ -41,14 +41,15 @@ def make_agent(smollm, sleuth_home, tmp_path, fake):
 
 
 def test_neuron_investigation_ends_by_real_scores_and_cites_stored_evidence(make_agent):
-    inv, store = make_agent(settings=SMALL.model_copy(update={"exact_first": False}))  # every judge runs, to audit it
+    every = ["rule", "read_back", "detection", "words_match_rule"]  # the default words check and the judges'
+    inv, store = make_agent(settings=SMALL.model_copy(update={"exact_first": False, "neuron_scorers": every}))
     state = inv.ask("what does neuron blocks.3.mlp.hook_post[100] do?")
     summary = summarize(state)
     assert summary["status"] == "done" and summary["partial"] is None
     finding = summary["findings"][0]
     assert finding["component"] == "blocks.3.mlp.hook_post[100]"
     # every configured scorer is reported, scored or not; validated exactly when all scored and passed
-    assert [s["scorer"] for s in finding["scores"]] == ["rule", "detection", "words_match_rule"]
+    assert [s["scorer"] for s in finding["scores"]] == every
     assert (finding["status"] == "validated") == all(s["status"] == "scored" and s["passed"] for s in finding["scores"])
     # the stated rule is the best-fitting hypothesis, whether the LLM or code's search proposed it
     hyps = state["tasks"][0]["hypotheses"]

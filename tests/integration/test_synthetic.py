@@ -100,8 +100,9 @@ def test_the_agent_investigates_a_synthetic_unit_as_a_neuron(ctx, tmp_path):
     assert finding["rule"] == {"token_in": ["the"]}
     assert "Fires on the word 'the'" not in first and '["the"]' not in first  # no hint of the truth
     stored = store.get(finding["description_id"])
-    assert stored.rule == finding["rule"] and {s["scorer"] for s in stored.score_states} == {
-        "rule", "detection", "words_match_rule"}
+    assert stored.rule == finding["rule"] and {s["scorer"] for s in stored.score_states} == {"rule", "read_back"}
+    read = next(s for s in stored.score_states if s["scorer"] == "read_back")
+    assert read["passed"] and read["details"]["read_rule"] == {"token_in": ["the"]}  # the words, read back, are the rule
 
 
 def test_a_slightly_wrong_rule_is_refined_from_its_misses(ctx, tmp_path):

@@ -244,9 +244,13 @@ def test_read_back_passes_right_words_and_fails_wrong_and_vacuous_ones(judge):
         read("Responds to specific tokens in the input.")
     assert right.status == "scored" and right.value == 1.0 and right.passed
     assert right.details["read_rule"] == {"token_in": ["def"]} and right.details["precision"] == 1.0
+    assert "matches_rule_f1" not in right.details  # no rule given
     assert wrong.status == "scored" and wrong.value == 0.0 and not wrong.passed
     assert vacuous.status == "scored" and not vacuous.passed
     assert run_scorer("read_back", 0.5, description="x", examples=EXAMPLES, llm=judge).status == "unscored"  # no threshold
+    stated = run_scorer("read_back", 0.5, description="Fires on the token 'class'.", examples=EXAMPLES, llm=judge,
+                        fire_threshold=0.5, rule={"token_in": ["def"]})
+    assert stated.details["matches_rule_f1"] == 0.0  # the words say something else than the rule
 
 
 def _blind_reader(kind):
