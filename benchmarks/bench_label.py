@@ -10,7 +10,9 @@ configs (default all). `sleuth_intervention` adds the intervention scorer (steer
 label) and reports its mean and how often it passed. `sleuth_exact_first` skips the judges of a label
 whose rule failed; its LLM tokens are compared with `sleuth_no_refine` (its mean detection covers only
 the items a judge read). `sleuth_no_induce` is `sleuth_no_refine` without code's rule search (the LLM's
-labels alone), so the pair shows what the search adds.
+labels alone), so the pair shows what the search adds. `sleuth_read_back` checks the words with
+`read_back` (the LLM restates the label as a rule, scored on the test windows) instead of the detection
+judge, as the agent does by default.
 """
 
 import json
@@ -26,7 +28,8 @@ CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_no_induce": ["--preset", "sleuth", "--no-refine", "--no-induce"],
            "delphi_default": ["--preset", "delphi", "--no-refine"],
            "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers",
-                                   "rule,detection,words_match_rule,intervention"]}
+                                   "rule,detection,words_match_rule,intervention"],
+           "sleuth_read_back": ["--preset", "sleuth", "--no-refine", "--scorers", "rule,read_back"]}
 SLEUTH = os.environ.get("SLEUTH_BENCH_CLI", str(Path(sys.executable).parent / "sleuth"))  # another build to compare
 
 
@@ -43,6 +46,9 @@ def _label(latents: str, extra: list[str], out: Path) -> dict:
     if rules:  # the exact held-out F1 of each label's rule: what code's rule search changes
         out_totals.update(mean_rule=round(sum(rules) / len(rules), 4), rule_passed=sum(v >= 0.5 for v in rules))
     out_totals["by_rule_search"] = sum(line.get("explainer") == "sleuth-rule-search" for line in lines)
+    read = [line["scores"]["read_back"] for line in lines if line["scores"].get("read_back") is not None]
+    if read:
+        out_totals.update(mean_read_back=round(sum(read) / len(read), 4), read_back_passed=sum(v >= 0.5 for v in read))
     steering = [line["scores"].get("intervention") for line in lines]
     steering = [v for v in steering if v is not None]
     if steering:
@@ -60,7 +66,8 @@ def run() -> dict:
             results[name] = _label(latents, extra, Path(tmp) / name)
             print(name, json.dumps(results[name]), flush=True)
     base = results.get("delphi_default", {})
-    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention", "sleuth_exact_first", "sleuth_no_induce"):
+    for name in ("sleuth_no_refine", "sleuth_refine", "sleuth_intervention", "sleuth_exact_first", "sleuth_no_induce",
+                 "sleuth_read_back"):
         mine = results.get(name, {})
         if mine.get("tokens_per_validated") and base.get("tokens_per_validated"):
             mine["tokens_per_validated_vs_delphi"] = round(mine["tokens_per_validated"] / base["tokens_per_validated"], 3)

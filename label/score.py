@@ -14,7 +14,8 @@ Steering = list[SteeredText] | str | None  # label.intervene.measure: the sample
 
 def _inputs(collected: Collected, draft: Draft, spec: LabelSpec, llm, embed, steering: Steering) -> ScoringInput:
     examples = collected.scoring_examples()
-    return ScoringInput(examples=examples, llm=llm, seed=spec.seed + collected.item.index, embed=embed, rule=draft.rule,
+    return ScoringInput(description=draft.label, examples=examples, llm=llm, seed=spec.seed + collected.item.index,
+                        embed=embed, rule=draft.rule,
                         fire_threshold=collected.fire_threshold, batch=spec.preset.scorer_batch, limit=len(examples),
                         steering=steering if isinstance(steering, list) else None)
 
@@ -41,4 +42,7 @@ def score(collected: Collected, draft: Draft, spec: LabelSpec, llm, embed,
                          default_threshold=spec.default_threshold, skip=_not_applicable(names, inputs, steering),
                          exact_first=spec.exact_first)
     status, reason = verdict(scores)
+    if status == "validated" and not any(get_scorer(s.scorer).reads_words for s in scores if s.status == "scored"):
+        # validated means the words were checked: rule alone (the words' scorer not applicable) is not enough
+        status, reason = "failed", "no configured scorer that reads the words could score this label"
     return status, reason, scores

@@ -49,6 +49,8 @@ def _why(score: Score) -> str:
         return f"{score.scorer} {score.status}: {score.reason or 'no reason given'}"
     if score.scorer == "words_match_rule":
         return f"words do not match the rule: a judge reading the words agreed with it on {below(score.value, score.threshold)}"
+    if score.scorer == "read_back":
+        return f"the words, read back as a rule, fit held-out firing at F1 {below(score.value, score.threshold)}"
     return f"{score.scorer} {below(score.value, score.threshold)}"
 
 

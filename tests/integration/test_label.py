@@ -85,6 +85,26 @@ def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted
     assert "not run: rule 0.00" in gated.score("detection")["reason"] and gated.llm_tokens < wrong.llm_tokens
 
 
+def test_read_back_checks_the_label_s_words_and_rule_alone_never_validates(planted, ctx):
+    spec, collected = planted
+    preset = spec.preset.model_copy(update={"induce": False, "scorers": ["rule", "read_back"]})
+    spec = spec.model_copy(update={"preset": preset})
+    with FakeLLM(responder=labeler) as fake:
+        right = label_item(collected, spec, _client(fake), None, ctx, None)
+    # the words are read back as a rule (the scripted reader takes the quoted words) and scored on the test windows
+    assert right.status == "validated" and right.score("read_back")["status"] == "scored", right.reason
+    assert right.score("read_back")["details"]["read_rule"] == {"token_in": ["the"]}
+    vague = {"label": "Responds to specific tokens in the input.", "rule": {"token_in": ["the"]}}
+    with FakeLLM(responder=_label(vague)) as fake:
+        wrong = label_item(collected, spec, _client(fake), None, ctx, None)
+    assert wrong.score("rule")["passed"] and wrong.status == "rejected" and "read back as a rule" in wrong.reason
+    # a preset whose only words scorer cannot apply here (steering a synthetic unit) never validates on rule alone
+    steer = spec.model_copy(update={"preset": preset.model_copy(update={"scorers": ["rule", "intervention"]})})
+    with FakeLLM(responder=labeler) as fake:
+        alone = label_item(collected, steer, _client(fake), None, ctx, None)
+    assert alone.score("intervention")["status"] == "not_applicable" and alone.status == "failed", alone.reason
+
+
 def test_code_s_rule_replaces_a_wrong_llm_label_only_where_it_fits_better(planted, ctx):
     spec, collected = planted  # the sleuth preset: code's rule search competes with the LLM's draft
     with FakeLLM(responder=_label({"label": "Fires on the token 'zebra'.", "rule": {"token_in": ["zebra"]}})) as fake:
