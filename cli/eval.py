@@ -61,11 +61,13 @@ def _show(rows, work: Path, board: Path) -> None:
 
 
 def _print_rows(rows) -> None:
-    table = Table("suite", "mode", "n", "fail", "F1", "read-back F1", "judge", "decoy", "rule F1", "P", "R", "tokens", "s")
+    table = Table("suite", "mode", "n", "fail", "F1", "read-back F1", "judge", "decoy", "rule F1", "P", "R", "tokens",
+                  "s")
     fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
-        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_match), fmt(r.decoy_match),
-                      fmt(r.rule_f1), fmt(r.head_precision), fmt(r.head_recall), str(r.llm_tokens), f"{r.seconds:.0f}")
+        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_match),
+                      fmt(r.decoy_match), fmt(r.rule_f1), fmt(r.head_precision), fmt(r.head_recall), str(r.llm_tokens),
+                      f"{r.seconds:.0f}")
     console.print(table)
 
 

@@ -77,8 +77,8 @@ def _cell(value) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    head = ("| suite | mode | n | failed | F1 | read-back F1 | judge match | decoy match | rule F1 | head precision | head recall | "
-            "head text right | LLM tokens | wall s | LLM | commit | date |")
+    head = ("| suite | mode | n | failed | F1 | read-back F1 | judge match | decoy match | rule F1 | head precision | "
+            "head recall | head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
              "Decoy match is the same judge comparing the description with another component's words "
              "(heads: with a behaviour the head does not have): "
@@ -90,8 +90,9 @@ def render(rows: list[Row]) -> str:
              "a predictor whose reference F1 is low cannot tell good descriptions from bad ones.", "", head,
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.mode)):
-        lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.read_back_f1), _cell(r.judge_match),
-                                        _cell(r.decoy_match), _cell(r.rule_f1), _cell(r.head_precision), _cell(r.head_recall),
-                                        _cell(r.head_text_right), str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,
+        lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.read_back_f1),
+                                        _cell(r.judge_match), _cell(r.decoy_match), _cell(r.rule_f1),
+                                        _cell(r.head_precision), _cell(r.head_recall), _cell(r.head_text_right),
+                                        str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,
                                         r.commit, r.date]) + " |")
     return "\n".join(lines) + "\n"

@@ -91,7 +91,8 @@ def choose_preset(preset: str, scorers: list[str] | None = None, induce: bool | 
             get_scorer(name)  # an unknown scorer: one line, exit 2
         if not any(get_scorer(n).reads_words for n in scorers):
             raise LabelInputError("--scorers must include one that reads the label's words (read_back, detection, "
-                                  "fuzzing, simulation, embedding or words_match_rule): validated means the words were checked")
+                                  "fuzzing, simulation, embedding or words_match_rule): validated means the words "
+                                  "were checked")
         chosen = chosen.model_copy(update={"scorers": list(scorers)})
     if induce is not None:
         if induce and not chosen.rules:

@@ -47,9 +47,9 @@ class AgentSettings(BaseModel):
     # available for a stronger endpoint); embedding: available, too weak on lexical units
     neuron_scorers: list[str] = ["rule", "read_back"]
     head_scorers: list[str] = ["replication", "attention_rule", "attention_simulation"]
-    thresholds: dict[str, float] = {"rule": 0.5, "read_back": 0.5, "detection": 0.65, "words_match_rule": 0.7, "fuzzing": 0.65,
-                                    "simulation": 0.3, "embedding": 0.6, "replication": 0.9, "attention_rule": 0.9,
-                                    "attention_simulation": 0.5, "patch_recovery": 0.1,
+    thresholds: dict[str, float] = {"rule": 0.5, "read_back": 0.5, "detection": 0.65, "words_match_rule": 0.7,
+                                    "fuzzing": 0.65, "simulation": 0.3, "embedding": 0.6, "replication": 0.9,
+                                    "attention_rule": 0.9, "attention_simulation": 0.5, "patch_recovery": 0.1,
                                     "intervention": 0.7}
     default_threshold: float = 0.5  # for a configured scorer with no entry in thresholds
     exact_first: bool = True  # a failed exact scorer (rule, replication, attention_rule) rejects before any LLM judge runs
