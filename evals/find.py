@@ -191,9 +191,9 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
     rng = random.Random(seed)
     held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
     decoys = {c.name: rng.choice([o for o in components if o.name != c.name] or [c]).description for c in components}
-    for mode in modes:
-        results = []
-        for component in components:
+    results = {mode: [] for mode in modes}
+    for component in components:  # component by component, so a run stopped part-way has every mode of each
+        for mode in modes:
             if progress:
                 progress(f"{mode}: {component.name}")
             result = kept.get((mode, component.name))
@@ -202,11 +202,12 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
                                    decoys[component.name], seed)
                 if out is not None:
                     write_atomically(find_run.result_path(out, mode, component.name), result.model_dump_json(indent=1))
-            results.append(result)
+            results[mode].append(result)
             if done:
                 done()
-        report.components += results
-        report.modes.append(mode_report(mode, results))
+    for mode in modes:
+        report.components += results[mode]
+        report.modes.append(mode_report(mode, results[mode]))
     report.seconds = round(time.perf_counter() - start, 1)
     return report
 

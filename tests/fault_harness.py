@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 RESULTS: list["FaultChain"] = []
 
 
-def kills(default: int = 10) -> int:
-    """Kills per command: 10 in `make test`, 20 in `make faults` (SLEUTH_FAULT_KILLS)."""
+def kills(default: int = 5) -> int:
+    """Kills per command: 5 in `make test`, 20 in `make faults` (SLEUTH_FAULT_KILLS)."""
     return int(os.environ.get("SLEUTH_FAULT_KILLS") or default)
 
 
