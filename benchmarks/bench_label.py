@@ -10,9 +10,9 @@ configs (default all). `sleuth_intervention` adds the intervention scorer (steer
 label) and reports its mean and how often it passed. `sleuth_exact_first` skips the judges of a label
 whose rule failed; its LLM tokens are compared with `sleuth_no_refine` (its mean detection covers only
 the items a judge read). `sleuth_no_induce` is `sleuth_no_refine` without code's rule search (the LLM's
-labels alone), so the pair shows what the search adds. `sleuth_read_back` checks the words with
-`read_back` (the LLM restates the label as a rule, scored on the test windows) instead of the detection
-judge, as the agent does by default.
+labels alone), so the pair shows what the search adds. The `sleuth` configs check the words with
+`read_back` (the preset's default; the LLM restates the label as a rule, scored on
+the test windows); `sleuth_detection` checks them with the detection judge and `words_match_rule` instead.
 """
 
 import json
@@ -27,9 +27,8 @@ CONFIGS = {"sleuth_no_refine": ["--preset", "sleuth", "--no-refine"],
            "sleuth_exact_first": ["--preset", "sleuth", "--no-refine", "--exact-first"],
            "sleuth_no_induce": ["--preset", "sleuth", "--no-refine", "--no-induce"],
            "delphi_default": ["--preset", "delphi", "--no-refine"],
-           "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers",
-                                   "rule,detection,words_match_rule,intervention"],
-           "sleuth_read_back": ["--preset", "sleuth", "--no-refine", "--scorers", "rule,read_back"]}
+           "sleuth_intervention": ["--preset", "sleuth", "--no-refine", "--scorers", "rule,read_back,intervention"],
+           "sleuth_detection": ["--preset", "sleuth", "--no-refine", "--scorers", "rule,detection,words_match_rule"]}
 SLEUTH = os.environ.get("SLEUTH_BENCH_CLI", str(Path(sys.executable).parent / "sleuth"))  # another build to compare
 
 

@@ -44,11 +44,19 @@ def neuronpedia_line(spec: LabelSpec, record: LabelRecord, neuronpedia_id: str |
                         "value": s["value"]} for s in record.scores if s["status"] == "scored"]}
 
 
+def _per_example(score: dict) -> list[dict]:
+    """A scorer's answers per test example (index and bool), where it has them."""
+    details = score.get("details") or {}
+    rows = details.get("judged") or details.get("windows") or []
+    return rows if rows and "example" in rows[0] else []
+
+
 def delphi_scores(record: LabelRecord, score: dict) -> list[dict]:
-    """Delphi's per-example records of a judge scorer, from the examples it judged."""
+    """Delphi's per-example records of a scorer, from the examples a judge judged or a read-back rule
+    was applied to."""
     rows = []
     examples = record.test
-    for j in score["details"]["judged"]:
+    for j in _per_example(score):
         window = examples[j["example"]]
         activating = max(window.values) >= (record.fire_threshold or 0)
         rows.append({"str_tokens": window.tokens, "activations": window.values, "activating": activating,
@@ -68,6 +76,5 @@ def write_exports(out: Path, spec: LabelSpec, records: list[LabelRecord], neuron
         name = f"{r.item.key}.txt"
         write_atomically(out / "explanations" / name, json.dumps(r.label))
         for s in r.scores:
-            if s["status"] == "scored" and "judged" in s.get("details", {}) and s["details"]["judged"] \
-                    and "example" in s["details"]["judged"][0]:
+            if s["status"] == "scored" and _per_example(s):
                 write_atomically(out / "scores" / s["scorer"] / name, json.dumps(delphi_scores(r, s)))

@@ -23,6 +23,12 @@ from sleuth.target import Site
 CHUNK = 16  # units collected per batched forward pass
 
 
+def _mean_score(records: list[LabelRecord], scorer: str) -> float | None:
+    """The mean of one scorer's values over the items it scored (None: it scored none)."""
+    values = [r.score(scorer)["value"] for r in records if (r.score(scorer) or {}).get("status") == "scored"]
+    return round(sum(values) / len(values), 4) if values else None
+
+
 @dataclass
 class LabelRun:
     spec: LabelSpec
@@ -76,14 +82,13 @@ class LabelRun:
         tokens = sum(r.llm_tokens for r in records)
         wall = time.perf_counter() - self._began
         new = len(records) - self._resumed  # items this process labeled, over its wall time
-        detection = [r.score("detection")["value"] for r in records if (r.score("detection") or {}).get("status") == "scored"]
         return {"items": len(self.items), "done": len(records), "validated": validated,
                 "rejected": sum(r.status == "rejected" for r in records),
                 "failed": sum(r.status == "failed" for r in records), "resumed": self._resumed,
                 "llm_tokens": tokens, "tokens_per_validated": round(tokens / validated) if validated else None,
                 "labels_per_hour": round(3600 * new / wall, 1) if new > 0 else None, "wall_s": round(wall, 1),
                 "validated_share": round(validated / len(records), 3) if records else None,
-                "mean_detection": round(sum(detection) / len(detection), 4) if detection else None,
+                "mean_detection": _mean_score(records, "detection"), "mean_read_back": _mean_score(records, "read_back"),
                 "workers": self._workers}
 
     async def _all(self, pending: list[Item]) -> None:

@@ -37,7 +37,7 @@ class Preset(BaseModel):
 PRESETS: dict[str, Preset] = {
     "sleuth": Preset(explain_top=10, explain_quantile=2, explain_quiet=3, explain_tokens=24, test_top=8,
                      test_quantile=8, quantiles=4, test_random=16, test_tokens=24, scorer_batch=8,
-                     scorers=["rule", "detection", "words_match_rule"], induce=True),
+                     scorers=["rule", "read_back"], induce=True),
     # Delphi's defaults: 40 explain examples of 32 tokens; 50 activating test examples from 10 quantiles
     # and 50 random non-activating; detection and fuzzing, 5 examples per prompt; no rule
     "delphi": Preset(explain_top=40, explain_quantile=0, explain_quiet=0, explain_tokens=32, test_top=0,

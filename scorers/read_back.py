@@ -16,7 +16,7 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from sleuth.predicates import Predicate, predicate_dict
-from sleuth.predicates.fit import fit, rule_values
+from sleuth.predicates.fit import fit, rule_values, text_fires
 from sleuth.prompts import data_block, render, worked_examples
 from sleuth.scorers.registry import ScoringInput, scorer
 from sleuth.scorers.rule import stored_rule
@@ -52,7 +52,9 @@ def read_rule(llm, description: str):
 def read_back(inp: ScoringInput) -> tuple[float, int, dict]:
     reading = read_rule(inp.llm, inp.description)
     result = fit(reading, [(e.tokens, e.values) for e in inp.examples], inp.fire_threshold)
-    details = {"read_rule": predicate_dict(reading), **result.model_dump(exclude={"f1", "texts"})}
+    details = {"read_rule": predicate_dict(reading), **result.model_dump(exclude={"f1", "texts"}),
+               # per window: does the reading fire in it (Delphi's per-example records; not a judge's answers)
+               "windows": [{"example": i, "answer": text_fires(reading, e.tokens)} for i, e in enumerate(inp.examples)]}
     if inp.rule:  # how far the words say what the description's own rule says (F1 of the reading against it)
         stated = stored_rule(inp.rule)
         details["matches_rule_f1"] = fit(reading, [(e.tokens, rule_values(stated, e.tokens)) for e in inp.examples],

@@ -68,21 +68,21 @@ def test_label_writes_every_output(uninterrupted, env):
     out, totals = uninterrupted
     lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
     assert [line["index"] for line in lines] == [1, 2, 3, 4, 5, 6] and totals["done"] == 6
-    assert totals["validated"] >= 1 and totals["llm_tokens"] > 0
+    assert totals["validated"] >= 1 and totals["llm_tokens"] > 0 and totals["mean_read_back"] is not None
     labeled = [line for line in lines if line["label"]]
     for line in labeled:
-        assert line["status"] in ("validated", "rejected") and line["rule"] and "detection" in line["scores"] or \
+        assert line["status"] in ("validated", "rejected") and line["rule"] and "read_back" in line["scores"] or \
             line["status"] == "rejected", line
     validated = [line for line in lines if line["status"] == "validated"]
     pedia = [json.loads(line) for line in (out / "neuronpedia.jsonl").open()]
     assert [p["index"] for p in pedia] == [str(v["index"]) for v in validated]
     assert set(pedia[0]) == {"modelId", "layer", "index", "description", "explanationModelName", "typeName", "scores"}
     assert pedia[0]["modelId"] == "smollm2-135m" and pedia[0]["layer"].startswith("6-")
-    assert {s["explanationScoreTypeName"] for s in pedia[0]["scores"]} >= {"rule", "detection"}
+    assert {s["explanationScoreTypeName"] for s in pedia[0]["scores"]} >= {"rule", "read_back"}
     first = validated[0]
     name = f"{first['hookpoint']}_latent{first['index']}.txt"
     assert json.loads((out / "explanations" / name).read_text()) == first["label"]
-    rows = json.loads((out / "scores" / "detection" / name).read_text())
+    rows = json.loads((out / "scores" / "read_back" / name).read_text())  # the reading's rule, window by window
     assert rows and set(rows[0]) >= {"str_tokens", "activations", "activating", "prediction", "correct"}
     assert all(r["correct"] == (r["prediction"] == r["activating"]) for r in rows)
     history = run(env, "memory", "history", first["component"], "--json")

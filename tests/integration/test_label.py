@@ -31,10 +31,12 @@ from scripted_policy import labeler  # noqa: E402
 THE = SuiteComponent(name="the", description="Fires on the word 'the'.", category="lexical", source="test",
                      unit=SyntheticComponent(fn={"token_in": ["the"]}))
 A = AgentSettings()
+# the detection judge and the words-vs-rule check (the sleuth preset checks words with read_back by default)
+JUDGED = PRESETS["sleuth"].model_copy(update={"scorers": ["rule", "detection", "words_match_rule"]})
 
 
 def spec_for(target, source: str, units: list[int], **changes) -> LabelSpec:
-    values = dict(model=target.name, source=source, source_kind="site", units=units, preset=PRESETS["sleuth"],
+    values = dict(model=target.name, source=source, source_kind="site", units=units, preset=JUDGED,
                   thresholds=A.thresholds, explain_windows=128, heldout_windows=128, llm="fake-model")
     return LabelSpec(**{**values, **changes})
 
@@ -87,13 +89,17 @@ def test_a_planted_unit_passes_with_its_label_and_fails_with_a_wrong_one(planted
 
 def test_read_back_checks_the_label_s_words_and_rule_alone_never_validates(planted, ctx):
     spec, collected = planted
-    preset = spec.preset.model_copy(update={"induce": False, "scorers": ["rule", "read_back"]})
+    assert PRESETS["sleuth"].scorers == ["rule", "read_back"]  # the default preset's words check
+    preset = PRESETS["sleuth"].model_copy(update={"induce": False})
     spec = spec.model_copy(update={"preset": preset})
     with FakeLLM(responder=labeler) as fake:
         right = label_item(collected, spec, _client(fake), None, ctx, None)
     # the words are read back as a rule (the scripted reader takes the quoted words) and scored on the test windows
     assert right.status == "validated" and right.score("read_back")["status"] == "scored", right.reason
     assert right.score("read_back")["details"]["read_rule"] == {"token_in": ["the"]}
+    windows = right.score("read_back")["details"]["windows"]  # per test window: does the reading fire there
+    answers = [w["answer"] for w in windows]
+    assert len(answers) == len(collected.test) and any(answers) and not all(answers)
     vague = {"label": "Responds to specific tokens in the input.", "rule": {"token_in": ["the"]}}
     with FakeLLM(responder=_label(vague)) as fake:
         wrong = label_item(collected, spec, _client(fake), None, ctx, None)
