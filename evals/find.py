@@ -88,6 +88,7 @@ class FindReport(BaseModel):
     modes: list[ModeReport] = Field(default_factory=list)
     components: list[ComponentResult] = Field(default_factory=list)
     seconds: float = 0.0
+    complete: bool = True  # False: a run's report.json while it runs (the components scored so far)
 
 
 def suite_checksum(components: list[SuiteComponent]) -> str:
@@ -174,8 +175,8 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
              seed: int = 0, texts: int = 12, progress: Callable[[str], None] | None = None,
              done: Callable[[], None] | None = None, out: Path | None = None) -> FindReport:
     """Describe every component in every mode and score each description on held-out texts.
-    With `out`, each result is kept there as soon as it is scored, and results already there
-    (a resumed run with the same settings) are not scored again."""
+    With `out`, each result is kept there as soon as it is scored, results already there (a resumed
+    run with the same settings) are not scored again, and report.json holds the figures so far."""
     start = time.perf_counter()
     target = env.ctx.target
     sites = attach(target, components, seed)
@@ -205,11 +206,18 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
             results[mode].append(result)
             if done:
                 done()
-    for mode in modes:
-        report.components += results[mode]
-        report.modes.append(mode_report(mode, results[mode]))
-    report.seconds = round(time.perf_counter() - start, 1)
-    return report
+        if out is not None:  # the figures so far, readable while a long run goes on (or after it stopped)
+            so_far = _summarized(report, results, time.perf_counter() - start)
+            write_atomically(out / "report.json", so_far.model_copy(update={"complete": False}).model_dump_json(indent=1))
+    return _summarized(report, results, time.perf_counter() - start)
+
+
+def _summarized(report: FindReport, results: dict[str, list[ComponentResult]], seconds: float) -> FindReport:
+    """The report with these results, summarized per mode (modes with no result yet are left out)."""
+    done = {mode: found for mode, found in results.items() if found}
+    return report.model_copy(update={"components": [r for found in done.values() for r in found],
+                                     "modes": [mode_report(mode, found) for mode, found in done.items()],
+                                     "seconds": round(seconds, 1)})
 
 
 def select(components: list[SuiteComponent], limit: int | None = None, only: str | None = None) -> list[SuiteComponent]:

@@ -1,15 +1,19 @@
 """`sleuth eval find|heads` as a user runs them, with the scripted LLM behind a real HTTP endpoint."""
 
 import json
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from sleuth.llm.fake_server import FakeLLM
+from sleuth.llm.fake_server import FakeLLM, Step
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 from scripted_policy import evaluator  # noqa: E402
+
+SLEUTH = str(Path(sys.executable).parent / "sleuth")
 
 SUITE = """category: mini
 components:
@@ -72,7 +76,7 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     whole = json.loads(cli(*args).stdout)
     per_run = len(fake.requests) - asked
     kept = sorted(p.name for p in (run / "results").glob("*.json"))
-    assert kept == ["oneshot--evens.json", "oneshot--the_word.json"]
+    assert kept == ["oneshot--evens.json", "oneshot--the_word.json"] and whole["complete"]
     (run / "results" / "oneshot--evens.json").unlink()  # as if killed while scoring it
     (run / "report.json").unlink()
     proc = cli(*args[:-1], ok=False)  # the same folder again, without --resume: refused, nothing touched
@@ -96,6 +100,25 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     assert [m["mode"] for m in reference["modes"]] == ["reference"] and truth["status"] == "reference"
     assert truth["description"] == "Fires on the word 'the'." and truth["f1"] == 1.0 and truth["judge"] == "match"
     assert truth["llm_tokens"] == 0 and reference["modes"][0]["overall"]["rule_f1"] is None  # the truth has no rule to score
+
+
+def test_a_running_eval_keeps_report_json_current(fake, home, tmp_path):
+    """report.json holds the figures of the components scored so far, while the run goes on (killed here)."""
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "mini.yaml").write_text(SUITE)
+    run = tmp_path / "run"
+    with FakeLLM(responder=lambda request: Step(content=evaluator(request), delay_s=0.3)) as slow:
+        proc = subprocess.Popen([SLEUTH, "eval", "find", "--suite", str(tmp_path / "suite"), "--mode", "oneshot",
+                                 "--llm", slow.base_url, "--texts", "6", "--out", str(run)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = run / "report.json"
+        while not report.is_file() and proc.poll() is None:
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+    so_far = json.loads(report.read_text())
+    assert not so_far["complete"] and [c["name"] for c in so_far["components"]] == ["the_word"]
+    assert so_far["modes"][0]["mode"] == "oneshot" and so_far["modes"][0]["overall"]["f1"] is not None
 
 
 @pytest.mark.parametrize("suite_text, says", [
