@@ -7,7 +7,7 @@ from __future__ import annotations
 import typing
 from typing import ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model, model_validator
 
 from sleuth.predicates import Predicate
 from sleuth.predicates.attention import AttentionRule
@@ -41,6 +41,22 @@ class Hypotheses(BaseModel):
     BRIEF: ClassVar[str] = RULE_BRIEF.format(shape='{"hypotheses": [{"statement": "<what makes it fire, in words>", "rule": RULE}, ...]}')
 
     hypotheses: list[RuleHypothesis] = Field(min_length=1, max_length=3)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_the_valid_ones(cls, data):
+        """One malformed rule (a small LLM writes the regex '*' after seeing '*' tokens) drops only its own
+        hypothesis; the reply is refused, and the problem sent back, only when no hypothesis is valid."""
+        if not isinstance(data, dict) or not isinstance(data.get("hypotheses"), list):
+            return data
+        valid = []
+        for item in data["hypotheses"]:
+            try:
+                RuleHypothesis.model_validate(item)
+            except ValidationError:
+                continue
+            valid.append(item)
+        return {**data, "hypotheses": valid} if valid else data
 
 
 class RevisedRule(RuleHypothesis):

@@ -94,6 +94,21 @@ def test_invalid_llm_output_is_a_counted_failure_not_a_crash(deps):
     assert "no valid Hypotheses" in out["messages"][0]["content"]
 
 
+def test_one_malformed_rule_drops_only_its_hypothesis():
+    """Measured in eval find: the 1.5B, shown '*' tokens, wrote the regex '*' in one of three hypotheses,
+    and three refused replies ended the investigation. Now only that hypothesis goes."""
+    from pydantic import ValidationError
+
+    from sleuth.agent.schemas import Hypotheses
+
+    good = {"statement": "fires on the word 'from'", "rule": {"token_in": ["from"]}}
+    bad = {"statement": "fires on a star", "rule": {"regex": {"token": "*"}}}
+    kept = Hypotheses.model_validate({"hypotheses": [bad, good]})
+    assert [h.statement for h in kept.hypotheses] == [good["statement"]]
+    with pytest.raises(ValidationError, match="bad regex"):  # none valid: refused, the problem goes back
+        Hypotheses.model_validate({"hypotheses": [bad]})
+
+
 def test_failed_tool_call_on_llm_texts_asks_for_new_texts(deps):
     s = state(tasks=[{"component": "c", "kind": "neuron", "stage": "run_tests"}],
               results=[{"tool": "activations", "purpose": "test_texts", "error": "activations: bad text"}])
