@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
 from sleuth.agent.snippets import counted, crop, marked
+from sleuth.llm.errors import InvalidOutput
 from sleuth.predicates import parse_predicate, predicate_dict
 from sleuth.predicates.fit import fit, text_fires
 from sleuth.predicates.induce import induce
@@ -78,6 +79,19 @@ def with_induced(hyps: list[dict], task: dict, cfg) -> list[dict]:
     return out
 
 
+def _drafted(component: str, task: dict, state: dict, deps) -> tuple[list[dict], InvalidOutput | None]:
+    """The LLM's hypotheses, each scored on the windows seen so far; or none and why."""
+    try:
+        reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=component,
+                         kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),
+                         stats=task.get("stats", ""), examples=task.get("examples", []), quiet=task.get("quiet", []),
+                         peaks=task.get("peaks", []), feedback=task.get("feedback"), max_hypotheses=3)
+    except InvalidOutput as exc:
+        return [], exc
+    unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
+    return [scored(_hypothesis(i + 1, h), task, deps.settings) for i, h in enumerate(unique.values())], None
+
+
 def plan(task: dict, state: dict, deps) -> dict:
     """What the current stage needs: tool calls to run, or an LLM step done here."""
     c, cfg = task["component"], deps.settings
@@ -85,16 +99,21 @@ def plan(task: dict, state: dict, deps) -> dict:
     if stage == "explore":
         return {"pending": [{"tool": "top_activations", "purpose": "top_examples", "args": explore_args(c, cfg)}]}
     if stage == "hypothesize":
-        reply = deps.ask("hypotheses", Hypotheses, max_tokens=400, component=c,
-                         kind_hint="It is a single scalar component (a neuron or feature).", memory=state.get("memory", []),
-                         stats=task.get("stats", ""), examples=task.get("examples", []), quiet=task.get("quiet", []),
-                         peaks=task.get("peaks", []),
-                         feedback=task.get("feedback"), max_hypotheses=3)
-        unique = {h.statement.strip(): h for h in reply.hypotheses if h.statement.strip()}
-        hyps = with_induced([scored(_hypothesis(i + 1, h), task, cfg) for i, h in enumerate(unique.values())], task, cfg)
+        drafted, failed = _drafted(c, task, state, deps)
+        if failed and not task.get("windows"):
+            raise failed
+        hyps = with_induced(drafted, task, cfg)
+        if not hyps:
+            raise failed or InvalidOutput("no hypothesis to test")
+        update = {"hypotheses": hyps, "rounds": []}
+        if failed:  # the LLM gave none; code's rule search on the explain windows still gives the investigation rules
+            deps.on_event("error", {"message": f"{failed}; going on with code's induced rules"})
+            update["hypothesize_error"] = str(failed)
+        elif task.get("hypothesize_error"):  # an earlier attempt's failure no longer holds
+            update["hypothesize_error"] = None
         if task.get("tests"):  # a second attempt: the test texts already measured score the new rules too
-            return {"task": {"hypotheses": hyps, "rounds": [], "stage": next_stage({**task, "hypotheses": hyps, "rounds": []}, cfg)}}
-        return {"task": {"hypotheses": hyps, "tests": [], "rounds": [], "stage": "test"}}
+            return {"task": {**update, "stage": next_stage({**task, **update}, cfg)}}
+        return {"task": {**update, "tests": [], "stage": "test"}}
     if stage == "test":
         texts = _test_texts(c, task, deps)
         if not texts:  # test texts are evidence, never validation: go on with the explain windows alone

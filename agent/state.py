@@ -27,6 +27,7 @@ class Task(BaseModel):
     stage: str  # one of the protocol's STAGES or agent.protocols.SHARED_STAGES
     attempts: int = 0
     hypotheses: list[dict] = []  # {id, statement, rule?, kind?, status, accuracy, fit?}
+    hypothesize_error: str | None = None  # the LLM gave no usable hypothesis; code's induced rules went on
     examples: list[dict] = []  # top corpus examples shown to the LLM: {text, value}
     quiet: list[str] = []  # non-firing corpus snippets shown to the LLM
     peaks: list[str] = []  # the top examples' strongest tokens, stripped, with counts: what a rule should name

@@ -94,6 +94,19 @@ def test_invalid_llm_output_is_a_counted_failure_not_a_crash(deps):
     assert "no valid Hypotheses" in out["messages"][0]["content"]
 
 
+def test_without_llm_hypotheses_the_investigation_goes_on_with_code_s_rules(deps):
+    with FakeLLM(steps=[{"content": "nope"}] * 3) as broken:
+        deps.llm = LLMClient(LLMConfig(base_url=broken.base_url, timeout_s=5.0))
+        s = state(tasks=[{"component": "blocks.0.mlp.hook_post[1]", "kind": "neuron", "stage": "hypothesize",
+                          "windows": [{"tokens": ["a", " def", " b", " def"], "values": [0.0, 3.0, 0.0, 2.5]}],
+                          "fire_threshold": 0.9}])
+        out = plan(s, deps)
+    task = out["tasks"][0]
+    assert out["budget"]["failures"] == 0 and task["stage"] == "test" and "no valid Hypotheses" in task["hypothesize_error"]
+    assert task["hypotheses"] and {h["source"] for h in task["hypotheses"]} == {"induced"}
+    assert task["hypotheses"][0]["rule"] == {"token_in": ["def"]} and task["hypotheses"][0]["fit"]["f1"] == 1.0
+
+
 def test_one_malformed_rule_drops_only_its_hypothesis():
     """Measured in eval find: the 1.5B, shown '*' tokens, wrote the regex '*' in one of three hypotheses,
     and three refused replies ended the investigation. Now only that hypothesis goes."""
