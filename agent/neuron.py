@@ -100,11 +100,9 @@ def plan(task: dict, state: dict, deps) -> dict:
         return {"pending": [{"tool": "top_activations", "purpose": "top_examples", "args": explore_args(c, cfg)}]}
     if stage == "hypothesize":
         drafted, failed = _drafted(c, task, state, deps)
-        if failed and not task.get("windows"):
+        hyps = with_induced(drafted, task, cfg) if not failed or task.get("windows") else []
+        if failed and not hyps:
             raise failed
-        hyps = with_induced(drafted, task, cfg)
-        if not hyps:
-            raise failed or InvalidOutput("no hypothesis to test")
         update = {"hypotheses": hyps, "rounds": []}
         if failed:  # the LLM gave none; code's rule search on the explain windows still gives the investigation rules
             deps.on_event("error", {"message": f"{failed}; going on with code's induced rules"})

@@ -47,7 +47,7 @@ def _label(latents: str, extra: list[str], out: Path) -> dict:
     out_totals["by_rule_search"] = sum(line.get("explainer") == "sleuth-rule-search" for line in lines)
     read = [line["scores"]["read_back"] for line in lines if line["scores"].get("read_back") is not None]
     if read:
-        out_totals.update(mean_read_back=round(sum(read) / len(read), 4), read_back_passed=sum(v >= 0.5 for v in read))
+        out_totals.update(mean_read_back=totals["mean_read_back"], read_back_passed=sum(v >= 0.5 for v in read))
     steering = [line["scores"].get("intervention") for line in lines]
     steering = [v for v in steering if v is not None]
     if steering:
