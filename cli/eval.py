@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sleuth.cli.output import console, emit_json, err_console
+from sleuth.evals.find_run import SCORERS as SCORER_NAMES  # a light module: --help loads no model
 
 app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known heads (heads).", no_args_is_help=True)
 
@@ -114,6 +115,11 @@ def find(
     out: Path = typer.Option(None, "--out", help="The run's folder: each result as it is scored, report.json at the "
                              "end (default: a new folder under SLEUTH_HOME/evals/runs)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: score only what is missing."),
+    rescore: Path = typer.Option(None, "--rescore", help="Describe nothing: score again the descriptions of this "
+                                 "earlier run (same suite, seed and texts) into --out; that run is only read."),
+    scorers: str = typer.Option(",".join(SCORER_NAMES), "--scorers",
+                                help="With --rescore: the LLM scorers to run again (listing, read_back, judge); "
+                                "a scorer that had failed on an item always runs again."),
     scoreboard: Path = typer.Option(None, "--scoreboard", help="Scoreboard JSON to update (default: SLEUTH_HOME/evals)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
@@ -130,6 +136,13 @@ def find(
     components = select(load_suite(suite_dir), limit, only)
     if resume and out is None:
         raise ConfigError("--resume needs --out, the folder of the run to continue")
+    chosen = tuple(n.strip() for n in scorers.split(",") if n.strip())
+    if not chosen or set(chosen) - set(SCORER_NAMES):
+        raise ConfigError(f"unknown --scorers '{scorers}'; use some of {', '.join(SCORER_NAMES)}")
+    if rescore is not None:
+        rescore = rescore.resolve()
+        if out is None or out.resolve() == rescore:
+            raise ConfigError("--rescore needs --out, a new folder (the run it rescores is only read)")
     work = (out or settings.home / "evals" / "runs" / time.strftime("%Y%m%d-%H%M%S")).resolve()
     find_run.check(work, resume)
 
@@ -141,7 +154,7 @@ def find(
                              len(components),
                              json_out, lambda env, judge, modes, **bar: run_find(
                                  components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, out=work,
-                                 **bar))
+                                 rescore=rescore, scorers=chosen, **bar))
     rows = find_rows(report)
     board = _record(report, rows, work, settings, scoreboard)
     if json_out:

@@ -49,6 +49,9 @@ class ComponentResult(BaseModel):
     judge: str | None = None  # match / partial / miss against the true words
     judge_score: float | None = None
     decoy_score: float | None = None  # the same judge against another component's words
+    scoring_failures: list[str] = Field(default_factory=list)  # "<scorer>: <reason>" for each scorer that failed
+    rescored: list[str] = Field(default_factory=list)  # --rescore: the scorers run again on the stored words ...
+    rescored_from: str | None = None  # ... and the run those words came from
     llm_tokens: int = 0  # describer tokens
     seconds: float = 0.0
 
@@ -114,7 +117,9 @@ def summarize(results: list[ComponentResult]) -> Summary:
     # a failed item scores 0 (it produced no usable description); it is never left out
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
     validated = [r for r in results if r.status == "validated"]
-    return Summary(n=len(results), failed=sum(r.f1 is None for r in results),
+    # failed: an item with no description, or with a scorer that could not score it
+    failed = sum(any(getattr(r, field) is None for field in ("f1", "read_back_f1", "judge_score")) for r in results)
+    return Summary(n=len(results), failed=failed,
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
@@ -131,6 +136,11 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
     return ModeReport(mode=mode, overall=summarize(results),
                       per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
 
+
+
+SCORERS = find_run.SCORERS
+SCORED_FIELDS = {"listing": ("precision", "recall", "f1", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
+                 "judge": ("judge", "judge_score", "decoy_score")}
 
 
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
@@ -150,44 +160,92 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
         result.status, result.reason = "failed", str(exc)
         described = None
     result.llm_tokens = env.llm.ledger.tokens() - before  # the describer's tokens, not the scoring's
-    if described is not None and described.rule:
-        result.rule, result.rule_f1 = described.rule, rule_agreement(described.rule, held).f1
-    try:
-        if described is not None and described.text:
-            agreement = predictive_agreement(judge_llm, described.text, held, seed)
-            result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
-            result.balanced_accuracy = agreement.balanced_accuracy
-            reading, result.read_back_rule = read_back_agreement(judge_llm, described.text, held)
-            result.read_back_f1 = reading.f1
-            verdict = judge(judge_llm, described.text, component.description)
-            result.judge, result.judge_score = verdict.verdict, VERDICT_SCORE[verdict.verdict]
-            result.decoy_score = VERDICT_SCORE[judge(judge_llm, described.text, decoy).verdict]
-    except LLMUnreachable:
-        raise
-    except LLMError as exc:  # the describer's status stands; the missing score is recorded with its reason
-        result.reason = "; ".join(filter(None, [result.reason, f"scoring failed: {exc}"]))
-        result.f1 = result.read_back_f1 = result.judge_score = result.decoy_score = None
+    if described is not None:
+        result.rule = described.rule
+        score_words(result, component, judge_llm, held, decoy, seed, SCORERS)
     result.seconds = round(time.perf_counter() - start, 1)
+    return result
+
+
+def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, held, decoy: str, seed: int,
+                scorers: tuple[str, ...]) -> None:
+    """Score result's words (and its rule, by code) in place. Each LLM scorer runs on its own: one that fails
+    (garbage after retries, an error reply) is recorded in `scoring_failures` with its reason and leaves its
+    figures empty, and the others still score."""
+    result.rule_f1 = rule_agreement(result.rule, held).f1 if result.rule else None
+    if not result.description:
+        return
+
+    def listing():
+        agreement = predictive_agreement(judge_llm, result.description, held, seed)
+        result.precision, result.recall, result.f1 = agreement.precision, agreement.recall, agreement.f1
+        result.balanced_accuracy = agreement.balanced_accuracy
+
+    def read_back():
+        reading, result.read_back_rule = read_back_agreement(judge_llm, result.description, held)
+        result.read_back_f1 = reading.f1
+
+    def matched():
+        verdict = judge(judge_llm, result.description, component.description)
+        result.judge, result.judge_score = verdict.verdict, VERDICT_SCORE[verdict.verdict]
+        result.decoy_score = VERDICT_SCORE[judge(judge_llm, result.description, decoy).verdict]
+
+    runs = {"listing": listing, "read_back": read_back, "judge": matched}
+    for name in scorers:
+        for field in SCORED_FIELDS[name]:
+            setattr(result, field, None)
+        result.scoring_failures = [f for f in result.scoring_failures if not f.startswith(f"{name}:")]
+        try:
+            runs[name]()
+        except LLMUnreachable:
+            raise
+        except LLMError as exc:  # the describer's status stands; the missing figure keeps its reason
+            for field in SCORED_FIELDS[name]:
+                setattr(result, field, None)
+            result.scoring_failures.append(f"{name}: {exc}")
+
+
+def rescore_one(component: SuiteComponent, prior: ComponentResult, judge_llm, held, decoy: str, seed: int,
+                scorers: tuple[str, ...], source: str) -> ComponentResult:
+    """A stored description scored again (no describer call): the scorers named, and any that had failed."""
+    start = time.perf_counter()
+    result = prior.model_copy(deep=True)
+    if result.reason and "scoring failed: " in result.reason:  # results written before scoring_failures existed
+        result.reason = result.reason.split("scoring failed: ")[0].rstrip("; ") or None
+    failed_before = [name for name in SCORERS
+                     if result.description and any(getattr(result, f) is None for f in SCORED_FIELDS[name][:1])]
+    again = tuple(name for name in SCORERS if name in scorers or name in failed_before)
+    score_words(result, component, judge_llm, held, decoy, seed, again)
+    result.rescored, result.rescored_from = list(again), source
+    result.seconds = round(prior.seconds + time.perf_counter() - start, 1)
     return result
 
 
 def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, modes: list[str], suite: str,
              seed: int = 0, texts: int = 12, progress: Callable[[str], None] | None = None,
-             done: Callable[[], None] | None = None, out: Path | None = None) -> FindReport:
+             done: Callable[[], None] | None = None, out: Path | None = None, rescore: Path | None = None,
+             scorers: tuple[str, ...] = SCORERS) -> FindReport:
     """Describe every component in every mode and score each description on held-out texts.
     With `out`, each result is kept there as soon as it is scored, results already there (a resumed
-    run with the same settings) are not scored again, and report.json holds the figures so far."""
+    run with the same settings) are not scored again, and report.json holds the figures so far.
+    With `rescore` (another run's folder), nothing is described: that run's descriptions are scored
+    again with `scorers` (and any scorer that had failed on them); that folder is only read."""
     start = time.perf_counter()
     target = env.ctx.target
     sites = attach(target, components, seed)
     pool = heldout_pool(env.ctx, seed)
     report = FindReport(suite=suite, suite_checksum=suite_checksum(components), model=target.name,
                         llm=env.llm.model, judge_llm=judge_llm.model, seed=seed, texts_per_component=texts)
-    kept = {}
+    kept, reused = {}, {}
+    spec = find_run.FindRunSpec(suite_checksum=report.suite_checksum, components=[c.name for c in components],
+                                model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts)
+    if rescore is not None:  # the words are the other run's: its describer, this judge
+        reused = find_run.descriptions_to_rescore(rescore, spec, modes, ComponentResult)
+        spec = spec.model_copy(update={"llm": find_run.describer_of(rescore), "rescored_from": str(rescore),
+                                       "rescored": sorted(scorers)})
+        report = report.model_copy(update={"llm": spec.llm})
     if out is not None:
-        find_run.start(out, find_run.FindRunSpec(
-            suite_checksum=report.suite_checksum, components=[c.name for c in components],
-            model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts))
+        find_run.start(out, spec)
         kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)
     held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
@@ -198,7 +256,10 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
             if progress:
                 progress(f"{mode}: {component.name}")
             result = kept.get((mode, component.name))
-            if result is None:
+            if result is None and rescore is not None:
+                result = rescore_one(component, reused[(mode, component.name)], judge_llm, held[component.name],
+                                     decoys[component.name], seed, scorers, str(rescore))
+            elif result is None:
                 result = score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
                                    decoys[component.name], seed)
                 if out is not None:

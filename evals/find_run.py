@@ -18,6 +18,7 @@ from sleuth.atomic_files import write_atomically
 from sleuth.errors import ConfigError
 
 MANIFEST = "find_run.json"
+SCORERS = ("listing", "read_back", "judge")  # the LLM's scorers of the words; rule F1 is code's and always runs
 KIND = "sleuth-eval-find-run"
 
 
@@ -32,9 +33,11 @@ class FindRunSpec(BaseModel):
     judge_llm: str
     seed: int
     texts: int
+    rescored_from: str | None = None  # --rescore: the run whose descriptions are scored again ...
+    rescored: list[str] | None = None  # ... and the scorers run again
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        return hashlib.sha256(self.model_dump_json(exclude_none=True).encode()).hexdigest()[:16]
 
 
 def check(out: Path, resume: bool) -> None:
@@ -59,3 +62,41 @@ def result_path(out: Path, mode: str, name: str) -> Path:
 def finished(out: Path, result_model: type[BaseModel]) -> dict[tuple[str, str], BaseModel]:
     """(mode, name) -> result already scored; a file that does not parse counts as not done."""
     return {(r.mode, r.name): r for r in run_folder.saved_records(out / "results", result_model)}
+
+
+def _spec_of(run: Path) -> FindRunSpec:
+    manifest = run / MANIFEST
+    try:
+        data = json.loads(manifest.read_text())
+        if data.get("kind") != KIND:
+            raise ValueError
+        return FindRunSpec(**data["spec"])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"--rescore: {run} is not an eval find run (no readable {MANIFEST})") from exc
+
+
+def describer_of(run: Path) -> str:
+    return _spec_of(run).llm
+
+
+def descriptions_to_rescore(run: Path, spec: FindRunSpec, modes: list[str],
+                            result_model: type[BaseModel]) -> dict[tuple[str, str], BaseModel]:
+    """The results of `run` to score again under `spec`: the same suite, target, seed and texts (so the
+    held-out texts are the same), and a result for every requested (mode, component); else one line."""
+    saved = _spec_of(run)
+    missing = [name for name in spec.components if name not in saved.components]
+    if missing:
+        raise ConfigError(f"--rescore: {run} has no component '{missing[0]}' (use the suite, --limit and --only it ran with)")
+    if saved.components != spec.components:
+        raise ConfigError(f"--rescore: {run} ran {len(saved.components)} components, this run "
+                          f"{len(spec.components)}; use the --limit and --only it ran with")
+    for field in ("suite_checksum", "model", "seed", "texts"):
+        if getattr(saved, field) != getattr(spec, field):
+            raise ConfigError(f"--rescore: {run} was run with another {field.replace('_', ' ')} "
+                              f"({getattr(saved, field)} vs {getattr(spec, field)}); its held-out texts differ")
+    found = finished(run, result_model)
+    for mode in modes:
+        for name in spec.components:
+            if (mode, name) not in found:
+                raise ConfigError(f"--rescore: {run} has no {mode} result for '{name}'")
+    return found

@@ -64,7 +64,7 @@ def phrase(predicate) -> str:
         if isinstance(p.position, f.Every):
             k = p.position.every
             return f"the tokens at positions 0, {k}, {2 * k}, ... of a text (counting from 0)"
-        return f"every token from position {p.position.after} on (counting from 0)"
+        return f"any token at position {p.position.after} or later (counting from 0)"
     if isinstance(p, f.Inside):
         return f"a token {INSIDE[p.inside]}"
     if isinstance(p, f.All):

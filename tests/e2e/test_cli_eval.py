@@ -102,6 +102,39 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     assert truth["llm_tokens"] == 0 and reference["modes"][0]["overall"]["rule_f1"] is None  # the truth has no rule to score
 
 
+def _title(request: dict) -> str | None:
+    return ((request.get("response_format") or {}).get("schema") or {}).get("title")
+
+
+def test_a_failing_scorer_spares_the_others_and_rescore_scores_stored_words_again(cli, home, tmp_path):
+    """The listing predictor answers garbage: read-back and the judge still score, the item counts as failed
+    with the listing's reason. --rescore then scores the stored words again without describing anything."""
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "mini.yaml").write_text(SUITE)
+    run, again = tmp_path / "run", tmp_path / "again"
+    args = ["eval", "find", "--suite", str(tmp_path / "suite"), "--mode", "oneshot", "--texts", "6", "--json"]
+    garbage = lambda request: "no json here" if _title(request) == "TokenGuesses" else evaluator(request)  # noqa: E731
+    with FakeLLM(responder=garbage) as broken:
+        first = json.loads(cli(*args, "--llm", broken.base_url, "--out", str(run)).stdout)
+    the = {c["name"]: c for c in first["components"]}["the_word"]
+    assert the["f1"] is None and the["scoring_failures"][0].startswith("listing: ")
+    assert the["read_back_f1"] == 1.0 and the["judge"] is not None and the["rule_f1"] == 1.0
+    assert first["modes"][0]["overall"]["failed"] == 2
+    before = {p.name: p.read_bytes() for p in (run / "results").glob("*.json")}
+    with FakeLLM(responder=evaluator) as good:
+        second = json.loads(cli(*args, "--llm", good.base_url, "--out", str(again), "--rescore", str(run),
+                                "--scorers", "read_back").stdout)
+        titles = {_title(r) for r in good.requests}
+    assert "OneShotDescription" not in titles and "TokenGuesses" in titles  # nothing described; the failed listing rerun
+    the = {c["name"]: c for c in second["components"]}["the_word"]
+    assert the["description"] == "Fires on the token 'the'." and the["f1"] == 1.0 and the["scoring_failures"] == []
+    assert the["rescored"] == ["listing", "read_back"] and the["rescored_from"] == str(run.resolve())
+    assert second["modes"][0]["overall"]["failed"] == 0 and second["llm"] == first["llm"]
+    assert {p.name: p.read_bytes() for p in (run / "results").glob("*.json")} == before  # the source is only read
+    proc = cli(*args, "--rescore", str(run), ok=False)
+    assert proc.returncode == 2 and "--rescore needs --out" in proc.stderr
+
+
 def test_a_running_eval_keeps_report_json_current(fake, home, tmp_path):
     """report.json holds the figures of the components scored so far, while the run goes on (killed here)."""
     (tmp_path / "suite").mkdir()
