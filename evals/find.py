@@ -256,12 +256,11 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
             if progress:
                 progress(f"{mode}: {component.name}")
             result = kept.get((mode, component.name))
-            if result is None and rescore is not None:
-                result = rescore_one(component, reused[(mode, component.name)], judge_llm, held[component.name],
-                                     decoys[component.name], seed, scorers, str(rescore))
-            elif result is None:
-                result = score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
-                                   decoys[component.name], seed)
+            if result is None:
+                result = (rescore_one(component, reused[(mode, component.name)], judge_llm, held[component.name],
+                                      decoys[component.name], seed, scorers, str(rescore)) if rescore is not None
+                          else score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
+                                         decoys[component.name], seed))
                 if out is not None:
                     write_atomically(find_run.result_path(out, mode, component.name), result.model_dump_json(indent=1))
             results[mode].append(result)

@@ -131,6 +131,7 @@ def test_a_failing_scorer_spares_the_others_and_rescore_scores_stored_words_agai
     assert the["rescored"] == ["listing", "read_back"] and the["rescored_from"] == str(run.resolve())
     assert second["modes"][0]["overall"]["failed"] == 0 and second["llm"] == first["llm"]
     assert {p.name: p.read_bytes() for p in (run / "results").glob("*.json")} == before  # the source is only read
+    assert sorted(p.name for p in (again / "results").glob("*.json")) == sorted(before)  # kept for --resume
     proc = cli(*args, "--rescore", str(run), ok=False)
     assert proc.returncode == 2 and "--rescore needs --out" in proc.stderr
 
