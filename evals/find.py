@@ -137,7 +137,6 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
                       per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
 
 
-
 SCORERS = find_run.SCORERS
 SCORED_FIELDS = {"listing": ("precision", "recall", "f1", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
                  "judge": ("judge", "judge_score", "decoy_score")}
