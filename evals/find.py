@@ -56,6 +56,17 @@ class ComponentResult(BaseModel):
     seconds: float = 0.0
 
 
+SCORERS = find_run.SCORERS
+# each LLM scorer's fields on a result, its headline figure first (None there: the scorer did not score)
+SCORED_FIELDS = {"listing": ("f1", "precision", "recall", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
+                 "judge": ("judge_score", "judge", "decoy_score")}
+
+
+def unscored(result: ComponentResult) -> list[str]:
+    """The LLM scorers with no figure on this result (all of them when there is no description)."""
+    return [name for name in SCORERS if getattr(result, SCORED_FIELDS[name][0]) is None]
+
+
 class Summary(BaseModel):
     n: int
     failed: int
@@ -118,8 +129,7 @@ def summarize(results: list[ComponentResult]) -> Summary:
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
     validated = [r for r in results if r.status == "validated"]
     # failed: an item with no description, or with a scorer that could not score it
-    failed = sum(any(getattr(r, field) is None for field in ("f1", "read_back_f1", "judge_score")) for r in results)
-    return Summary(n=len(results), failed=failed,
+    return Summary(n=len(results), failed=sum(bool(unscored(r)) for r in results),
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
                    recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
@@ -135,11 +145,6 @@ def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
     categories = sorted({r.category for r in results})
     return ModeReport(mode=mode, overall=summarize(results),
                       per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
-
-
-SCORERS = find_run.SCORERS
-SCORED_FIELDS = {"listing": ("precision", "recall", "f1", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
-                 "judge": ("judge", "judge_score", "decoy_score")}
 
 
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
@@ -190,16 +195,14 @@ def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, h
         result.decoy_score = VERDICT_SCORE[judge(judge_llm, result.description, decoy).verdict]
 
     runs = {"listing": listing, "read_back": read_back, "judge": matched}
-    for name in scorers:
-        for field in SCORED_FIELDS[name]:
-            setattr(result, field, None)
+    for name in scorers:  # each run sets every field of its scorer, so a rescore leaves no stale figure
         result.scoring_failures = [f for f in result.scoring_failures if not f.startswith(f"{name}:")]
         try:
             runs[name]()
         except LLMUnreachable:
             raise
         except LLMError as exc:  # the describer's status stands; the missing figure keeps its reason
-            for field in SCORED_FIELDS[name]:
+            for field in SCORED_FIELDS[name]:  # nothing half-set (the judge may have answered once)
                 setattr(result, field, None)
             result.scoring_failures.append(f"{name}: {exc}")
 
@@ -211,8 +214,7 @@ def rescore_one(component: SuiteComponent, prior: ComponentResult, judge_llm, he
     result = prior.model_copy(deep=True)
     if result.reason and "scoring failed: " in result.reason:  # results written before scoring_failures existed
         result.reason = result.reason.split("scoring failed: ")[0].rstrip("; ") or None
-    failed_before = [name for name in SCORERS
-                     if result.description and any(getattr(result, f) is None for f in SCORED_FIELDS[name][:1])]
+    failed_before = unscored(result) if result.description else []
     again = tuple(name for name in SCORERS if name in scorers or name in failed_before)
     score_words(result, component, judge_llm, held, decoy, seed, again)
     result.rescored, result.rescored_from = list(again), source
@@ -239,8 +241,8 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
     spec = find_run.FindRunSpec(suite_checksum=report.suite_checksum, components=[c.name for c in components],
                                 model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts)
     if rescore is not None:  # the words are the other run's: its describer, this judge
-        reused = find_run.descriptions_to_rescore(rescore, spec, modes, ComponentResult)
-        spec = spec.model_copy(update={"llm": find_run.describer_of(rescore), "rescored_from": str(rescore),
+        described, reused = find_run.descriptions_to_rescore(rescore, spec, modes, ComponentResult)
+        spec = spec.model_copy(update={"llm": described.llm, "rescored_from": str(rescore),
                                        "rescored": sorted(scorers)})
         report = report.model_copy(update={"llm": spec.llm})
     if out is not None:

@@ -75,14 +75,10 @@ def _spec_of(run: Path) -> FindRunSpec:
         raise ConfigError(f"--rescore: {run} is not an eval find run (no readable {MANIFEST})") from exc
 
 
-def describer_of(run: Path) -> str:
-    return _spec_of(run).llm
-
-
 def descriptions_to_rescore(run: Path, spec: FindRunSpec, modes: list[str],
-                            result_model: type[BaseModel]) -> dict[tuple[str, str], BaseModel]:
-    """The results of `run` to score again under `spec`: the same suite, target, seed and texts (so the
-    held-out texts are the same), and a result for every requested (mode, component); else one line."""
+                            result_model: type[BaseModel]) -> tuple[FindRunSpec, dict[tuple[str, str], BaseModel]]:
+    """`run`'s settings and its results to score again under `spec`: the same suite, target, seed and texts
+    (so the held-out texts are the same), and a result for every requested (mode, component); else one line."""
     saved = _spec_of(run)
     missing = [name for name in spec.components if name not in saved.components]
     if missing:
@@ -99,4 +95,4 @@ def descriptions_to_rescore(run: Path, spec: FindRunSpec, modes: list[str],
         for name in spec.components:
             if (mode, name) not in found:
                 raise ConfigError(f"--rescore: {run} has no {mode} result for '{name}'")
-    return found
+    return saved, found

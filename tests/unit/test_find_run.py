@@ -32,8 +32,8 @@ def run(tmp_path):
 
 
 def test_the_same_run_settings_give_every_stored_result(run):
-    found = find_run.descriptions_to_rescore(run, _spec(judge_llm="another judge"), ["oneshot"], Result)
-    assert sorted(found) == [("oneshot", "a"), ("oneshot", "b")] and find_run.describer_of(run) == "describer"
+    saved, found = find_run.descriptions_to_rescore(run, _spec(judge_llm="another judge"), ["oneshot"], Result)
+    assert sorted(found) == [("oneshot", "a"), ("oneshot", "b")] and saved.llm == "describer"
 
 
 @pytest.mark.parametrize("changes, says", [
