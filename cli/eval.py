@@ -117,8 +117,8 @@ def find(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out: score only what is missing."),
     rescore: Path = typer.Option(None, "--rescore", help="Describe nothing: score again the descriptions of this "
                                  "earlier run (same suite, seed and texts) into --out; that run is only read."),
-    scorers: str = typer.Option(",".join(SCORER_NAMES), "--scorers",
-                                help="With --rescore: the LLM scorers to run again (listing, read_back, judge); "
+    scorers: str = typer.Option(None, "--scorers",
+                                help="With --rescore: the LLM scorers to run again (default listing,read_back,judge); "
                                 "a scorer that had failed on an item always runs again."),
     scoreboard: Path = typer.Option(None, "--scoreboard", help="Scoreboard JSON to update (default: SLEUTH_HOME/evals)."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -136,7 +136,9 @@ def find(
     components = select(load_suite(suite_dir), limit, only)
     if resume and out is None:
         raise ConfigError("--resume needs --out, the folder of the run to continue")
-    chosen = tuple(n.strip() for n in scorers.split(",") if n.strip())
+    if scorers is not None and rescore is None:
+        raise ConfigError("--scorers applies only with --rescore (a new run always runs every scorer)")
+    chosen = tuple(n.strip() for n in (scorers or ",".join(SCORER_NAMES)).split(",") if n.strip())
     if not chosen or set(chosen) - set(SCORER_NAMES):
         raise ConfigError(f"unknown --scorers '{scorers}'; use some of {', '.join(SCORER_NAMES)}")
     if rescore is not None:

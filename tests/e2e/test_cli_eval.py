@@ -134,6 +134,10 @@ def test_a_failing_scorer_spares_the_others_and_rescore_scores_stored_words_agai
     assert sorted(p.name for p in (again / "results").glob("*.json")) == sorted(before)  # kept for --resume
     proc = cli(*args, "--rescore", str(run), ok=False)
     assert proc.returncode == 2 and "--rescore needs --out" in proc.stderr
+    proc = cli(*args, "--scorers", "read_back", ok=False)
+    assert proc.returncode == 2 and "--scorers applies only with --rescore" in proc.stderr
+    proc = cli(*args, "--rescore", str(run), "--out", str(tmp_path / "x"), "--scorers", "readback", ok=False)
+    assert proc.returncode == 2 and "unknown --scorers 'readback'" in proc.stderr and not (tmp_path / "x").exists()
 
 
 def test_a_running_eval_keeps_report_json_current(fake, home, tmp_path):
