@@ -62,11 +62,12 @@ def _show(rows, work: Path, board: Path) -> None:
 
 
 def _print_rows(rows) -> None:
-    table = Table("suite", "mode", "n", "fail", "F1", "read-back F1", "judge", "decoy", "rule F1", "P", "R", "tokens",
-                  "s")
+    table = Table("suite", "mode", "n", "fail", "F1", "read-back F1", "choice", "judge", "decoy", "rule F1", "P", "R",
+                  "tokens", "s")
     fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
-        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_match),
+        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_choice),
+                      fmt(r.judge_match),
                       fmt(r.decoy_match), fmt(r.rule_f1), fmt(r.head_precision), fmt(r.head_recall), str(r.llm_tokens),
                       f"{r.seconds:.0f}")
     console.print(table)
@@ -133,7 +134,8 @@ def find(
 
     settings = _settings(mode, FIND_MODES)
     suite_dir = suite or DEFAULT_SUITE
-    components = select(load_suite(suite_dir), limit, only)
+    whole_suite = load_suite(suite_dir)
+    components = select(whole_suite, limit, only)
     if resume and out is None:
         raise ConfigError("--resume needs --out, the folder of the run to continue")
     if scorers is not None and rescore is None:
@@ -156,7 +158,7 @@ def find(
                              len(components),
                              json_out, lambda env, judge, modes, **bar: run_find(
                                  components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, out=work,
-                                 rescore=rescore, scorers=chosen, **bar))
+                                 rescore=rescore, scorers=chosen, decoy_pool=whole_suite, **bar))
     rows = find_rows(report)
     board = _record(report, rows, work, settings, scoreboard)
     if json_out:

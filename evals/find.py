@@ -19,7 +19,7 @@ from sleuth.atomic_files import write_atomically
 from sleuth.evals import find_run
 from sleuth.evals.describers import DESCRIBERS, DescribeEnv, Described
 from sleuth.evals.heldout import heldout_pool, texts_for
-from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement, read_back_agreement, rule_agreement
+from sleuth.evals.metrics import judge_choice, predictive_agreement, read_back_agreement, rule_agreement
 from sleuth.evals.scoreboard import Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.predicates import PredicateError, SuiteComponent
@@ -46,9 +46,12 @@ class ComponentResult(BaseModel):
     rule: dict | None = None
     read_back_f1: float | None = None  # the rule an LLM reads out of the words alone, against the true function
     read_back_rule: dict | None = None
-    judge: str | None = None  # match / partial / miss against the true words
-    judge_score: float | None = None
-    decoy_score: float | None = None  # the same judge against another component's words
+    judge_choice: float | None = None  # share of two forced choices (true words vs a decoy) that picked the truth
+    judge_picks: list[str] | None = None  # "truth"/"decoy" per ask (one with each order of the two, seeded)
+    decoy: str | None = None  # the decoy's words (another category's component)
+    judge: str | None = None  # legacy, reports before judge_choice: match / partial / miss against the true words
+    judge_score: float | None = None  # legacy
+    decoy_score: float | None = None  # legacy: the absolute judge against the decoy
     scoring_failures: list[str] = Field(default_factory=list)  # "<scorer>: <reason>" for each scorer that failed
     rescored: list[str] = Field(default_factory=list)  # --rescore: the scorers run again on the stored words ...
     rescored_from: str | None = None  # ... and the run those words came from
@@ -59,7 +62,7 @@ class ComponentResult(BaseModel):
 SCORERS = find_run.SCORERS
 # each LLM scorer's fields on a result, its headline figure first (None there: the scorer did not score)
 SCORED_FIELDS = {"listing": ("f1", "precision", "recall", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
-                 "judge": ("judge_score", "judge", "decoy_score")}
+                 "judge": ("judge_choice", "judge_picks", "decoy", "judge", "judge_score", "decoy_score")}
 
 
 def unscored(result: ComponentResult) -> list[str]:
@@ -73,8 +76,9 @@ class Summary(BaseModel):
     f1: float
     precision: float
     recall: float
-    judge_match: float
-    decoy_match: float
+    judge_choice: float | None = None  # forced choice, true words vs a decoy: chance is 0.5
+    judge_match: float | None = None  # legacy absolute judge (reports before judge_choice)
+    decoy_match: float | None = None
     rule_f1: float | None  # a description without a rule counts 0; None for the reference (the truth has no rule to score)
     read_back_f1: float | None = None  # None only in reports written before read-back existed
     validated: int = 0  # descriptions sleuth itself marked validated (agent mode) ...
@@ -125,19 +129,25 @@ def summarize(results: list[ComponentResult]) -> Summary:
         values = list(values)
         return round(sum(values) / len(values), 4) if values else 0.0
 
+    def legacy(values):  # the absolute judge's figures, only where results written before judge_choice carry them
+        values = [v for v in values if v is not None]
+        return mean(values) if values else None
+
     # a failed item scores 0 (it produced no usable description); it is never left out
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
     validated = [r for r in results if r.status == "validated"]
     # failed: an item with no description, or with a scorer that could not score it
     return Summary(n=len(results), failed=sum(bool(unscored(r)) for r in results),
                    f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
-                   recall=mean(r.recall or 0.0 for r in results), judge_match=mean(r.judge_score or 0.0 for r in results),
+                   recall=mean(r.recall or 0.0 for r in results),
+                   judge_choice=mean(r.judge_choice or 0.0 for r in results),
+                   judge_match=legacy(r.judge_score for r in results), decoy_match=legacy(r.decoy_score for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
                    read_back_f1=mean(r.read_back_f1 or 0.0 for r in results),
                    validated=len(validated),
                    validated_read_back_f1=mean(r.read_back_f1 or 0.0 for r in validated) if validated else None,
                    validated_rule_f1=mean(r.rule_f1 or 0.0 for r in validated) if validated else None,
-                   decoy_match=mean(r.decoy_score or 0.0 for r in results), llm_tokens=sum(r.llm_tokens for r in results),
+                   llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 
 
@@ -190,9 +200,9 @@ def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, h
         result.read_back_f1 = reading.f1
 
     def matched():
-        verdict = judge(judge_llm, result.description, component.description)
-        result.judge, result.judge_score = verdict.verdict, VERDICT_SCORE[verdict.verdict]
-        result.decoy_score = VERDICT_SCORE[judge(judge_llm, result.description, decoy).verdict]
+        chosen = judge_choice(judge_llm, result.description, component.description, decoy, f"{seed}:{component.name}")
+        result.judge_choice, result.judge_picks, result.decoy = chosen.score, list(chosen.picks), decoy
+        result.judge = result.judge_score = result.decoy_score = None  # a rescore replaces the legacy judge
 
     runs = {"listing": listing, "read_back": read_back, "judge": matched}
     for name in scorers:  # each run sets every field of its scorer, so a rescore leaves no stale figure
@@ -222,10 +232,23 @@ def rescore_one(component: SuiteComponent, prior: ComponentResult, judge_llm, he
     return result
 
 
+def pick_decoy(component: SuiteComponent, pool: list[SuiteComponent], rng: random.Random) -> SuiteComponent:
+    """The judge's wrong option: a component of another category, and not the noisy twin of this one
+    (noisy_odd_numbers vs odd_numbers would be the same words). A lone component falls back to any other."""
+    def stem(c):
+        return c.name.removeprefix("noisy_")
+
+    apart = [o for o in pool if o.category != component.category and stem(o) != stem(component)]
+    others = apart or [o for o in pool if o.description != component.description]
+    if not others:
+        raise PredicateError("the judge needs a decoy: the suite has no other component with different words")
+    return rng.choice(others)
+
+
 def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, modes: list[str], suite: str,
              seed: int = 0, texts: int = 12, progress: Callable[[str], None] | None = None,
              done: Callable[[], None] | None = None, out: Path | None = None, rescore: Path | None = None,
-             scorers: tuple[str, ...] = SCORERS) -> FindReport:
+             scorers: tuple[str, ...] = SCORERS, decoy_pool: list[SuiteComponent] | None = None) -> FindReport:
     """Describe every component in every mode and score each description on held-out texts.
     With `out`, each result is kept there as soon as it is scored, results already there (a resumed
     run with the same settings) are not scored again, and report.json holds the figures so far.
@@ -250,7 +273,7 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
         kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)
     held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
-    decoys = {c.name: rng.choice([o for o in components if o.name != c.name] or [c]).description for c in components}
+    decoys = {c.name: pick_decoy(c, decoy_pool or components, rng).description for c in components}
     results = {mode: [] for mode in modes}
     for component in components:  # component by component, so a run stopped part-way has every mode of each
         for mode in modes:
@@ -303,6 +326,7 @@ def _round_robin(groups: list[list]) -> list[list]:
 
 def find_rows(report: FindReport) -> list[Row]:
     return [Row(suite=f"find:{report.suite}", mode=m.mode, n=m.overall.n, failed=m.overall.failed, f1=m.overall.f1,
-                judge_match=m.overall.judge_match, decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1,
+                judge_choice=m.overall.judge_choice, judge_match=m.overall.judge_match,
+                decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1,
                 read_back_f1=m.overall.read_back_f1, llm_tokens=m.overall.llm_tokens,
                 seconds=m.overall.seconds, llm=report.llm) for m in report.modes]

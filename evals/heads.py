@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, Field, create_model
 
-from sleuth.evals.metrics import VERDICT_SCORE, judge
+from sleuth.evals.metrics import judge_choice
 from sleuth.evals.scoreboard import Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.prompts import render
@@ -42,8 +42,8 @@ class HeadTruth(BaseModel):
         return "This head is " + " and also ".join(BEHAVIOUR[k] for k in kinds) + "."
 
     def decoy(self, head: str) -> str:
-        """A behaviour the head does not have, in the same words: a judge that reads the description says
-        "match" to this as rarely as it can; one that ignores it says so as often as to the truth."""
+        """A behaviour the head does not have, in the same words: the judge's wrong option, which one that
+        reads the description picks as rarely as it can and one that ignores it as often as the truth."""
         missing = [k for k in KINDS if head not in self.heads[k]]
         if not missing:
             return NEITHER
@@ -58,9 +58,9 @@ class HeadResult(BaseModel):
     description: str | None = None
     status: str = "failed"
     reason: str | None = None
-    verdict: str | None = None
-    right: float | None = None
-    decoy_right: float | None = None  # the same judge against a behaviour the head does not have
+    verdict: str | None = None  # the forced choice's picks, "truth"/"decoy" per order asked
+    right: float | None = None  # share of the two asks that picked the true behaviour over the decoy (chance 0.5)
+    decoy_right: float | None = None  # share that picked the decoy, a behaviour the head does not have
     llm_tokens: int = 0
     seconds: float = 0.0
 
@@ -172,9 +172,8 @@ def run_heads(env, judge_llm, modes: list[str], heads: list[str], progress: Call
             def described(r: HeadResult, head=head, describe=describe):
                 r.description, r.status, r.reason = describe(head, env)
                 if r.description:
-                    r.verdict = judge(judge_llm, r.description, truth.text(head)).verdict
-                    r.right = VERDICT_SCORE[r.verdict]
-                    r.decoy_right = VERDICT_SCORE[judge(judge_llm, r.description, truth.decoy(head)).verdict]
+                    chosen = judge_choice(judge_llm, r.description, truth.text(head), truth.decoy(head), f"{mode}:{head}")
+                    r.verdict, r.right, r.decoy_right = ",".join(chosen.picks), chosen.score, 1 - chosen.score
 
             results.append(_timed(described, env, result))
             done and done()

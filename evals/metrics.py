@@ -5,9 +5,12 @@
   balanced accuracy (a predictor that ignores the description scores 0.5 on it).
 - read-back agreement: an LLM reads only the description and restates it as a rule (a schema a
   small model fills well); code marks the tokens that rule fires on; the same metrics.
-- judge match: an LLM compares the description with the ground-truth words (match 1,
-  partial 0.5, miss 0), and with a decoy (another component's words) the same way, so a
-  judge that ignores what it reads gets the same score on both.
+- judge choice: an LLM reads the description and picks which of two statements says the same:
+  the true words or a decoy (another component's), asked twice with the order swapped. The
+  score is the share of the two asks that picked the truth, so a judge that ignores the
+  description (always the first, always the second, random) scores 0.5 on average.
+  (An earlier absolute judge, "match / partial / miss", called 94% of decoys a match with the
+  embedded 1.5B; the forced choice has a chance level a blind judge cannot beat.)
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ from sleuth.scorers.read_back import read_rule
 from sleuth.scorers.simulation import guesses_budget, guesses_model  # the simulation scorer's reply shape
 
 BATCH = 6
-VERDICT_SCORE = {"match": 1.0, "partial": 0.5, "miss": 0.0}
+CHANCE_CHOICE = 0.5  # a judge_choice that ignores the description scores this on average
 
 
-class Verdict(BaseModel):
-    verdict: Literal["match", "partial", "miss"]
-    reason: str = Field("", max_length=300)
+class Choice(BaseModel):
+    reason: str = Field("", max_length=300)  # first, so a small model compares before it picks
+    choice: Literal[1, 2]
+
+
+class JudgeChoice(BaseModel):
+    score: float  # share of the two asks that picked the true words
+    picks: list[Literal["truth", "decoy"]]  # per ask, in the order asked
 
 
 def _marks(tokens: list[str], listed: list[str]) -> list[bool]:
@@ -78,6 +86,14 @@ def read_back_agreement(llm, description: str, held: HeldoutTexts) -> tuple[Agre
     return rule_agreement(reading, held), predicate_dict(reading)
 
 
-def judge(llm, description: str, reference: str) -> Verdict:
-    prompt = render("eval_judge", description=description, reference=reference)
-    return llm.structured([{"role": "user", "content": prompt}], Verdict, max_tokens=120)
+def judge_choice(llm, description: str, truth: str, decoy: str, seed: int | str = 0) -> JudgeChoice:
+    """Forced choice between the true words and a decoy, asked in both orders (position bias cancels);
+    which order comes first is seeded, so a judge that alternates its answers cannot follow a fixed pattern."""
+    asks = [(1, (truth, decoy)), (2, (decoy, truth))]
+    random.Random(seed).shuffle(asks)
+    picks = []
+    for truth_at, (first, second) in asks:
+        prompt = render("eval_choice", description=description, first=first, second=second)
+        reply = llm.structured([{"role": "user", "content": prompt}], Choice, max_tokens=160)
+        picks.append("truth" if reply.choice == truth_at else "decoy")
+    return JudgeChoice(score=picks.count("truth") / len(picks), picks=picks)

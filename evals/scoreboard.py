@@ -23,7 +23,8 @@ class Row(BaseModel):
     n: int
     failed: int = 0
     f1: float | None = None
-    judge_match: float | None = None
+    judge_choice: float | None = None  # find: forced choice between the true words and a decoy (chance 0.5)
+    judge_match: float | None = None  # find before judge_choice: the absolute judge; heads: not used
     decoy_match: float | None = None
     rule_f1: float | None = None
     read_back_f1: float | None = None
@@ -77,12 +78,14 @@ def _cell(value) -> str:
 
 
 def render(rows: list[Row]) -> str:
-    head = ("| suite | mode | n | failed | F1 | read-back F1 | judge match | decoy match | rule F1 | head precision | "
+    head = ("| suite | mode | n | failed | F1 | read-back F1 | judge choice | judge match | decoy match | rule F1 | head precision | "
             "head recall | head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
-             "Decoy match is the same judge comparing the description with another component's words "
-             "(heads: with a behaviour the head does not have): "
-             "judge match means something only where it is well above decoy match. "
+             "Judge choice: an LLM reads the description and picks which of two statements says the same, the "
+             "true words or a decoy (another category's component), once in each order: a judge that ignores "
+             "the description scores 0.5. Judge match and decoy match are the absolute judge of older runs "
+             "(match / partial / miss against the true words, and the same against a decoy; heads: a behaviour "
+             "the head does not have): it means something only where it is well above decoy match. "
              "F1: an LLM lists the firing tokens from the words alone. Read-back F1: an LLM restates the words "
              "as a rule (a schema small models fill well) and code marks the tokens it fires on. "
              "Rule F1 is the description's own executable rule against the truth, by code. "
@@ -91,7 +94,7 @@ def render(rows: list[Row]) -> str:
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.mode)):
         lines.append("| " + " | ".join([r.suite, r.mode, str(r.n), str(r.failed), _cell(r.f1), _cell(r.read_back_f1),
-                                        _cell(r.judge_match), _cell(r.decoy_match), _cell(r.rule_f1),
+                                        _cell(r.judge_choice), _cell(r.judge_match), _cell(r.decoy_match), _cell(r.rule_f1),
                                         _cell(r.head_precision), _cell(r.head_recall), _cell(r.head_text_right),
                                         str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,
                                         r.commit, r.date]) + " |")

@@ -98,7 +98,7 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     reference = json.loads(cli(*[a if a != "oneshot" else "reference" for a in args], "--resume").stdout)
     truth = {c["name"]: c for c in reference["components"]}["the_word"]
     assert [m["mode"] for m in reference["modes"]] == ["reference"] and truth["status"] == "reference"
-    assert truth["description"] == "Fires on the word 'the'." and truth["f1"] == 1.0 and truth["judge"] == "match"
+    assert truth["description"] == "Fires on the word 'the'." and truth["f1"] == 1.0 and truth["judge_choice"] == 1.0
     assert truth["llm_tokens"] == 0 and reference["modes"][0]["overall"]["rule_f1"] is None  # the truth has no rule to score
 
 
@@ -118,7 +118,7 @@ def test_a_failing_scorer_spares_the_others_and_rescore_scores_stored_words_agai
         first = json.loads(cli(*args, "--llm", broken.base_url, "--out", str(run)).stdout)
     the = {c["name"]: c for c in first["components"]}["the_word"]
     assert the["f1"] is None and the["scoring_failures"][0].startswith("listing: ")
-    assert the["read_back_f1"] == 1.0 and the["judge"] is not None and the["rule_f1"] == 1.0
+    assert the["read_back_f1"] == 1.0 and the["judge_choice"] is not None and the["rule_f1"] == 1.0
     assert first["modes"][0]["overall"]["failed"] == 2
     before = {p.name: p.read_bytes() for p in (run / "results").glob("*.json")}
     with FakeLLM(responder=evaluator) as good:

@@ -11,7 +11,7 @@ import pytest
 from sleuth.agent import build
 from sleuth.config import AgentSettings
 from sleuth.evals.heldout import heldout_pool, texts_for
-from sleuth.evals.metrics import VERDICT_SCORE, judge, predictive_agreement
+from sleuth.evals.metrics import predictive_agreement
 from sleuth.llm import LLMClient, LLMConfig
 from sleuth.llm.fake_server import FakeLLM
 from sleuth.memory import open_store
@@ -196,25 +196,6 @@ def test_a_predictor_that_ignores_the_description_scores_at_chance(held, kind):
         llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
         result = predictive_agreement(llm, "Fires on the word 'the'.", held)
     assert result.balanced_accuracy <= 0.6
-
-
-def test_judge_match_and_its_decoy_control():
-    def reader(request):  # matches when both descriptions quote the same word
-        prompt = request["messages"][-1]["content"]
-        a, b = re.findall(r"<<<DATA description [AB]\n(.*?)\nDATA>>>", prompt, re.S)
-        same = set(QUOTED.findall(a)) & set(QUOTED.findall(b))
-        return {"verdict": "match" if same else "miss", "reason": "compared quoted words"}
-
-    with FakeLLM(responder=reader) as fake:
-        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
-        assert judge(llm, "It fires on 'the'.", THE.description).verdict == "match"
-        assert judge(llm, "It fires on 'of'.", THE.description).verdict == "miss"
-        assert judge(llm, "It fires on 'the'.", "Fires on the word 'and'.").verdict == "miss"
-    with FakeLLM(responder=lambda r: {"verdict": "match", "reason": "always"}) as fake:
-        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
-        true = VERDICT_SCORE[judge(llm, "It fires on 'of'.", THE.description).verdict]
-        decoy = VERDICT_SCORE[judge(llm, "It fires on 'of'.", "Fires on the word 'and'.").verdict]
-    assert true == decoy  # a blind judge cannot separate the truth from a decoy
 
 
 def test_heldout_texts_come_only_from_heldout_documents(ctx, held):

@@ -1,0 +1,76 @@
+"""The find suite's judge: a forced choice between the true words and a decoy, asked in both orders.
+A judge that reads the description picks the truth; one that ignores it scores at chance (0.5)."""
+
+import random
+import re
+
+import pytest
+
+from sleuth.evals.find import pick_decoy
+from sleuth.evals.metrics import CHANCE_CHOICE, judge_choice
+from sleuth.llm import LLMClient, LLMConfig
+from sleuth.llm.fake_server import FakeLLM
+from sleuth.predicates import PredicateError, SyntheticComponent
+from sleuth.predicates.suite import SuiteComponent
+
+QUOTED = re.compile(r"'([^']+)'")
+CASES = [("It fires on 'the'.", "Fires on the word 'the'.", "Fires on the word 'and'."),
+         ("Fires on 'def' and 'class'.", "Fires on 'def' or 'class'.", "Fires on even numbers."),
+         ("Fires on the token '('.", "Fires on '('.", "Fires on the first token of a text."),
+         ("Tokens ending in 'ing'.", "Fires on words ending in 'ing'.", "Fires on 'not' and 'never'.")]
+
+
+def _statements(prompt: str) -> tuple[str, str, str]:
+    found = [re.search(rf"<<<DATA {name}\n(.*?)\nDATA>>>", prompt, re.S).group(1)
+             for name in ("description", "statement 1", "statement 2")]
+    return found[0], found[1], found[2]
+
+
+def _reader(request):  # picks the statement that quotes a word the description quotes
+    description, first, second = _statements(request["messages"][-1]["content"])
+    quoted = set(QUOTED.findall(description))
+    return {"reason": "quoted words", "choice": 1 if quoted & set(QUOTED.findall(first)) else 2}
+
+
+def _blind(kind: str):
+    rng, turn = random.Random(7), iter(range(10_000))
+    pick = {"first": lambda: 1, "second": lambda: 2, "alternate": lambda: 1 + next(turn) % 2,
+            "random": lambda: rng.choice([1, 2])}[kind]
+    return lambda request: {"reason": "not read", "choice": pick()}
+
+
+def _scores(responder, cases) -> list[float]:
+    with FakeLLM(responder=responder) as fake:
+        llm = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=10.0))
+        return [judge_choice(llm, description, truth, decoy, seed=i).score
+                for i, (description, truth, decoy) in enumerate(cases)]
+
+
+def test_a_judge_that_reads_picks_the_true_words_and_a_wrong_description_gets_the_decoy():
+    assert _scores(_reader, CASES) == [1.0] * len(CASES)
+    wrong = [(description, decoy, truth) for description, truth, decoy in CASES]  # the words describe the decoy
+    assert _scores(_reader, wrong) == [0.0] * len(CASES)
+
+
+@pytest.mark.parametrize("kind", ["first", "second", "alternate", "random"])
+def test_a_judge_that_ignores_the_description_scores_at_chance(kind):
+    scores = _scores(_blind(kind), CASES * 4)
+    assert abs(sum(scores) / len(scores) - CHANCE_CHOICE) <= 0.15, (kind, scores)
+
+
+def _component(name: str, category: str, words: str) -> SuiteComponent:
+    return SuiteComponent(name=name, description=words, category=category, source="test",
+                          unit=SyntheticComponent(fn={"token_in": [name]}))
+
+
+def test_the_decoy_comes_from_another_category_and_is_never_the_noisy_twin():
+    pool = [_component("odd_numbers", "numeric", "Odd numbers."), _component("even_numbers", "numeric", "Even."),
+            _component("noisy_odd_numbers", "noisy", "Odd numbers, noisily."),
+            _component("articles", "lexical", "Articles."), _component("first_token", "positional", "First.")]
+    rng = random.Random(0)
+    for _ in range(50):
+        decoy = pick_decoy(pool[0], pool, rng)
+        assert decoy.category != "numeric" and decoy.name != "noisy_odd_numbers"
+    assert pick_decoy(pool[0], pool[:2], rng).name == "even_numbers"  # a lone category: any other words
+    with pytest.raises(PredicateError, match="decoy"):
+        pick_decoy(pool[0], pool[:1], rng)
