@@ -11,11 +11,12 @@ score cannot tell them apart: it measures the words only through what they say.
 from __future__ import annotations
 
 import json
+import re
 from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from sleuth.predicates import Predicate, predicate_dict
+from sleuth.predicates import Predicate, parse_predicate, predicate_dict
 from sleuth.predicates.fit import fit, rule_values, text_fires
 from sleuth.prompts import data_block, render, worked_examples
 from sleuth.scorers.registry import ScoringInput, scorer
@@ -43,8 +44,45 @@ def _turns(description: str) -> list[dict]:
 
 
 def read_rule(llm, description: str):
-    """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none)."""
-    return llm.structured(_turns(description), Reading, max_tokens=400, brief=Reading.BRIEF).rule
+    """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none),
+    less any clause the reader copied from a worked example (see `without_copied_clauses`)."""
+    rule = llm.structured(_turns(description), Reading, max_tokens=400, brief=Reading.BRIEF).rule
+    return parse_predicate(without_copied_clauses(predicate_dict(rule), description))
+
+
+_CHOICE_FORMS = ("numeric", "position", "inside")
+
+
+def _literals(node) -> set[str]:
+    """The words a rule quotes (tokens, regex patterns), regex syntax and escapes stripped ("ing$" -> "ing");
+    not the fixed choices of numeric, position and inside ("odd", "first", "quotes")."""
+    if isinstance(node, dict):
+        return set().union(*(_literals(v) for k, v in node.items() if k not in _CHOICE_FORMS))
+    if isinstance(node, list):
+        return set().union(*(_literals(v) for v in node))
+    if isinstance(node, str):
+        return {w.casefold() for w in re.findall(r"[^\W_]+", re.sub(r"\\.", " ", node))}
+    return set()
+
+
+def without_copied_clauses(rule: dict, words: str) -> dict:
+    """Drop each clause of an any/all made only of words that a worked reading uses and the description does
+    not (the 1.5B once added the example's `previous_token_in: [return]` to a rule about pronouns). Code, not
+    the LLM, decides; a clause with any word of its own, or a rule with no any/all, is left as read."""
+    shown = set().union(*(_literals(e["rule"]) for e in worked_examples("read_back_examples")))
+    said = {w.casefold() for w in re.findall(r"[^\W_]+", words)}
+
+    def copied(clause) -> bool:
+        found = _literals(clause)
+        return bool(found) and found <= shown and not found & said
+
+    for key in ("any", "all"):
+        if isinstance(rule.get(key), list):
+            kept = [without_copied_clauses(c, words) for c in rule[key] if not copied(c)]
+            if not kept:
+                return rule
+            return kept[0] if len(kept) == 1 else {**rule, key: kept}
+    return rule
 
 
 @scorer("read_back", "Token-level F1 on held-out windows of the rule an LLM reads out of the words alone.",
