@@ -69,6 +69,22 @@ def same_process(pid: int, start_time: str | None) -> bool:
     return process_alive(pid) and (start_time is None or _start_time(pid) in (None, start_time))
 
 
+def _cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime, every thread's
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def working(pid: int, over_s: float = 1.0) -> bool:
+    """`pid` used CPU in the last `over_s` seconds: a server generating for someone, not a hung or stopped one."""
+    before = _cpu_ticks(pid)
+    time.sleep(over_s)
+    after = _cpu_ticks(pid)
+    return before is not None and after is not None and after > before
+
+
 def healthy(base_url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(f"{base_url}/models", timeout=timeout) as resp:
@@ -232,6 +248,8 @@ def _usable(home: Path, state: dict, budget_s: float) -> bool:
     if not same_process(state["pid"], state.get("start_time")):
         return False  # dead: replaced, leases or not
     users = live_leases(home, state["model"])
+    if users and working(state["pid"]):
+        return True  # busy with its users' requests (the health check waits behind a generation): queue behind them
     if users:
         raise LLMUnreachable(
             f"the embedded LLM server for {state['model']} (pid {state['pid']}) did not answer its health check in "

@@ -1,6 +1,7 @@
 """The embedded server's bookkeeping that needs no model: pid reuse and lease liveness."""
 
 import os
+import signal
 import subprocess
 
 from sleuth.llm import local_server
@@ -32,3 +33,18 @@ def test_leases_of_dead_or_reused_pids_are_dropped(tmp_path):
         (leases / name).write_text("x")
     assert local_server.live_leases(tmp_path, "qwen2.5-coder-0.5b") == [os.getpid()]
     assert sorted(p.name for p in leases.iterdir()) == [mine]
+
+
+def test_a_process_using_cpu_is_working_and_a_stopped_or_idle_one_is_not():
+    """A busy embedded server (its health check queued behind a generation) is told from a hung one by CPU use."""
+    spinner = subprocess.Popen(["python3", "-c", "while True: pass"], start_new_session=True)
+    idle = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        assert local_server.working(spinner.pid, over_s=0.5)
+        assert not local_server.working(idle.pid, over_s=0.5)
+        os.kill(spinner.pid, signal.SIGSTOP)
+        assert not local_server.working(spinner.pid, over_s=0.5)
+        assert not local_server.working(999_999_999, over_s=0.1)
+    finally:
+        spinner.kill()
+        idle.kill()
