@@ -5,10 +5,12 @@
   balanced accuracy (a predictor that ignores the description scores 0.5 on it).
 - read-back agreement: an LLM reads only the description and restates it as a rule (a schema a
   small model fills well); code marks the tokens that rule fires on; the same metrics.
-- judge choice: an LLM reads the description and picks which of two statements says the same:
-  the true words or a decoy (another component's), asked twice with the order swapped. The
-  score is the share of the two asks that picked the truth, so a judge that ignores the
-  description (always the first, always the second, random) scores 0.5 on average.
+- judge choice: an LLM reads the description and two options, the true words and a decoy
+  (another component's), and says of each whether it describes the same tokens; asked twice
+  with the order swapped. An ask scores 1 when only the truth matched, 0 when only the decoy
+  did, 0.5 for both or neither, so a judge that ignores the description (always the first,
+  always both, random) scores 0.5 on average. (Asked to name one option, the 1.5B named the
+  first whatever it read, even when the description was the true words verbatim.)
   (An earlier absolute judge, "match / partial / miss", called 94% of decoys a match with the
   embedded 1.5B; the forced choice has a chance level a blind judge cannot beat.)
 """
@@ -32,13 +34,13 @@ CHANCE_CHOICE = 0.5  # a judge_choice that ignores the description scores this o
 
 
 class Choice(BaseModel):
-    reason: str = Field("", max_length=300)  # first, so a small model compares before it picks
-    choice: Literal[1, 2]
+    a_matches: bool
+    b_matches: bool
 
 
 class JudgeChoice(BaseModel):
-    score: float  # share of the two asks that picked the true words
-    picks: list[Literal["truth", "decoy"]]  # per ask, in the order asked
+    score: float  # mean over the two asks: 1 the truth alone matched, 0.5 both or neither, 0 the decoy alone
+    picks: list[Literal["truth", "decoy", "tie"]]  # per ask, in the order asked
 
 
 def _marks(tokens: list[str], listed: list[str]) -> list[bool]:
@@ -87,13 +89,16 @@ def read_back_agreement(llm, description: str, held: HeldoutTexts) -> tuple[Agre
 
 
 def judge_choice(llm, description: str, truth: str, decoy: str, seed: int | str = 0) -> JudgeChoice:
-    """Forced choice between the true words and a decoy, asked in both orders (position bias cancels);
-    which order comes first is seeded, so a judge that alternates its answers cannot follow a fixed pattern."""
+    """The true words and a decoy side by side, the judge saying of each whether it matches the description;
+    asked in both orders (position bias cancels), the first order seeded, so a judge that alternates its
+    answers cannot follow a fixed pattern."""
     asks = [(1, (truth, decoy)), (2, (decoy, truth))]
     random.Random(seed).shuffle(asks)
-    picks = []
+    picks, value = [], {"truth": 1.0, "tie": 0.5, "decoy": 0.0}
     for truth_at, (first, second) in asks:
         prompt = render("eval_choice", description=description, first=first, second=second)
-        reply = llm.structured([{"role": "user", "content": prompt}], Choice, max_tokens=160)
-        picks.append("truth" if reply.choice == truth_at else "decoy")
-    return JudgeChoice(score=picks.count("truth") / len(picks), picks=picks)
+        reply = llm.structured([{"role": "user", "content": prompt}], Choice, max_tokens=40)
+        truth_says, decoy_says = ((reply.a_matches, reply.b_matches) if truth_at == 1
+                                  else (reply.b_matches, reply.a_matches))
+        picks.append("tie" if truth_says == decoy_says else "truth" if truth_says else "decoy")
+    return JudgeChoice(score=sum(value[p] for p in picks) / len(picks), picks=picks)

@@ -183,12 +183,12 @@ def evaluator(request: dict) -> str | dict | None:
     if title == "HeadChoice":
         labels = re.findall(r"\b(L\d+H\d+) (\d\.\d+)", prompt)
         return {"heads": [label for label, score in labels if float(score) >= 0.4][:4]}
-    if title == "Choice":  # the statement sharing more words with the description (the first on a tie)
+    if title == "Choice":  # the option sharing more words with the description matches (both on a tie)
         description = _description(prompt)
-        first, second = (re.search(rf"<<<DATA statement {i}\n(.*?)\nDATA>>>", prompt, re.S).group(1) for i in (1, 2))
+        first, second = (re.search(rf"<<<DATA {name}\n(.*?)\nDATA>>>", prompt, re.S).group(1) for name in "AB")
         words = lambda text: {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}  # noqa: E731
         shared = [len(words(description) & words(s)) for s in (first, second)]
-        return {"reason": "word overlap", "choice": 2 if shared[1] > shared[0] else 1}
+        return {"a_matches": shared[0] >= shared[1], "b_matches": shared[1] >= shared[0]}
     if title == "TokenGuesses" and "listed once for each place" in prompt:
         keys = keywords(_description(prompt))
         lists = [json.loads(t) for t in _texts(prompt)]

@@ -1,5 +1,6 @@
-"""The find suite's judge: a forced choice between the true words and a decoy, asked in both orders.
-A judge that reads the description picks the truth; one that ignores it scores at chance (0.5)."""
+"""The find suite's judge: the true words and a decoy side by side, the judge saying of each whether it
+matches, asked in both orders. A judge that reads the description picks the truth; one that ignores it
+scores at chance (0.5)."""
 
 import random
 import re
@@ -20,23 +21,28 @@ CASES = [("It fires on 'the'.", "Fires on the word 'the'.", "Fires on the word '
          ("Tokens ending in 'ing'.", "Fires on words ending in 'ing'.", "Fires on 'not' and 'never'.")]
 
 
-def _statements(prompt: str) -> tuple[str, str, str]:
-    found = [re.search(rf"<<<DATA {name}\n(.*?)\nDATA>>>", prompt, re.S).group(1)
-             for name in ("description", "statement 1", "statement 2")]
+def _options(prompt: str) -> tuple[str, str, str]:
+    found = [re.search(rf"<<<DATA {name}\n(.*?)\nDATA>>>", prompt, re.S).group(1) for name in ("description", "A", "B")]
     return found[0], found[1], found[2]
 
 
-def _reader(request):  # picks the statement that quotes a word the description quotes
-    description, first, second = _statements(request["messages"][-1]["content"])
+def _reader(request):  # an option matches when it quotes a word the description quotes
+    description, first, second = _options(request["messages"][-1]["content"])
     quoted = set(QUOTED.findall(description))
-    return {"reason": "quoted words", "choice": 1 if quoted & set(QUOTED.findall(first)) else 2}
+    return {"a_matches": bool(quoted & set(QUOTED.findall(first))), "b_matches": bool(quoted & set(QUOTED.findall(second)))}
 
 
 def _blind(kind: str):
     rng, turn = random.Random(7), iter(range(10_000))
-    pick = {"first": lambda: 1, "second": lambda: 2, "alternate": lambda: 1 + next(turn) % 2,
-            "random": lambda: rng.choice([1, 2])}[kind]
-    return lambda request: {"reason": "not read", "choice": pick()}
+    pick = {"first": lambda: (True, False), "second": lambda: (False, True), "both": lambda: (True, True),
+            "alternate": lambda: [(True, False), (False, True)][next(turn) % 2],
+            "random": lambda: (rng.random() < 0.5, rng.random() < 0.5)}[kind]
+
+    def responder(request):
+        a, b = pick()
+        return {"a_matches": a, "b_matches": b}
+
+    return responder
 
 
 def _scores(responder, cases) -> list[float]:
@@ -52,7 +58,7 @@ def test_a_judge_that_reads_picks_the_true_words_and_a_wrong_description_gets_th
     assert _scores(_reader, wrong) == [0.0] * len(CASES)
 
 
-@pytest.mark.parametrize("kind", ["first", "second", "alternate", "random"])
+@pytest.mark.parametrize("kind", ["first", "second", "both", "alternate", "random"])
 def test_a_judge_that_ignores_the_description_scores_at_chance(kind):
     scores = _scores(_blind(kind), CASES * 4)
     assert abs(sum(scores) / len(scores) - CHANCE_CHOICE) <= 0.15, (kind, scores)
