@@ -46,8 +46,8 @@ class ComponentResult(BaseModel):
     rule: dict | None = None
     read_back_f1: float | None = None  # the rule an LLM reads out of the words alone, against the true function
     read_back_rule: dict | None = None
-    judge_choice: float | None = None  # share of two forced choices (true words vs a decoy) that picked the truth
-    judge_picks: list[str] | None = None  # "truth"/"decoy" per ask (one with each order of the two, seeded)
+    judge_choice: float | None = None  # true words vs a decoy, each said to match or not: 1 truth alone, 0.5 tie
+    judge_picks: list[str] | None = None  # "truth"/"decoy"/"tie" per ask (one with each order of the two, seeded)
     decoy: str | None = None  # the decoy's words (another category's component)
     judge: str | None = None  # legacy, reports before judge_choice: match / partial / miss against the true words
     judge_score: float | None = None  # legacy
@@ -76,7 +76,7 @@ class Summary(BaseModel):
     f1: float
     precision: float
     recall: float
-    judge_choice: float | None = None  # forced choice, true words vs a decoy: chance is 0.5
+    judge_choice: float | None = None  # true words vs a decoy side by side: chance is 0.5
     judge_match: float | None = None  # legacy absolute judge (reports before judge_choice)
     decoy_match: float | None = None
     rule_f1: float | None  # a description without a rule counts 0; None for the reference (the truth has no rule to score)

@@ -58,9 +58,9 @@ class HeadResult(BaseModel):
     description: str | None = None
     status: str = "failed"
     reason: str | None = None
-    verdict: str | None = None  # the forced choice's picks, "truth"/"decoy" per order asked
-    right: float | None = None  # share of the two asks that picked the true behaviour over the decoy (chance 0.5)
-    decoy_right: float | None = None  # share that picked the decoy, a behaviour the head does not have
+    verdict: str | None = None  # the judge's picks per order asked: truth / decoy / tie
+    right: float | None = None  # judge choice between the true behaviour and the decoy (chance 0.5)
+    decoy_right: float | None = None  # one minus that: the decoy is a behaviour the head does not have
     llm_tokens: int = 0
     seconds: float = 0.0
 

@@ -81,9 +81,9 @@ def render(rows: list[Row]) -> str:
     head = ("| suite | mode | n | failed | F1 | read-back F1 | judge choice | judge match | decoy match | rule F1 | head precision | "
             "head recall | head text right | LLM tokens | wall s | LLM | commit | date |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
-             "Judge choice: an LLM reads the description and picks which of two statements says the same, the "
-             "true words or a decoy (another category's component), once in each order: a judge that ignores "
-             "the description scores 0.5. Judge match and decoy match are the absolute judge of older runs "
+             "Judge choice: an LLM reads the description and says of two options, the true words and a decoy "
+             "(another category's component), whether each matches it, once in each order (1 only the truth, "
+             "0 only the decoy, 0.5 both or neither): a judge that ignores the description scores 0.5. Judge match and decoy match are the absolute judge of older runs "
              "(match / partial / miss against the true words, and the same against a decoy; heads: a behaviour "
              "the head does not have): it means something only where it is well above decoy match. "
              "F1: an LLM lists the firing tokens from the words alone. Read-back F1: an LLM restates the words "
