@@ -12,7 +12,7 @@
   always both, random) scores 0.5 on average. (Asked to name one option, the 1.5B named the
   first whatever it read, even when the description was the true words verbatim.)
   (An earlier absolute judge, "match / partial / miss", called 94% of decoys a match with the
-  embedded 1.5B; the forced choice has a chance level a blind judge cannot beat.)
+  embedded 1.5B; this judge has a chance level that a blind judge cannot beat.)
 """
 
 from __future__ import annotations
