@@ -56,12 +56,18 @@ def _locked(home: Path):
     return file_lock(_dir(home) / "server.lock", what="the embedded LLM server's state")
 
 
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of `pid` (Linux), which a reused pid does not share."""
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (Linux): field 3 of proc(5) first; [] if the process is gone."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return None
+        return []
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of `pid`, which a reused pid does not share."""
+    fields = _stat_fields(pid)
+    return fields[19] if len(fields) > 19 else None
 
 
 def same_process(pid: int, start_time: str | None) -> bool:
@@ -70,11 +76,8 @@ def same_process(pid: int, start_time: str | None) -> bool:
 
 
 def _cpu_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime, every thread's
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if len(fields) > 12 else None  # utime + stime, every thread's
 
 
 def working(pid: int, over_s: float = 1.0) -> bool:

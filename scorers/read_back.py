@@ -53,6 +53,10 @@ def read_rule(llm, description: str):
 _CHOICE_FORMS = ("numeric", "position", "inside")
 
 
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in re.findall(r"[^\W_]+", text)}
+
+
 def _literals(node) -> set[str]:
     """The words a rule quotes (tokens, regex patterns), regex syntax and escapes stripped ("ing$" -> "ing");
     not the fixed choices of numeric, position and inside ("odd", "first", "quotes")."""
@@ -61,7 +65,7 @@ def _literals(node) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_literals(v) for v in node))
     if isinstance(node, str):
-        return {w.casefold() for w in re.findall(r"[^\W_]+", re.sub(r"\\.", " ", node))}
+        return _words(re.sub(r"\\.", " ", node))
     return set()
 
 
@@ -70,19 +74,22 @@ def without_copied_clauses(rule: dict, words: str) -> dict:
     not (the 1.5B once added the example's `previous_token_in: [return]` to a rule about pronouns). Code, not
     the LLM, decides; a clause with any word of its own, or a rule with no any/all, is left as read."""
     shown = set().union(*(_literals(e["rule"]) for e in worked_examples("read_back_examples")))
-    said = {w.casefold() for w in re.findall(r"[^\W_]+", words)}
+    said = _words(words)
 
     def copied(clause) -> bool:
         found = _literals(clause)
         return bool(found) and found <= shown and not found & said
 
-    for key in ("any", "all"):
-        if isinstance(rule.get(key), list):
-            kept = [without_copied_clauses(c, words) for c in rule[key] if not copied(c)]
-            if not kept:
-                return rule
-            return kept[0] if len(kept) == 1 else {**rule, key: kept}
-    return rule
+    def pruned(node: dict) -> dict:
+        for key in ("any", "all"):
+            if isinstance(node.get(key), list):
+                kept = [pruned(c) for c in node[key] if not copied(c)]
+                if not kept:
+                    return node
+                return kept[0] if len(kept) == 1 else {**node, key: kept}
+        return node
+
+    return pruned(rule)
 
 
 @scorer("read_back", "Token-level F1 on held-out windows of the rule an LLM reads out of the words alone.",
