@@ -45,9 +45,10 @@ def _turns(description: str) -> list[dict]:
 
 def read_rule(llm, description: str):
     """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none),
-    less any clause the reader copied from a worked example (see `without_copied_clauses`)."""
+    less any clause the reader copied from a worked example (see `without_copied_clauses`), and with a word
+    list misread as a character class made the list it meant (see `word_lists_from_classes`)."""
     rule = llm.structured(_turns(description), Reading, max_tokens=400, brief=Reading.BRIEF).rule
-    return parse_predicate(without_copied_clauses(predicate_dict(rule), description))
+    return parse_predicate(word_lists_from_classes(without_copied_clauses(predicate_dict(rule), description)))
 
 
 _CHOICE_FORMS = ("numeric", "position", "inside")
@@ -90,6 +91,36 @@ def without_copied_clauses(rule: dict, words: str) -> dict:
         return node
 
     return pruned(rule)
+
+
+_CLASS_OF_WORDS = re.compile(r"(?:\(\?[a-z]+\))?(?:\^|\\b)?\[([^\[\]]+)\](?:\$|\\b)?")
+_LISTED_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+
+def _listed_words(pattern: str) -> list[str] | None:
+    """The words of a character class written as alternatives (`^[It|They|i]$`), or None for any other regex:
+    a class never holds `|` as a separator, so `[aeiou]` or `[0-9]` is a real class and stays one."""
+    found = _CLASS_OF_WORDS.fullmatch(pattern)
+    words = found.group(1).split("|") if found else []
+    if len(words) < 2 or not all(_LISTED_WORD.fullmatch(w) for w in words):
+        return None
+    return words
+
+
+def word_lists_from_classes(rule: dict) -> dict:
+    """A regex that is one character class of words joined by `|` becomes the `token_in` list it meant: the
+    1.5B wrote `[It|They|i]` for "the pronouns it, they, I", a class of single letters that fires on most words.
+    Code rewrites it, in any any/all/not; every other form is left as read."""
+    if "regex" in rule and isinstance(rule["regex"], dict):
+        pattern = rule["regex"].get("token") or rule["regex"].get("word") or ""
+        words = _listed_words(pattern)
+        return {"token_in": words} if words else rule
+    for key in ("any", "all"):
+        if isinstance(rule.get(key), list):
+            return {**rule, key: [word_lists_from_classes(c) for c in rule[key]]}
+    if isinstance(rule.get("not"), dict):
+        return {**rule, "not": word_lists_from_classes(rule["not"])}
+    return rule
 
 
 @scorer("read_back", "Token-level F1 on held-out windows of the rule an LLM reads out of the words alone.",

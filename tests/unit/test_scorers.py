@@ -295,6 +295,24 @@ def test_a_clause_copied_from_a_worked_reading_is_dropped_and_one_the_words_stat
     assert predicate_dict(stated) == copied
 
 
+
+def test_a_word_list_misread_as_a_character_class_is_read_as_the_list_and_real_classes_stay():
+    """The 1.5B wrote `[It|They|i]` (a class of letters, firing on most words) for the pronouns it, they, I."""
+    from sleuth.predicates import predicate_dict
+    from sleuth.predicates.fit import rule_values
+    from sleuth.scorers.read_back import read_rule
+
+    replies = iter([{"all": [{"regex": {"word": "^[It|They|i]$"}}, {"not": {"regex": {"token": "(?i)[he|she]"}}}]},
+                    {"any": [{"regex": {"token": "[aeiou]"}}, {"regex": {"word": "(It|They)"}}]}])
+    with FakeLLM(responder=lambda request: {"statement": "as read", "rule": next(replies)}) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        listed = read_rule(client, "Fires on the pronouns It, They and I, but not on he or she.")
+        kept = read_rule(client, "Fires on tokens with a vowel, and on It or They.")
+    _MODE_CACHE.clear()
+    assert predicate_dict(listed) == {"all": [{"token_in": ["it", "they", "i"]}, {"not": {"token_in": ["he", "she"]}}]}
+    assert rule_values(listed, [" It", " was", " they", " said", " I", " she"]) == [1, 0, 1, 0, 1, 0]
+    assert predicate_dict(kept) == {"any": [{"regex": {"token": "[aeiou]"}}, {"regex": {"word": "(It|They)"}}]}
+
 # intervention: the judge picks the steered continuation from the words; blind pickers score at chance
 def _steered(n=12, changed=True):
     from sleuth.scorers.examples import SteeredText
