@@ -38,6 +38,17 @@ def agent_settings(job: JobContext):
     return job.settings.agent.model_copy(update=update)
 
 
+def _forget_earlier_try(record: TaskRecord, thread_id: str) -> None:
+    """A try of this thread that failed (or was killed) after it was counted: the resumed thread's summary
+    holds its steps, tokens and findings again, so they are taken out first and counted once."""
+    earlier = record.progress.get("threads", {}).pop(thread_id, None)
+    if earlier:
+        record.steps -= earlier["steps"]
+        record.llm_tokens -= earlier["llm_tokens"]
+        counted = {tuple(f) for f in earlier["findings"]}
+        record.findings = [f for f in record.findings if (f.component, f.text) not in counted]
+
+
 def investigate(job: JobContext, record: TaskRecord, question: str, thread_id: str) -> dict:
     """Ask (or resume) one question; add what it found to `record`; return the agent's summary."""
     from sleuth.agent import build
@@ -57,6 +68,7 @@ def investigate(job: JobContext, record: TaskRecord, question: str, thread_id: s
         inv.close()
     summary = summarize(state)
     budget = summary["budget"]
+    _forget_earlier_try(record, thread_id)
     record.steps += budget.get("steps", 0)
     record.llm_tokens += budget.get("tokens", 0)
     for evidence_id in summary["evidence_ids"]:
@@ -67,6 +79,9 @@ def investigate(job: JobContext, record: TaskRecord, question: str, thread_id: s
                                        status=f["status"], written_by=f.get("written_by", "llm"),
                                        scores=f.get("scores", []), rule=f.get("rule"), description_id=f.get("description_id"),
                                        evidence_ids=cited, reason=f.get("reason")))
+    record.progress.setdefault("threads", {})[thread_id] = {
+        "steps": budget.get("steps", 0), "llm_tokens": budget.get("tokens", 0),
+        "findings": [[f.component, f.text] for f in record.findings[-len(summary["findings"]):]] if summary["findings"] else []}
     for f in summary["findings"][:MAX_PATTERNS]:
         pattern_plot(job, record, f["component"])
     if summary["partial"]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from sleuth.audit import plots
 from sleuth.audit.runlog import RunLog
@@ -13,11 +13,17 @@ ORDER = {"validated": 0, "rejected": 1, "unscored": 2, "failed": 3}
 
 
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("sleuth.audit", "templates"), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=PackageLoader("sleuth.audit", "templates"), autoescape=_is_html,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["svg"] = plots.render
     env.filters["score"] = _score
     return env
+
+
+def _is_html(name: str | None) -> bool:
+    """Escape every value in an HTML page. (jinja2's select_autoescape(["html"]) looks only at the last suffix,
+    so it left `report.html.j2` unescaped: corpus text and LLM output ran as markup in the reader's browser.)"""
+    return bool(name) and ".html" in Path(name).suffixes
 
 
 def _score(s: dict) -> str:

@@ -19,7 +19,7 @@ from sleuth.atomic_files import write_atomically
 RUNLOG_VERSION = 1
 KIND = "sleuth-audit-run"
 
-TaskStatus = Literal["pending", "running", "done", "failed", "skipped"]
+TaskStatus = Literal["pending", "running", "done", "unfinished", "failed", "skipped"]  # unfinished: its budget ran out
 
 
 def now() -> str:
@@ -108,7 +108,7 @@ class RunLog(BaseModel):
         count = lambda status: sum(t.status == status for t in self.tasks)  # noqa: E731
         findings = [f for t in self.tasks for f in t.findings]
         return {"tasks": len(self.tasks), "done": count("done"), "failed": count("failed"),
-                "skipped": count("skipped"), "pending": count("pending") + count("running"),
+                "skipped": count("skipped"), "pending": count("pending") + count("running") + count("unfinished"),
                 "steps": sum(t.steps for t in self.tasks), "llm_tokens": sum(t.llm_tokens for t in self.tasks),
                 "seconds": round(sum(t.seconds for t in self.tasks), 1),
                 "findings": len(findings), "validated": sum(f.status == "validated" for f in findings),

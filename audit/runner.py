@@ -23,11 +23,9 @@ from sleuth.audit.runlog import Resolved, RunLog, TaskRecord
 from sleuth.audit.spec import AuditSpecError, JobSpec, Limits
 from sleuth.audit.tasks import load_kinds
 from sleuth.errors import SleuthError
-from sleuth.locks import file_lock
-from sleuth.run_folder import claim
+from sleuth.run_folder import claim, writer_lock
 
 RUN_FILE = "run.json"
-LOCK_FILE = ".audit.lock"
 
 
 def check_output(out: Path, spec: JobSpec, resume: bool) -> None:
@@ -124,14 +122,15 @@ class AuditRunner:
 
     def run(self, job: JobContext, open_llm) -> RunLog:
         with ExitStack() as stack:
-            self.out.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(file_lock(self.out / LOCK_FILE, timeout_s=0, what=f"audit output {self.out}"))
+            stack.enter_context(writer_lock(self.out, "audit output"))
+            check_output(self.out, self.spec, self.resume)  # again, under the lock: a second run started beside us
             log = runlog.load(self.out / RUN_FILE) if self.resume else None
             if log is None:
                 log = RunLog(fingerprint=self.spec.fingerprint(), spec=self.spec.model_dump(mode="json"),
                              tasks=[TaskRecord(id=t.id, kind=t.kind, title=load_kinds()[t.kind].title(t))
                                     for t in self.spec.tasks])
             log.attempts += 1
+            log.spec = self.spec.model_dump(mode="json")  # a resume may bring larger budgets (not in the fingerprint)
             log.status = "running"
             self.log = log
 
@@ -172,7 +171,8 @@ class AuditRunner:
         began = time.monotonic()
         try:
             load_kinds()[task.kind].run(task, record, job)
-            record.status = "done"
+            if record.status == "running":  # a task its budget stopped says "unfinished": --resume continues it
+                record.status = "done"
         except SleuthError as exc:
             record.status, record.errors = "failed", [*record.errors, str(exc)]
         except Exception as exc:  # a bug in one task must not stop the job; its type and message are kept
@@ -197,6 +197,7 @@ def job_llm_config(spec: JobSpec, settings):
     from pydantic import SecretStr
 
     from sleuth.llm import llm_config
+    from sleuth.llm.settings import key_may_go_to
 
     trusted = settings.llm.base_url_trusted if not spec.llm.base_url else False
     cfg = llm_config(spec.llm.base_url or settings.llm.base_url, spec.llm.model or settings.llm.model,
@@ -205,5 +206,8 @@ def job_llm_config(spec: JobSpec, settings):
         key = os.environ.get(spec.llm.api_key_env)
         if not key:
             raise AuditSpecError(f"llm.api_key_env names {spec.llm.api_key_env}, which is not set in the environment")
+        if not key_may_go_to(cfg.base_url, trusted):  # the same policy as the default key
+            raise AuditSpecError(f"llm.api_key_env: not sending {spec.llm.api_key_env} to {cfg.base_url} over plain "
+                                 "http (the job file named it); set SLEUTH_LLM_SEND_KEY=1 to send it")
         cfg = cfg.model_copy(update={"api_key": SecretStr(key)})
     return cfg

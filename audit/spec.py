@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sleuth.errors import SleuthError
 
 SPEC_VERSION = 1
+LLM_KEY_VARIABLE = re.compile(r"SLEUTH_LLM_API_KEY|OPENAI_API_KEY|SLEUTH_LLM_KEY_[A-Z0-9_]+")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -27,13 +28,14 @@ class AuditSpecError(SleuthError):
 
 
 def seconds(value: str | float | int) -> float:
-    """'8h', '15m', '90s', '2.5h' or a number of seconds."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
+    """'8h', '15m', '90s', '2.5h' or a number of seconds; more than zero (0 is not 'no limit')."""
+    m = None if isinstance(value, (int, float)) else _DURATION.match(str(value))
+    if m is None and not isinstance(value, (int, float)):
         raise ValueError(f"'{value}' is not a duration such as 90s, 15m or 8h")
-    return float(m.group(1)) * _UNITS[m.group(2)]
+    duration = float(value) if m is None else float(m.group(1)) * _UNITS[m.group(2)]
+    if not duration > 0:
+        raise ValueError(f"'{value}' is not a duration more than zero (leave it out for no limit)")
+    return duration
 
 
 class Strict(BaseModel):
@@ -66,6 +68,15 @@ class LLMSpec(Strict):
     model: str | None = None
     api_key_env: str | None = None
     timeout_s: float | None = Field(None, gt=0)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _an_llm_key(cls, name: str | None) -> str | None:
+        """A job may come from someone else: it may name only a variable meant for an LLM key, never any secret."""
+        if name is not None and not LLM_KEY_VARIABLE.fullmatch(name):
+            raise ValueError(f"may name only an LLM key variable (SLEUTH_LLM_API_KEY, OPENAI_API_KEY or "
+                             f"SLEUTH_LLM_KEY_<NAME>), not {name!r}")
+        return name
 
 
 class ModelRef(Strict):
@@ -212,8 +223,11 @@ class JobSpec(Strict):
         return self
 
     def fingerprint(self) -> str:
-        """What --resume must find unchanged."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        """What --resume must find unchanged: everything but the budgets (a run stopped by its budget is resumed
+        with a larger one)."""
+        data = self.model_dump(mode="json", exclude={"budget"})
+        data["tasks"] = [{k: v for k, v in t.items() if k != "budget"} for t in data["tasks"]]
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _where(error: dict, spec: dict) -> str:
@@ -249,7 +263,11 @@ def parse_job(text: str, source: str = "job") -> JobSpec:
 def load_job(path: Path) -> JobSpec:
     if not path.is_file():
         raise AuditSpecError(f"job file {path} does not exist")
-    return parse_job(path.read_text(), str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise AuditSpecError(f"{path}: not UTF-8 text (byte {exc.start}); a job is a UTF-8 YAML file") from None
+    return parse_job(text, str(path))
 
 
 def output_dir(spec: JobSpec, override: Path | None = None) -> Path:

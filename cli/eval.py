@@ -10,6 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sleuth import run_folder
+from sleuth.atomic_files import write_atomically
 from sleuth.cli.output import console, emit_json, err_console
 from sleuth.evals.find_run import SCORERS as SCORER_NAMES  # a light module: --help loads no model
 
@@ -49,8 +51,7 @@ def _record(report, rows, work: Path, settings, scoreboard: Path | None) -> Path
     """Write report.json, stamp the rows and merge them into the scoreboard and the history; the board's path."""
     from sleuth.evals.scoreboard import stamp, update
 
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "report.json").write_text(report.model_dump_json(indent=1))
+    write_atomically(work / "report.json", report.model_dump_json(indent=1))
     board = scoreboard or settings.home / "evals" / "scoreboard.json"
     update(board, stamp(rows), settings.home / "evals" / "history.jsonl")
     return board
@@ -154,13 +155,13 @@ def find(
         target = load_target(model or settings.model, settings.home)
         return ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
 
-    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, FIND_MODES[mode],
-                             len(components),
-                             json_out, lambda env, judge, modes, **bar: run_find(
-                                 components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts, out=work,
-                                 rescore=rescore, scorers=chosen, decoy_pool=whole_suite, **bar))
-    rows = find_rows(report)
-    board = _record(report, rows, work, settings, scoreboard)
+    with find_run.held(work, resume):
+        report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), context, work, FIND_MODES[mode],
+                                 len(components), json_out, lambda env, judge, modes, **bar: run_find(
+                                     components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts,
+                                     out=work, rescore=rescore, scorers=chosen, decoy_pool=whole_suite, **bar))
+        rows = find_rows(report)
+        board = _record(report, rows, work, settings, scoreboard)
     if json_out:
         return emit_json(report)
     _show(rows, work, board)
@@ -193,11 +194,12 @@ def heads(
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     chosen, truth = default_heads(ctx, model, head_list)
     work = (out or settings.home / "evals" / "runs" / time.strftime("heads-%Y%m%d-%H%M%S")).resolve()
-    report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), lambda: ctx, work, MODES[mode],
-                             len(chosen) + 2, json_out,
-                             lambda env, judge, modes, **bar: run_heads(env, judge, modes, chosen, truth=truth, **bar))
-    rows = heads_rows(report, f"heads:{target.name}")
-    board = _record(report, rows, work, settings, scoreboard)
+    with run_folder.writer_lock(work, "eval heads output"):
+        report = _with_endpoints(settings, (llm, llm_model, judge_llm, judge_model), lambda: ctx, work, MODES[mode],
+                                 len(chosen) + 2, json_out,
+                                 lambda env, judge, modes, **bar: run_heads(env, judge, modes, chosen, truth=truth, **bar))
+        rows = heads_rows(report, f"heads:{target.name}")
+        board = _record(report, rows, work, settings, scoreboard)
     if json_out:
         return emit_json(report)
     console.print("ground truth: " + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in report.truth.heads.items()),

@@ -86,28 +86,29 @@ def label(
         client.schema_mode()  # an unreachable endpoint or a bad key: one line, before anything is written
         spec = build_spec(target.name, sae or str(whole), "sae" if sae else "site", units, preset, chosen,
                           settings.agent, refine, rounds, client.model, exact_first)
-        outdir.check(out, spec, resume)
-        setup = setup.model_copy(update={"llm_base_url": client.cfg.base_url, "llm_model": client.model})
-        embed = None
-        if "embedding" in chosen.scorers:
-            from sleuth.memory.embedding import MiniLMEmbedding
+        with outdir.held(out, spec, resume):
+            setup = setup.model_copy(update={"llm_base_url": client.cfg.base_url, "llm_model": client.model,
+                                             "llm_url_trusted": bool(llm) or settings.llm.base_url_trusted})
+            embed = None
+            if "embedding" in chosen.scorers:
+                from sleuth.memory.embedding import MiniLMEmbedding
 
-            embed = MiniLMEmbedding()
-        store = open_store(settings.home, settings.chroma_url)
-        ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
-        columns = [TextColumn("[bold]labeling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   TextColumn("{task.fields[line]}")]
-        with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
-            bar = progress.add_task("label", total=len(items), line="scanning the corpus (cached after the first run)")
+                embed = MiniLMEmbedding()
+            store = open_store(settings.home, settings.chroma_url)
+            ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus)
+            columns = [TextColumn("[bold]labeling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       TextColumn("{task.fields[line]}")]
+            with Progress(*columns, console=err_console, disable=quiet, transient=False) as progress:
+                bar = progress.add_task("label", total=len(items), line="scanning the corpus (cached after the first run)")
 
-            def on_item(record, totals):
-                progress.update(bar, completed=totals["done"], line=_progress_line(totals))
+                def on_item(record, totals):
+                    progress.update(bar, completed=totals["done"], line=_progress_line(totals))
 
-            run = LabelRun(spec=spec, out=out, ctx=ctx, site=whole, items=items, llm=client, store=store, embed=embed,
-                           concurrency=concurrency, neuronpedia_id=opened.neuronpedia_id, on_item=on_item,
-                           ray_address=ray, setup=setup)
-            totals = run.run()
-            progress.update(bar, completed=totals["done"])
+                run = LabelRun(spec=spec, out=out, ctx=ctx, site=whole, items=items, llm=client, store=store, embed=embed,
+                               concurrency=concurrency, neuronpedia_id=opened.neuronpedia_id, on_item=on_item,
+                               ray_address=ray, setup=setup)
+                totals = run.run()
+                progress.update(bar, completed=totals["done"])
     finally:
         session.__exit__(None, None, None)
     if json_out:

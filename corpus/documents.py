@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from sleuth.errors import CorpusError
+
 
 class Document(BaseModel):
     id: str  # stable: "<domain>:<source>"
@@ -60,6 +62,11 @@ class Corpus:
             for n, line in enumerate(f):
                 if line.strip():
                     row = json.loads(line)
+                    if not isinstance(row, dict):
+                        raise CorpusError(f"{path}: line {n + 1} is a JSON {type(row).__name__}, not an object "
+                                          f"with a '{text_field}' field")
+                    if not isinstance(row.get(text_field), str):
+                        raise CorpusError(f"{path}: line {n + 1} has no '{text_field}' field of text (set --text-field)")
                     docs.append(Document(id=row.get("id", f"{path.name}:{n}"), domain=row.get("domain", "user"),
                                          text=row[text_field]))
         return cls(name, docs)

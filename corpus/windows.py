@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sleuth.atomic_files import load_arrays, save_arrays_atomically
 from sleuth.corpus.documents import Corpus
 from sleuth.errors import CorpusError
+from sleuth.locks import file_lock
 
 HELDOUT_PERCENT = 20
 
@@ -61,15 +63,20 @@ def build_windows(corpus: Corpus, tokenizer, length: int = 64, cache_dir: Path |
         raise CorpusError(f"window length must be >= 2, got {length}")
     doc_ids = [d.id for d in corpus.documents]
     domains = [d.domain for d in corpus.documents]
-    cache = None
-    if cache_dir is not None:
-        cache = cache_dir / f"windows-{corpus.checksum[:16]}-{_tokenizer_key(tokenizer)}-{length}.npz"
-        if cache.is_file():
-            try:
-                data = np.load(cache)
-                return Windows(data["tokens"], data["doc_index"], data["heldout"], doc_ids, domains)
-            except (OSError, ValueError, KeyError):
-                cache.unlink(missing_ok=True)
+    if cache_dir is None:
+        return _tokenize(corpus, tokenizer, length)
+    cache = cache_dir / f"windows-{corpus.checksum[:16]}-{_tokenizer_key(tokenizer)}-{length}.npz"
+    with file_lock(cache.with_suffix(".lock")):  # one process builds it; the others wait and read it
+        arrays = load_arrays(cache, ("tokens", "doc_index", "heldout"))
+        if arrays is None:
+            windows = _tokenize(corpus, tokenizer, length)
+            save_arrays_atomically(cache, tokens=windows.tokens, doc_index=windows.doc_index, heldout=windows.heldout)
+            return windows
+    return Windows(arrays["tokens"], arrays["doc_index"], arrays["heldout"], doc_ids, domains)
+
+
+def _tokenize(corpus: Corpus, tokenizer, length: int) -> Windows:
+    doc_ids = [d.id for d in corpus.documents]
     encoded = tokenizer([d.text for d in corpus.documents], add_special_tokens=False)["input_ids"]
     rows, owners = [], []
     for i, ids in enumerate(encoded):
@@ -81,12 +88,7 @@ def build_windows(corpus: Corpus, tokenizer, length: int = 64, cache_dir: Path |
         raise CorpusError(f"corpus '{corpus.name}' has no document of at least {length} tokens")
     tokens, doc_index = np.concatenate(rows), np.concatenate(owners)
     heldout = np.array([is_heldout(doc_ids[i]) for i in doc_index], dtype=bool)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, tokens=tokens, doc_index=doc_index, heldout=heldout)
-        tmp.replace(cache)
-    return Windows(tokens, doc_index, heldout, doc_ids, domains)
+    return Windows(tokens, doc_index, heldout, doc_ids, [d.domain for d in corpus.documents])
 
 
 def token_counts(corpus: Corpus, tokenizer) -> dict[str, int]:

@@ -45,6 +45,11 @@ def check(out: Path, resume: bool) -> None:
     run_folder.claim(out, MANIFEST, "an eval find run", resume, ConfigError)
 
 
+def held(out: Path, resume: bool):
+    """This process is the folder's one writer for the whole run, checked under its lock."""
+    return run_folder.held(out, MANIFEST, "an eval find run", resume, ConfigError)
+
+
 def start(out: Path, spec: FindRunSpec) -> None:
     """Write the manifest of a new run, or check that a resumed run has the same settings."""
     if (out / MANIFEST).is_file():

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from sleuth import __version__
 from sleuth.atomic_files import write_atomically
+from sleuth.locks import file_lock
 
 
 class Row(BaseModel):
@@ -54,16 +55,17 @@ def stamp(rows: list[Row]) -> list[Row]:
 
 def update(board: Path, rows: list[Row], history: Path) -> dict[str, Row]:
     """Merge `rows` into the scoreboard at `board` (.json; the .md twin is written beside it)."""
-    current: dict[str, Row] = {}
-    if board.is_file():
-        try:
-            current = {k: Row.model_validate(v) for k, v in json.loads(board.read_text())["rows"].items()}
-        except (ValueError, KeyError, TypeError):
-            current = {}  # an unreadable scoreboard is rebuilt from this run; the history keeps every run
-    for row in rows:
-        current[f"{row.suite}/{row.mode}"] = row
-    write_atomically(board, json.dumps({"rows": {k: v.model_dump() for k, v in sorted(current.items())}}, indent=1))
-    write_atomically(board.with_suffix(".md"), render(list(current.values())))
+    with file_lock(board.with_name(f".{board.name}.lock"), what=f"the scoreboard {board}"):  # read-modify-write
+        current: dict[str, Row] = {}
+        if board.is_file():
+            try:
+                current = {k: Row.model_validate(v) for k, v in json.loads(board.read_text())["rows"].items()}
+            except (ValueError, KeyError, TypeError):
+                current = {}  # an unreadable scoreboard is rebuilt from this run; the history keeps every run
+        for row in rows:
+            current[f"{row.suite}/{row.mode}"] = row
+        write_atomically(board, json.dumps({"rows": {k: v.model_dump() for k, v in sorted(current.items())}}, indent=1))
+        write_atomically(board.with_suffix(".md"), render(list(current.values())))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a", encoding="utf-8") as fh:
         for row in rows:

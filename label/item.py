@@ -16,8 +16,8 @@ from sleuth.llm.usage import UsageLedger
 from sleuth.tools.registry import ToolError
 
 
-def failed(item, reason: str) -> LabelRecord:
-    return LabelRecord(item=item, status="failed", reason=reason)
+def failed(item, reason: str, transient: bool = False) -> LabelRecord:
+    return LabelRecord(item=item, status="failed", reason=reason, transient=transient)
 
 
 def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_lock=None) -> LabelRecord:
@@ -26,7 +26,7 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
     ledger = UsageLedger()
     client = llm.metered(ledger)
     began = time.perf_counter()
-    stage, draft, scores, rounds = "explain", None, [], []
+    stage, draft, scores, rounds, transient = "explain", None, [], [], False
     try:
         draft = explain(collected, client, spec.preset.rules, spec.preset.induce and spec.preset.rules)
         stage = "intervene"
@@ -49,10 +49,12 @@ def label_item(collected: Collected, spec: LabelSpec, llm, embed, ctx, forward_l
     except LLMUnreachable as exc:
         if not llm.alive():
             raise  # the endpoint is down: stop the run; this item stays unfinished for --resume
-        status, reason = "failed", f"{stage}: {exc}"  # one call timed out: only this item fails
-    except (LLMError, ToolError) as exc:
+        status, reason, transient = "failed", f"{stage}: {exc}", True  # one call timed out: only this item fails
+    except LLMError as exc:  # a 5xx or a reply that never parsed: --resume tries the item again
+        status, reason, transient = "failed", f"{stage}: {exc}", True
+    except ToolError as exc:
         status, reason = "failed", f"{stage}: {exc}"
-    return LabelRecord(item=collected.item, status=status, reason=reason,
+    return LabelRecord(item=collected.item, status=status, reason=reason, transient=transient,
                        label=draft.label if draft else None, rule=draft.rule if draft else None,
                        scores=[s.model_dump() for s in scores], rounds=rounds, fire_threshold=collected.fire_threshold,
                        frequency=collected.frequency, max_activation=collected.max, test=collected.test,

@@ -34,7 +34,10 @@ def parse_units(text: str | None, width: int, default: int = 20) -> list[int]:
     text = text.strip()
     if re.fullmatch(r"\d*:\d*", text):
         start, _, stop = text.partition(":")
-        units = list(range(int(start or 0), int(stop) if stop else width))
+        start, stop = int(start or 0), int(stop) if stop else width
+        if stop > width:  # checked before the list is built: 0:1000000000 must not build a billion items
+            raise LabelInputError(f"--latents '{text}' reaches {stop - 1}, outside the {width} units (0..{width - 1})")
+        units = list(range(start, stop))
     elif re.fullmatch(r"\d+(\s*,\s*\d+)*", text):
         units = list(dict.fromkeys(int(u) for u in text.split(",")))
     else:

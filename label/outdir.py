@@ -7,6 +7,7 @@ An existing folder that is not a label run is never written to.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from sleuth import run_folder
@@ -25,6 +26,15 @@ def check(out: Path, spec: LabelSpec | None, resume: bool) -> None:
     saved = run_folder.claim(out, MANIFEST, "a label run", resume, LabelInputError)
     if saved is not None and spec is not None:
         run_folder.same_settings(saved, spec, out, LabelInputError)
+
+
+@contextmanager
+def held(out: Path, spec: LabelSpec, resume: bool):
+    """This process is the folder's one writer for the whole run, checked under its lock."""
+    with run_folder.held(out, MANIFEST, "a label run", resume, LabelInputError) as saved:
+        if saved is not None:
+            run_folder.same_settings(saved, spec, out, LabelInputError)
+        yield
 
 
 def start(out: Path, spec: LabelSpec) -> None:

@@ -9,6 +9,8 @@ environment (never from the job), and needs the target's files under its SLEUTH_
 
 from __future__ import annotations
 
+import time
+
 from sleuth.label.items import Item, LabelInputError
 from sleuth.label.setup import WorkerSetup
 
@@ -33,7 +35,8 @@ class LabelWorker:
         opened = open_target(setup)
         self.site = opened.site
         self.ctx = ToolContext(target=opened.target, home=Path(setup.home), corpus_spec=setup.corpus)
-        self.llm = LLMClient(llm_config(setup.llm_base_url, setup.llm_model, setup.llm_timeout_s, setup.llm_retries))
+        self.llm = LLMClient(llm_config(setup.llm_base_url, setup.llm_model, setup.llm_timeout_s, setup.llm_retries,
+                                        trusted_url=setup.llm_url_trusted))
         self.llm.schema_mode()  # the endpoint's probe, before any item's tokens are counted
         self.embed = None
         if "embedding" in self.spec.preset.scorers:
@@ -83,27 +86,38 @@ def label_on_ray(run, pending: list[Item], address: str, setup: WorkerSetup, chu
     try:
         actor = ray.remote(num_cpus=1)(LabelWorker)
         workers = [actor.remote(setup.model_dump_json(), run.spec.model_dump_json()) for _ in range(run.concurrency)]
-        chunks = [pending[i : i + chunk] for i in range(0, len(pending), chunk)]
-        waiting = {}
-        for n, part in enumerate(chunks):
-            ref = workers[n % len(workers)].label.remote([i.model_dump_json() for i in part])
-            waiting[ref] = part
-        pids = set()
+        queue = [pending[i : i + chunk] for i in range(0, len(pending), chunk)]
+        waiting, pids = {}, set()
+
+        def submit(worker) -> None:  # one chunk per worker in flight; none once the budget is spent
+            if queue and not run.out_of_budget():
+                part = queue.pop(0)
+                waiting[worker.label.remote([i.model_dump_json() for i in part])] = (part, worker)
+
+        for worker in workers:
+            submit(worker)
         while waiting:
-            done, _ = ray.wait(list(waiting), num_returns=1)
+            left = None if run.deadline is None else max(0.0, run.deadline - time.monotonic())
+            done, _ = ray.wait(list(waiting), num_returns=1, timeout=left)
+            if not done:  # the deadline passed with chunks in flight: their items are left for --resume
+                for worker in workers:
+                    ray.kill(worker)
+                break
             for ref in done:
-                part = waiting.pop(ref)
+                part, worker = waiting.pop(ref)
                 try:
                     out = ray.get(ref)
                 except Exception as exc:  # a worker that died or could not load the target fails its items
                     if isinstance(getattr(exc, "cause", None), LLMUnreachable):
                         raise exc.cause from None  # the shared endpoint is down: stop, resume later
                     for item in part:
-                        run._finish(failed(item, f"ray worker: {str(exc).strip().splitlines()[-1][:300]}"))
-                    continue
-                pids.add(out["pid"])
-                for text in out["records"]:
-                    run._finish(LabelRecord.model_validate_json(text))
+                        reason = f"ray worker: {str(exc).strip().splitlines()[-1][:300]}"
+                        run._finish(failed(item, reason, transient=True))
+                else:
+                    pids.add(out["pid"])
+                    for text in out["records"]:
+                        run._finish(LabelRecord.model_validate_json(text))
+                submit(worker)  # after this chunk's tokens are counted
         return pids
     finally:
         ray.shutdown()

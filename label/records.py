@@ -10,6 +10,7 @@ from sleuth.label.items import Item
 from sleuth.scorers import ScoringExample
 
 RECORD_VERSION = 1
+MAX_ATTEMPTS = 3  # tries of an item that keeps failing transiently, over all --resume runs
 Status = Literal["validated", "rejected", "failed"]
 
 
@@ -74,6 +75,14 @@ class LabelRecord(BaseModel):
     description_id: str | None = None
     evidence_ids: list[str] = Field(default_factory=list)
     explainer: str = ""  # the LLM that wrote the label, or INDUCED_EXPLAINER when code's rule search did
+    transient: bool = False  # failed for a reason that may pass (a timeout, a malformed reply, a 5xx, a dead worker)
+    attempts: int = 1  # runs that tried this item (a transient failure is tried again by --resume)
+
+    @property
+    def retried_on_resume(self) -> bool:
+        """A transient failure is labeled again by --resume, up to MAX_ATTEMPTS in all; a permanent one (a dead
+        latent, a tool's refusal) is kept with its reason."""
+        return self.status == "failed" and self.transient and self.attempts < MAX_ATTEMPTS
 
     def score(self, name: str) -> dict | None:
         return next((s for s in self.scores if s["scorer"] == name), None)

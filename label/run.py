@@ -50,11 +50,14 @@ class LabelRun:
     _done: dict = field(default_factory=dict)
     _began: float = field(default_factory=time.perf_counter)
     _resumed: int = 0  # items found finished in DIR when this process started
+    _tries: dict = field(default_factory=dict)  # item key -> earlier attempts, for transient failures tried again
     _workers: int = 1
 
     def run(self) -> dict:
         outdir.start(self.out, self.spec)
-        self._done = {k: r for k, r in outdir.finished(self.out).items() if k in {i.key for i in self.items}}
+        saved = {k: r for k, r in outdir.finished(self.out).items() if k in {i.key for i in self.items}}
+        self._tries = {k: r.attempts for k, r in saved.items() if r.retried_on_resume}
+        self._done = {k: r for k, r in saved.items() if k not in self._tries}
         pending = [i for i in self.items if i.key not in self._done]
         self._resumed = len(self._done)
         if self.ray_address and pending:
@@ -96,6 +99,8 @@ class LabelRun:
         tasks = []
         for start in range(0, len(pending), CHUNK):
             chunk = pending[start : start + CHUNK]
+            if self.out_of_budget():
+                break  # no chunk is collected past the deadline; its items are left for --resume
             async with slots:
                 collected = await asyncio.to_thread(self._collect, chunk)
             for item in chunk:
@@ -125,7 +130,7 @@ class LabelRun:
 
     def _finish(self, record: LabelRecord) -> None:
         """Memory first, then the item file: a kill in between redoes the item, with the same record ids."""
-        record = self._remember(record)
+        record = self._remember(record.model_copy(update={"attempts": self._tries.get(record.item.key, 0) + 1}))
         outdir.save(self.out, record)
         self._done[record.item.key] = record
         self.on_item(record, self.totals(list(self._done.values())))

@@ -24,6 +24,7 @@ class WorkerSetup(BaseModel):
     corpus: str = "embedded"
     llm_base_url: str | None = None  # the shared endpoint (a Ray worker is given the driver's)
     llm_model: str | None = None
+    llm_url_trusted: bool = False  # the driver's key policy: a worker sends the key only where the driver would
     llm_timeout_s: float = 120.0
     llm_retries: int = 4
     # the driver's torch thread count: a worker computing with another (Ray gives each one CPU) sums in

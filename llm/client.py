@@ -77,7 +77,7 @@ class LLMClient:
     @property
     def model(self) -> str:
         if self._model is None:
-            models = self._call(lambda: self._client.models.list())
+            models = self._call(lambda client: client.models.list())
             ids = [m.id for m in models.data]
             if not ids:
                 raise LLMError(f"the endpoint {self.cfg.base_url} lists no models; set SLEUTH_LLM_MODEL")
@@ -94,17 +94,22 @@ class LLMClient:
         except openai.APIError:
             return True  # it answered, if only with an error
 
-    def _call(self, fn, retries: int | None = None):
-        """Run fn with retries (exponential backoff + jitter) on transient failures."""
+    def _call(self, fn, retries: int | None = None, deadline: float | None = None):
+        """Run fn(client) with retries (exponential backoff + jitter) on transient failures, all of it within
+        `deadline` (time.monotonic(); default: cfg.call_deadline_s from now): no attempt outlives it."""
         last = None
         retries = self.cfg.max_retries if retries is None else retries
+        deadline = deadline or time.monotonic() + self.cfg.call_deadline
         for attempt in range(retries + 1):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
                 with self._slots:
-                    return fn()
+                    return fn(self._client.with_options(timeout=min(self.cfg.timeout_s, left)))
             except _RETRYABLE as exc:
                 last = exc
-                if attempt == retries:
+                if attempt == retries or time.monotonic() >= deadline:
                     break
                 delay = self.cfg.backoff_base_s * (2**attempt) * (0.5 + random.random())
                 retry_after = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
@@ -113,7 +118,7 @@ class LLMClient:
                         delay = max(delay, min(float(retry_after), 30.0))
                     except ValueError:
                         pass
-                time.sleep(min(delay, 30.0))
+                time.sleep(max(0.0, min(delay, 30.0, deadline - time.monotonic())))
             except openai.APIStatusError as exc:
                 if exc.status_code in FATAL_STATUS:
                     raise LLMRefused(f"LLM endpoint {self.cfg.base_url} refused model '{self.model}': HTTP "
@@ -121,28 +126,28 @@ class LLMClient:
                                      f"name and the base_url") from None
                 raise LLMError(f"LLM endpoint {self.cfg.base_url} answered HTTP {exc.status_code}: "
                                f"{_short(exc)}") from None
-        if isinstance(last, openai.APIConnectionError):
-            kind = "timed out" if isinstance(last, openai.APITimeoutError) else "is unreachable"
-            raise LLMUnreachable(f"LLM endpoint {self.cfg.base_url} {kind} after "
-                                 f"{retries + 1} attempts") from None
+        if last is None or isinstance(last, openai.APIConnectionError):
+            kind = "timed out" if last is None or isinstance(last, openai.APITimeoutError) else "is unreachable"
+            raise LLMUnreachable(f"LLM endpoint {self.cfg.base_url} {kind} after {attempt + 1} attempts "
+                                 f"(one call may take {self.cfg.call_deadline:g} s in all)") from None
         raise LLMError(f"LLM endpoint {self.cfg.base_url} kept failing ({_short(last)}) after "
-                       f"{retries + 1} attempts") from None
+                       f"{attempt + 1} attempts") from None
 
     def chat(self, messages: list[dict], max_tokens: int = 512, temperature: float = 0.0,
              fmt: dict | None = None, on_token: Callable[[str], None] | None = None, retries: int | None = None,
-             purpose: str = "chat") -> str:
+             purpose: str = "chat", deadline: float | None = None) -> str:
         """One completion; streams tokens to on_token when given. Usage goes to the ledger under `purpose`."""
         start = time.perf_counter()
         extra = {"response_format": fmt} if fmt is not None else {}
 
-        def once():
+        def once(client):
             if on_token is None:
-                resp = self._client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
+                resp = client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
                                                             temperature=temperature, **extra)
                 usage = resp.usage
                 text = resp.choices[0].message.content or ""
                 return text, (usage.prompt_tokens if usage else 0), (usage.completion_tokens if usage else 0)
-            stream = self._client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
+            stream = client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
                                                           temperature=temperature, stream=True, **extra)
             parts, prompt_tokens, completion_tokens = [], 0, 0
             for chunk in stream:
@@ -153,7 +158,7 @@ class LLMClient:
                     prompt_tokens, completion_tokens = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
             return "".join(parts), prompt_tokens, completion_tokens or len(parts)
 
-        text, prompt_tokens, completion_tokens = self._call(once, retries)
+        text, prompt_tokens, completion_tokens = self._call(once, retries, deadline)
         self.ledger.add(CallUsage(model=self.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
                                   latency_s=round(time.perf_counter() - start, 4), purpose=purpose))
         return text
@@ -194,9 +199,10 @@ class LLMClient:
         # prompt already explains the reply and the server enforces the schema
         instruction = brief if brief and mode != "prompt" else schema_instruction(model)
         convo = [{"role": "system", "content": instruction}, *messages]
-        error = None
+        error, deadline = None, time.monotonic() + self.cfg.call_deadline  # every round within one call's deadline
         for _ in range(self.cfg.max_validation_retries + 1):
-            text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt, purpose=model.__name__)
+            text = self.chat(convo, max_tokens=max_tokens, temperature=temperature, fmt=fmt, purpose=model.__name__,
+                             deadline=deadline)
             parsed, error = validate(model, text)
             if parsed is not None:
                 return parsed

@@ -17,8 +17,14 @@ class LLMConfig(BaseModel):
     base_url: str | None = None  # None: the embedded llama.cpp server
     model: str | None = None
     api_key: SecretStr | None = None
-    timeout_s: float = 120.0
+    timeout_s: float = 120.0  # one HTTP attempt
     max_retries: int = 4
+    call_deadline_s: float | None = None  # one call in all (its retries, a structured call's feedback rounds);
+    # None: 2.5 x timeout_s (300 s at the default)
+
+    @property
+    def call_deadline(self) -> float:
+        return self.call_deadline_s or 2.5 * self.timeout_s
     max_concurrency: int = 4
     max_validation_retries: int = 2
     backoff_base_s: float = 0.5

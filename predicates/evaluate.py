@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from sleuth.predicates import forms as f
+from sleuth.predicates.patterns import compile_pattern
 from sleuth.predicates.tokens import TokenView
-
-
-@lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
 
 
 def _numeric(rule, value: float | None, integer: bool) -> bool:
@@ -41,12 +34,12 @@ def holds(predicate, view: TokenView) -> list[bool]:
         return [s in wanted or w in wanted for s, w in zip(view.stripped, view.words)]
     if isinstance(predicate, f.Regex):
         target = predicate.regex
-        pattern = _compiled(target.token if target.token is not None else target.word)
+        pattern = compile_pattern(target.token if target.token is not None else target.word)
         texts = [t.strip() for t in view.tokens] if target.token is not None else view.raw_words
         return [bool(t) and pattern.search(t) is not None for t in texts]
     if isinstance(predicate, f.ContextRegex):
         spec = predicate.context_regex
-        pattern = _compiled(spec.pattern)
+        pattern = compile_pattern(spec.pattern)
         return [pattern.search("".join(view.tokens[max(0, i - spec.window):i])) is not None for i in range(n)]
     if isinstance(predicate, f.PreviousTokenIn):
         wanted = set(predicate.previous_token_in)

@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, \
     model_validator
 
 from sleuth.predicates.errors import PredicateError
+from sleuth.predicates.patterns import compile_pattern
 
 
 class _Form(BaseModel):
@@ -27,9 +27,9 @@ class _Form(BaseModel):
 
 def _pattern(value: str) -> str:
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"bad regex {value!r}: {exc}") from None
+        compile_pattern(value)
+    except PredicateError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 

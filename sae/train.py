@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from sleuth.sae.backends import SaeLensBackend, StepStats, TranscoderBackend
 from sleuth.sae.dictionary import SaeConfig, SaeError, SparseDictionary
 from sleuth.sae.format import CFG_FILE, save_dictionary
 from sleuth.sae.stream import ActivationStream
+from sleuth.atomic_files import write_atomically
 from sleuth.locks import file_lock
 from sleuth.target.site import Site
 
@@ -136,6 +138,23 @@ def lock_path(out: Path) -> Path:
     return out.with_name(out.name + ".lock")
 
 
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name + ".train")
+
+
+def refuse_foreign_siblings(out: Path) -> None:
+    """`<out>.lock` is truncated and `<out>.train` deleted by a run: refuse when either exists and is not a
+    training's own (a lock file holds only `pid N`; a checkpoint folder has the spec.json a run wrote)."""
+    lock, checkpoint = lock_path(out), checkpoint_path(out)
+    if lock.exists() and not (lock.is_file() and re.fullmatch(r"(pid \d+)?", lock.read_text(errors="replace").strip())):
+        raise SaeError(f"{lock} exists and is not a training's lock file; it is never overwritten (choose another --out)")
+    ours = lambda p: p.name == "spec.json" or p.name.startswith(".spec.json.")  # noqa: E731 (an empty one loses nothing)
+    if checkpoint.exists() and not (checkpoint.is_dir() and all(map(ours, checkpoint.iterdir()))
+                                    or (checkpoint / "spec.json").is_file()):
+        raise SaeError(f"{checkpoint} exists and is not a training's checkpoint folder; it is never deleted "
+                       "(choose another --out)")
+
+
 def check_out(out: Path, resume: bool) -> None:
     """Refuse an --out that is not this training's own (nothing there is ever overwritten or deleted)."""
     if out.exists() and not out.is_dir():
@@ -155,13 +174,14 @@ def train_dictionary(target, windows, spec: TrainSpec, out: Path, resume: bool =
     """Train per `spec` on `windows` (token rows) and write the result to `out`. One process trains into an
     `out` at a time (a lock beside it); `locked=True` when the caller already holds that lock."""
     out = Path(out)
+    refuse_foreign_siblings(out)
     with nullcontext() if locked else file_lock(lock_path(out), timeout_s=0, what=f"SAE training into {out}"):
         return _train(target, windows, spec.resolved(), out, resume, model_name, corpus_checksum, on_progress)
 
 
 def _train(target, windows, spec: TrainSpec, out: Path, resume: bool, model_name: str, corpus_checksum: str,
            on_progress) -> SparseDictionary:
-    checkpoint = out.with_name(out.name + ".train")
+    checkpoint = checkpoint_path(out)
     check_out(out, resume)
     site_in, site_out = training_sites(target, spec)
     stream = ActivationStream(target, windows, site_in, site_out, seed=spec.seed)
@@ -177,8 +197,7 @@ def _train(target, windows, spec: TrainSpec, out: Path, resume: bool, model_name
             backend.load(checkpoint / "state")
         else:
             log.warning("%s: the run stopped before its first checkpoint; training starts from the beginning", checkpoint)
-    checkpoint.mkdir(parents=True, exist_ok=True)
-    (checkpoint / "spec.json").write_text(spec.model_dump_json())
+    write_atomically(checkpoint / "spec.json", spec.model_dump_json())
     start, started = backend.samples, time.perf_counter()
     stats = StepStats(0.0, 1.0, 0.0, 0)
     steps = 0

@@ -1,16 +1,22 @@
 """A run's output folder (`sleuth label`, `sleuth eval find`, `sleuth audit`): a manifest file says which run it holds.
 
 A folder that holds something else is never written to, and a run is continued only with --resume.
+One process writes a folder at a time: `held` checks the folder, takes its writer lock for the whole run,
+and checks it again under the lock, so two runs started together cannot both pass the check.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
 from sleuth.errors import SleuthError
+from sleuth.locks import file_lock
+
+WRITER_LOCK = ".writer.lock"  # inside the folder; the kernel drops it when its holder dies
 
 
 def claim(out: Path, manifest: str, what: str, resume: bool, error: type[SleuthError]) -> dict | None:
@@ -31,9 +37,26 @@ def claim(out: Path, manifest: str, what: str, resume: bool, error: type[SleuthE
         return saved
     if resume:
         raise error(f"--resume: {out} holds no {what} to continue")
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(p.name != WRITER_LOCK for p in out.iterdir()):
         raise error(f"--out {out} exists and is not {what}; it is never overwritten (choose an empty folder)")
     return None
+
+
+@contextmanager
+def writer_lock(out: Path, what: str):
+    """Be the one process writing `out` (made if absent); a second writer is refused in one line naming
+    the holder's pid (LockBusy, exit 2)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with file_lock(out / WRITER_LOCK, timeout_s=0, what=f"{what} {out}"):
+        yield
+
+
+@contextmanager
+def held(out: Path, manifest: str, what: str, resume: bool, error: type[SleuthError]):
+    """`claim` and `writer_lock` together, for the whole run: yields what `claim` returns under the lock."""
+    claim(out, manifest, what, resume, error)  # a folder that is not ours is refused before a lock file is made in it
+    with writer_lock(out, what):
+        yield claim(out, manifest, what, resume, error)
 
 
 def same_settings(saved: dict, spec: BaseModel, out: Path, error: type[SleuthError]) -> None:

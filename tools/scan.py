@@ -8,18 +8,18 @@ model, site, corpus checksum, split, window count and seed.
 from __future__ import annotations
 
 import hashlib
-import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sleuth.atomic_files import load_arrays, save_arrays_atomically
 from sleuth.target import Site, Target
 from sleuth.tools.registry import ToolError
 
 BATCH = 16
+CACHED = ("window_ids", "window_max", "fire_count", "total", "tokens")
 
 
 @dataclass
@@ -78,20 +78,6 @@ def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 
-def _save_atomically(path: Path, **arrays) -> None:
-    """Write to a temporary file beside `path`, then rename: a kill never leaves a half-written cache."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
-        pid = stale.name.rsplit(".", 2)[-2]
-        if pid.isdigit() and not process_alive(int(pid)):
-            stale.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, progress=None) -> dict[Site, SiteScan]:
     """Scan corpus windows once for all `sites`, reusing cached scans."""
     target: Target = ctx.target
@@ -99,15 +85,11 @@ def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, p
     result: dict[Site, SiteScan] = {}
     todo = []
     for site in sites:
-        path = _cache_path(ctx, site, split, len(ids))
-        if path.is_file():
-            try:
-                d = np.load(path)
-                result[site] = SiteScan(d["window_ids"], d["window_max"], d["fire_count"], d["total"], int(d["tokens"]))
-                continue
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # unreadable: absent, rebuilt
-                path.unlink(missing_ok=True)
-        todo.append(site)
+        d = load_arrays(_cache_path(ctx, site, split, len(ids)), CACHED)
+        if d is None:
+            todo.append(site)
+        else:
+            result[site] = SiteScan(d["window_ids"], d["window_max"], d["fire_count"], d["total"], int(d["tokens"]))
     if not todo:
         return result
     maxes = {s: [] for s in todo}
@@ -126,7 +108,7 @@ def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, p
     tokens = int(tokens_all.size)
     for site in todo:
         scan_result = SiteScan(ids, np.concatenate(maxes[site]), np.asarray(fire[site]), np.asarray(total[site]), tokens)
-        _save_atomically(_cache_path(ctx, site, split, len(ids)), window_ids=ids, window_max=scan_result.window_max,
+        save_arrays_atomically(_cache_path(ctx, site, split, len(ids)), window_ids=ids, window_max=scan_result.window_max,
                          fire_count=scan_result.fire_count, total=scan_result.total, tokens=tokens)
         result[site] = scan_result
     return result

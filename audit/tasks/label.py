@@ -45,7 +45,8 @@ def _worker_setup(task, job, llm):
     settings = job.settings
     return WorkerSetup(model=job.spec.model.model, sae=task.sae, site=task.site, home=str(settings.home),
                        corpus=settings.corpus, llm_base_url=llm.cfg.base_url, llm_model=llm.model,
-                       llm_timeout_s=settings.llm.timeout_s, llm_retries=settings.llm.max_retries)
+                       llm_timeout_s=settings.llm.timeout_s, llm_retries=settings.llm.max_retries,
+                       llm_url_trusted=not job.spec.llm.base_url and settings.llm.base_url_trusted)
 
 
 @task_kind("label", title=_title, check=units_of)
@@ -100,6 +101,7 @@ def run_label(task, record, job) -> None:
                                      values=[round(v, 4) for v in values]))
     if totals["done"] < totals["items"]:
         record.notes.append(f"{totals['items'] - totals['done']} of {totals['items']} units were not labeled: the task's "
-                            "budget was spent (run again with --resume and a larger budget to finish them)")
+                            "budget was spent (run again with --resume, and a larger budget if needed, to finish them)")
+        record.status = "unfinished"
     record.answer = (f"{totals['validated']} of {totals['done']} labels validated, {totals['rejected']} rejected, "
                      f"{totals['failed']} failed; files in tasks/{task.id}/ (labels.jsonl, neuronpedia.jsonl, summary.html)")

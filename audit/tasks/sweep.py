@@ -54,7 +54,9 @@ def run_sweep(task, record, job) -> None:
         job.limits, spent = share(whole, record, began)
         if spent:
             record.notes.append(f"{len(todo) - len(done)} of {len(todo)} components were not described: the task's "
-                                f"{spent.replace('_', ' ')} budget was spent")
+                                f"{spent.replace('_', ' ')} budget was spent (run again with --resume, and a larger "
+                                "budget if needed, to describe them)")
+            record.status = "unfinished"
             break
         short = component.replace("[", "-").replace("]", "").replace("@", "-")
         investigate(job, record, f"what does {component} do?", f"{job.run_id}-{task.id}-{short}")

@@ -26,6 +26,7 @@ PAIRS = """
       - {clean: "When Lisa and Mark sat in the garden, Mark passed the book to", corrupt: "When Lisa and Mark sat in the garden, Lisa passed the book to", answer: " Lisa", foil: " Mark"}
       - {clean: "When Kate and Paul visited the zoo, Paul showed a map to", corrupt: "When Kate and Paul visited the zoo, Kate showed a map to", answer: " Kate", foil: " Paul"}
 """
+PLANTED = "<script>document.title='PWNED'</script> <img src=x onerror=document.title='PWNED'> </table>"
 JOB = f"""
 model: smollm2-135m
 saes: [smollm2-res-6]
@@ -55,7 +56,7 @@ tasks:
     pairs: {PAIRS}
   - id: no-contrast
     kind: behaviour
-    behaviour: a contrast that is not one (clean and corrupt alike)
+    behaviour: "a contrast that is not one (clean and corrupt alike) {PLANTED}"
     pairs:
       - {{clean: "The cat sat on the", corrupt: "The cat sat on the", answer: " mat", foil: " dog"}}
       - {{clean: "The dog sat on the", corrupt: "The dog sat on the", answer: " mat", foil: " cat"}}
@@ -226,8 +227,9 @@ def test_validate_schema_and_the_lock(env, job, uninterrupted, tmp_path):
     proc = run(env, "audit", str(job), "--out", str(out))
     assert proc.returncode == 2 and "--resume" in proc.stderr
     from sleuth.locks import file_lock
+    from sleuth.run_folder import WRITER_LOCK
 
-    with file_lock(out / ".audit.lock"):
+    with file_lock(out / WRITER_LOCK):
         proc = run(env, "audit", str(job), "--out", str(out), "--resume")
     assert proc.returncode == 2 and "in use" in proc.stderr, proc.stderr
     assert (out / "run.json").read_text() == before
@@ -241,5 +243,9 @@ def test_report_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_path):
     shot, dom, errors = render(out / "report.html", tmp_path, size="1200,1800")
     assert not errors, errors
     assert "sleuth audit report" in dom and "L16H0" in dom and 'id="ev-' in dom
+    # the job's text is shown as text: no planted script ran, no planted tag was made, the tables are whole
+    assert "PWNED" not in dom.split("</title>")[0] and "<script" not in dom and "<img" not in dom
+    assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom
+    assert dom.count("<table") == dom.count("</table>")
     assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
     shutil.copy(shot, out / "report.png")

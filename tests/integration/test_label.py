@@ -182,6 +182,17 @@ def test_llm_faults_fail_only_their_items_with_reasons(ctx, tmp_path, sleuth_hom
         assert not explain_docs & {int(windows.doc_index[w["window"]]) for w in record["test"]}
     stored = store.get(lines[0]["description_id"])
     assert stored is not None and stored.text == lines[0]["label"] and stored.evidence_ids
+    # --resume tries the transient failures (a 5xx, a reply that never parsed, a timeout) again; on main it
+    # kept them failed for good
+    before = {u: json.loads((tmp_path / "out" / "items" / f"{site}_latent{u}.json").read_text()) for u in units}
+    assert all(before[u]["transient"] and before[u]["attempts"] == 1 for u in (1, 2, 3))
+    with FakeLLM(responder=labeler) as fake:
+        again = LabelRun(spec=spec, out=tmp_path / "out", ctx=ctx, site=site, items=items_for(site, units),
+                         llm=_client(fake), store=store, embed=None, concurrency=2).run()
+    assert again["resumed"] == 3 and again["failed"] == 0 and again["done"] == 6
+    after = {u: json.loads((tmp_path / "out" / "items" / f"{site}_latent{u}.json").read_text()) for u in units}
+    assert all(after[u]["attempts"] == 2 and after[u]["label"] for u in (1, 2, 3))
+    assert all(after[u] == before[u] for u in (0, 4, 5))  # finished items are not labeled twice
 
 
 def test_heads_are_items_read_as_their_output_norm(ctx):

@@ -60,8 +60,26 @@ def test_bad_specs_are_one_line_errors_naming_the_place(text, says):
 
 def test_durations():
     assert seconds("8h") == 28800 and seconds("15m") == 900 and seconds("90") == 90 and seconds(2.5) == 2.5
-    with pytest.raises(ValueError):
-        seconds("tomorrow")
+    for bad in ("tomorrow", "0", 0, "0s", -5):  # 0 is not "no limit"
+        with pytest.raises(ValueError):
+            seconds(bad)
+
+
+def test_a_job_file_that_is_not_utf8_is_one_line(tmp_path):
+    from sleuth.audit.spec import load_job
+
+    path = tmp_path / "job.yaml"
+    path.write_bytes(b"model: m\noutput: \xff\xfe\n")
+    with pytest.raises(AuditSpecError, match="not UTF-8"):
+        load_job(path)
+
+
+def test_a_huge_unit_range_is_refused_before_it_is_built():
+    from sleuth.label.items import LabelInputError, parse_units
+
+    with pytest.raises(LabelInputError, match="reaches 999999999, outside the 1536 units"):
+        parse_units("0:1000000000", 1536)
+    assert parse_units("3:6", 1536) == [3, 4, 5] and parse_units(":", 4) == [0, 1, 2, 3]
 
 
 def test_schema_names_every_task_kind():
@@ -97,3 +115,27 @@ def test_score_histograms_keep_a_zero_to_one_axis():
     assert ">0.00</text>" in same and ">1.00</text>" in same and "1.50" not in same  # one value: not 0.50..1.50
     wide = plots.histogram([0.2, 1.8], bounds=(0.0, 1.0))  # a value outside the bounds: its own range
     assert ">0.20</text>" in wide and ">1.80</text>" in wide
+
+
+@pytest.mark.parametrize("name, url, says", [
+    ("AWS_SECRET_ACCESS_KEY", "https://llm.example.org/v1", "may name only an LLM key variable"),
+    ("HOME", "https://llm.example.org/v1", "may name only an LLM key variable"),
+    ("SLEUTH_LLM_KEY_TEAM", "http://203.0.113.9:8000/v1", "not sending SLEUTH_LLM_KEY_TEAM to http://203.0.113.9"),
+    ("SLEUTH_LLM_KEY_TEAM", "https://llm.example.org/v1", None),
+    ("OPENAI_API_KEY", "http://127.0.0.1:8000/v1", None),
+])
+def test_a_job_names_only_llm_keys_and_sends_them_under_the_key_policy(monkeypatch, name, url, says):
+    from sleuth.audit.runner import job_llm_config
+    from sleuth.config import load_settings
+
+    monkeypatch.delenv("SLEUTH_LLM_SEND_KEY", raising=False)
+    monkeypatch.setenv(name, "secret-value")
+    text = f"model: m\noutput: o\nllm: {{base_url: '{url}', api_key_env: {name}}}\n" \
+           "tasks:\n  - {kind: question, question: why}\n"
+    if says is None:
+        cfg = job_llm_config(parse_job(text, "job.yaml"), load_settings())
+        assert cfg.api_key.get_secret_value() == "secret-value" and "secret-value" not in repr(cfg)
+        return
+    with pytest.raises(AuditSpecError, match=says) as err:
+        job_llm_config(parse_job(text, "job.yaml"), load_settings())
+    assert "secret-value" not in str(err.value)

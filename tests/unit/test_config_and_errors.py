@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,54 @@ def test_a_run_folder_whose_manifest_is_no_manifest_is_refused_and_kept(tmp_path
         with pytest.raises(ConfigError, match="unreadable; not continuing"):
             claim(tmp_path, "run.json", "a run", resume, ConfigError)
     assert (tmp_path / "run.json").read_text() == manifest
+
+
+def test_one_writer_per_run_folder_checked_under_its_lock(tmp_path: Path):
+    from sleuth.locks import LockBusy
+    from sleuth.run_folder import WRITER_LOCK, held
+
+    out = tmp_path / "run"
+    with held(out, "run.json", "a run", False, ConfigError) as saved:
+        assert saved is None and (out / WRITER_LOCK).is_file()
+        for resume in (False, True):  # a second writer, new or resumed, is refused while the first runs
+            with pytest.raises(LockBusy, match=rf"a run {out} is in use by pid {os.getpid()}"):
+                with held(out, "run.json", "a run", resume, ConfigError):
+                    pass
+        (out / "run.json").write_text('{"fingerprint": "a"}')
+    with pytest.raises(ConfigError, match="already holds a run; pass --resume"):  # the second new run, after it
+        with held(out, "run.json", "a run", False, ConfigError):
+            pass
+    with held(out, "run.json", "a run", True, ConfigError) as saved:
+        assert saved == {"fingerprint": "a"}
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / WRITER_LOCK).write_text("pid 1")  # a run killed before its manifest: the folder is still empty
+    with held(fresh, "run.json", "a run", False, ConfigError) as saved:
+        assert saved is None
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    with pytest.raises(ConfigError, match="exists and is not a run"):
+        with held(foreign, "run.json", "a run", False, ConfigError):
+            pass
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]  # not even a lock file was made there
+
+
+def test_sae_training_never_touches_siblings_that_are_not_its_own(tmp_path: Path):
+    from sleuth.sae.dictionary import SaeError
+    from sleuth.sae.train import refuse_foreign_siblings
+
+    out = tmp_path / "sae"
+    refuse_foreign_siblings(out)  # nothing there: fine
+    (tmp_path / "sae.lock").write_text("my own notes")
+    with pytest.raises(SaeError, match="sae.lock exists and is not a training's lock file"):
+        refuse_foreign_siblings(out)
+    (tmp_path / "sae.lock").write_text("pid 42")
+    (tmp_path / "sae.train").mkdir()
+    (tmp_path / "sae.train" / "results.csv").write_text("mine")
+    with pytest.raises(SaeError, match="sae.train exists and is not a training's checkpoint folder"):
+        refuse_foreign_siblings(out)
+    assert (tmp_path / "sae.train" / "results.csv").read_text() == "mine"
+    (tmp_path / "sae.train" / "results.csv").unlink()
+    (tmp_path / "sae.train" / "spec.json").write_text("{}")
+    refuse_foreign_siblings(out)  # a checkpoint a run left: ours to resume or remove

@@ -37,3 +37,12 @@ def test_checksum_changes_with_content(tmp_path):
     assert first == open_corpus(str(tmp_path / "a.txt"), tmp_path).checksum
     (tmp_path / "a.txt").write_text("two")
     assert open_corpus(str(tmp_path / "a.txt"), tmp_path).checksum != first
+
+
+@pytest.mark.parametrize("line, says", [("[1, 2]", "line 2 is a JSON list"), ("7", "line 2 is a JSON int"),
+                                        ('{"text": 3}', "line 2 has no 'text' field")])
+def test_a_jsonl_line_that_is_not_an_object_of_text_is_one_line(tmp_path, line, says):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"text": "fine"}\n' + line + "\n")
+    with pytest.raises(CorpusError, match=says):
+        open_corpus(str(rows), tmp_path)

@@ -56,6 +56,15 @@ def test_timeout_is_retried_and_then_surfaces(fake):
     assert time.time() - start < 20
 
 
+def test_one_call_stops_at_its_deadline_whatever_its_retries(fake):
+    fake.timeout_delay_s = 3.0
+    fake.push(*[{"fault": "timeout"}] * 20)
+    with pytest.raises(LLMUnreachable, match="one call may take 1.2 s in all"):
+        client(fake, timeout_s=0.5, max_retries=19, call_deadline_s=1.2).chat([{"role": "user", "content": "x"}])
+    assert len(fake.requests) <= 3  # 20 tries of 0.5 s on main
+    assert LLMConfig(timeout_s=100).call_deadline == 250
+
+
 def test_persistent_errors_surface_clearly(fake):
     fake.push(*[{"fault": "500"}] * 3)
     with pytest.raises(LLMError, match="kept failing"):

@@ -191,3 +191,17 @@ def test_rule_words_say_what_the_rule_says():
     assert in_words({"numeric": {"gt": 10, "le": 99}}) == "Fires on any part of a number greater than 10 and at most 99."
     assert in_words({"not": {"inside": "quotes"}}) == "Fires on any token except a token inside double quotes."
     assert in_words({"position": "first"}) == "Fires on the first token of a text."
+
+
+@pytest.mark.timeout(30)  # a hang guard: on Python's backtracking `re` this rule never returned
+def test_a_catastrophic_pattern_runs_in_linear_time():
+    tokens = [" " + "a" * 30 + "!" for _ in range(40)]
+    rule = {"context_regex": {"pattern": r"^(\w+\s?)*$", "window": 16}}
+    assert fired(rule, tokens) == []
+    assert fired({"regex": {"word": r"^(a+)+$"}}, ["aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "aaa"]) == ["aaa"]
+
+
+@pytest.mark.parametrize("pattern", [r"(?<=a)b", r"(a)\1", r"(?=x)y"])
+def test_a_pattern_that_needs_backtracking_is_refused_with_its_reason(pattern):
+    with pytest.raises(PredicateError, match="bad regex .*RE2"):
+        parse_predicate({"regex": {"token": pattern}})
