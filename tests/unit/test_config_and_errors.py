@@ -131,11 +131,13 @@ def test_one_writer_per_run_folder_checked_under_its_lock(tmp_path: Path):
     out = tmp_path / "run"
     with held(out, "run.json", "a run", False, ConfigError) as saved:
         assert saved is None and (out / WRITER_LOCK).is_file()
-        for resume in (False, True):  # a second writer, new or resumed, is refused while the first runs
-            with pytest.raises(LockBusy, match=rf"a run {out} is in use by pid {os.getpid()}"):
-                with held(out, "run.json", "a run", resume, ConfigError):
-                    pass
+        with pytest.raises(LockBusy, match=rf"a run {out} is in use by pid {os.getpid()}"):
+            with held(out, "run.json", "a run", False, ConfigError):  # a second new run, before any manifest
+                pass
         (out / "run.json").write_text('{"fingerprint": "a"}')
+        with pytest.raises(LockBusy, match=rf"a run {out} is in use by pid {os.getpid()}"):
+            with held(out, "run.json", "a run", True, ConfigError):  # a --resume beside the running one
+                pass
     with pytest.raises(ConfigError, match="already holds a run; pass --resume"):  # the second new run, after it
         with held(out, "run.json", "a run", False, ConfigError):
             pass
