@@ -65,6 +65,7 @@ class LLMClient:
         self._client = openai.OpenAI(base_url=cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0)
         self._slots = threading.BoundedSemaphore(cfg.max_concurrency)
         self._model = cfg.model
+        self.busy: Callable[[], bool] | None = None  # the embedded server: is it computing (too busy to answer)?
 
     def metered(self, ledger: UsageLedger) -> "LLMClient":
         """The same endpoint and concurrency slots, with calls also counted in `ledger` (one item's
@@ -89,6 +90,8 @@ class LLMClient:
         try:
             self._client.with_options(timeout=timeout_s).models.list()
             return True
+        except openai.APITimeoutError:  # a server shared with other processes may be busy generating for them
+            return bool(self.busy and self.busy())
         except openai.APIConnectionError:
             return False
         except openai.APIError:

@@ -22,8 +22,10 @@ def llm_session(cfg: LLMConfig, home: Path, local_model: str | None = None, ledg
     state = local_server.acquire(home, local_model)
     try:
         # the embedded llama-cpp-python server takes a schema as json_object (it rejects json_schema): no probe
-        yield LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"],
-                                               "schema_mode": cfg.schema_mode or "json_object"}), ledger)
+        client = LLMClient(cfg.model_copy(update={"base_url": state["base_url"], "model": cfg.model or state["model"],
+                                                  "schema_mode": cfg.schema_mode or "json_object"}), ledger)
+        client.busy = lambda: local_server.working(state["pid"])  # its /models waits behind a generation
+        yield client
     except LLMUnreachable as exc:
         raise local_server.explained(home, state, exc) from None
     finally:

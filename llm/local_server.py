@@ -26,6 +26,7 @@ from sleuth.llm.local_models import local_llm
 
 STARTUP_TIMEOUT_S = 300
 HEALTH_BUDGET_S = 20.0  # a busy server (a long generation on 2 cores) gets this long to answer
+WATCH_INTERVAL_S = 2.0  # how often a server's watchdog looks for live users
 
 
 class ServerInUse(SleuthError):
@@ -174,6 +175,8 @@ def _start(home: Path, model: str, persistent: bool, threads: int | None) -> dic
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
            "--n_ctx", "8192", "--n_threads", str(threads or os.cpu_count() or 2), "--model_alias", spec.name]
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen([sys.executable, "-m", "sleuth.llm.local_server", str(home), spec.name, str(proc.pid)],
+                     stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)  # its watchdog
     state = {"pid": proc.pid, "start_time": _start_time(proc.pid), "port": port, "model": spec.name,
              "base_url": f"http://127.0.0.1:{port}/v1", "persistent": persistent, "started": time.time(),
              "ready": False}
@@ -319,3 +322,23 @@ def stop(home: Path, model: str | None = None, force: bool = False) -> list[str]
             for lease in _lease_dir(home, state["model"]).iterdir():
                 lease.unlink(missing_ok=True)
         return [s["model"] for s in states]
+
+
+def watch(home: Path, model: str, pid: int, interval_s: float = WATCH_INTERVAL_S) -> None:
+    """The watchdog of the server `pid` (a process of its own): stops it once it is on demand and no live
+    process holds a lease, so a server whose last user was killed (kill -9: no release) does not run on."""
+    while True:
+        time.sleep(interval_s)
+        with _locked(home):
+            state = read_state(home, model)
+            if state is None or state["pid"] != pid or not same_process(pid, state.get("start_time")):
+                return  # stopped, or replaced by another server with its own watchdog
+            if state.get("persistent") or not state.get("ready") or live_leases(home, model):
+                continue
+            _stop(state)
+            _forget(home, model)
+            return
+
+
+if __name__ == "__main__":  # python -m sleuth.llm.local_server HOME MODEL PID: a server's watchdog
+    watch(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))

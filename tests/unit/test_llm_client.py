@@ -174,3 +174,19 @@ def test_a_brief_replaces_the_schema_only_where_the_server_enforces_it():
         c.structured([{"role": "user", "content": "go"}], Action, brief=brief)
         assert "maximum" in fake.requests[-1]["messages"][0]["content"]
     _MODE_CACHE.clear()
+
+
+def test_a_server_too_busy_to_answer_is_alive_only_while_it_computes():
+    """The embedded llama-cpp-python server answers /models only after its current generation: a label run
+    sharing it with another process must not take it for down (on main the run stopped)."""
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers: a server busy generating
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        c = LLMClient(LLMConfig(base_url=f"http://127.0.0.1:{silent.getsockname()[1]}/v1", model="m"))
+        assert not c.alive(timeout_s=0.3)
+        c.busy = lambda: True
+        assert c.alive(timeout_s=0.3) and c.metered(c.ledger).alive(timeout_s=0.3)
+        c.busy = lambda: False  # hung or stopped: down
+        assert not c.alive(timeout_s=0.3)

@@ -48,3 +48,34 @@ def test_a_process_using_cpu_is_working_and_a_stopped_or_idle_one_is_not():
     finally:
         spinner.kill()
         idle.kill()
+
+
+def test_the_watchdog_stops_a_server_whose_last_user_was_killed(tmp_path):
+    """kill -9 of the last user leaves its lease behind and never releases: the server's watchdog stops it
+    (on main it ran until the next sleuth call). A server with a live user runs on."""
+    import sys
+
+    model = "qwen2.5-coder-0.5b"
+    server = subprocess.Popen(["sleep", "120"], start_new_session=True)  # stands in for the server's process
+    user = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        state = {"pid": server.pid, "start_time": local_server._start_time(server.pid), "model": model,
+                 "base_url": "http://127.0.0.1:9/v1", "persistent": False, "ready": True}
+        local_server._write_state(tmp_path, state)
+        leases = local_server._lease_dir(tmp_path, model)
+        (leases / f"{user.pid}-{local_server._start_time(user.pid)}-1").write_text("x")
+        watchdog = subprocess.Popen([sys.executable, "-m", "sleuth.llm.local_server", str(tmp_path), model,
+                                     str(server.pid)])
+        try:
+            watchdog.wait(timeout=5)  # a live user: the watchdog goes on watching
+            raise AssertionError("the watchdog stopped while its server had a live user")
+        except subprocess.TimeoutExpired:
+            pass
+        assert server.poll() is None
+        user.kill()
+        user.wait()
+        assert watchdog.wait(timeout=30) == 0
+        assert server.wait(timeout=10) is not None and local_server.read_state(tmp_path, model) is None
+    finally:
+        for proc in (server, user):
+            proc.kill()
