@@ -47,7 +47,7 @@ run: setup
 	$(VENV)/bin/sleuth audit examples/smollm2-default.yaml $(if $(wildcard runs/smollm2-default/run.json),--resume,)
 
 test: setup
-	$(PY) -m pytest tests -q --durations=15
+	$(PY) -m pytest tests -q --durations=15 -n 2 --dist loadgroup
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q

@@ -81,10 +81,37 @@ def make_agent_home(sleuth_home, tmp_path_factory):
     return make
 
 
+# `make test` runs the suite on two pytest-xdist workers, one test file to a worker at a time (module fixtures
+# are built once); the files that start, stop and share the real embedded LLM server run on one worker.
+SHARED_SERVER = {"test_local_llm.py", "test_smoke_local_llm.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = "embedded-llm-server" if item.path.name in SHARED_SERVER else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+WORKER_CHAINS: list[str] = []  # the fault chains' lines the xdist workers sent back
+
+
+def pytest_sessionfinish(session):
+    import fault_harness
+
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand its chains to the controller
+        session.config.workeroutput["fault_chains"] = [chain.line() for chain in fault_harness.RESULTS]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    WORKER_CHAINS.extend(getattr(node, "workeroutput", {}).get("fault_chains", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     import fault_harness
 
-    if fault_harness.RESULTS:
+    lines = [chain.line() for chain in fault_harness.RESULTS] + WORKER_CHAINS
+    if lines:
         terminalreporter.section("fault injection (kill -9 at random points, then resume)")
-        for chain in fault_harness.RESULTS:
-            terminalreporter.write_line(chain.line())
+        for line in lines:
+            terminalreporter.write_line(line)
