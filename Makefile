@@ -46,8 +46,11 @@ setup: $(STAMP) browser
 run: setup
 	$(VENV)/bin/sleuth audit examples/smollm2-default.yaml $(if $(wildcard runs/smollm2-default/run.json),--resume,)
 
+# two pytest-xdist workers (one compute thread each, one test file each at a time), then the tests of the real
+# embedded LLM server alone: they time its health checks, which a second busy worker would starve
 test: setup
-	$(PY) -m pytest tests -q --durations=15 -n 2 --dist loadgroup
+	$(PY) -m pytest tests -q --durations=15 -n 2 --dist loadfile -m "not embedded_llm"
+	$(PY) -m pytest tests -q --durations=5 -m embedded_llm
 
 test-unit: setup
 	$(PY) -m pytest tests/unit -q

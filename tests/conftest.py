@@ -10,6 +10,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers on two cores: one compute thread each (and their commands)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 _real_connect = socket.socket.connect
 
@@ -79,17 +82,6 @@ def make_agent_home(sleuth_home, tmp_path_factory):
                 (home / shared).symlink_to(sleuth_home / shared)
         return home
     return make
-
-
-# `make test` runs the suite on two pytest-xdist workers, one test file to a worker at a time (module fixtures
-# are built once); the files that start, stop and share the real embedded LLM server run on one worker.
-SHARED_SERVER = {"test_local_llm.py", "test_smoke_local_llm.py"}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = "embedded-llm-server" if item.path.name in SHARED_SERVER else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 WORKER_CHAINS: list[str] = []  # the fault chains' lines the xdist workers sent back

@@ -34,22 +34,33 @@ class FaultChain:
     completed: int = 0  # runs that finished before their kill point
     problems: list[str] = field(default_factory=list)
     final: str = "not compared"
+    landed: list[str] = field(default_factory=list)  # per kill, where the work was: before, inside or at the end
+    progress: list[str] = field(default_factory=list)  # per kill, "done/total" units of work on disk
+
+    def where(self) -> str:
+        if not self.landed:
+            return "where the kills landed was not recorded"
+        counts = {place: self.landed.count(place) for place in ("before", "inside", "end")}
+        return ("landed " + ", ".join(f"{n} {place}" for place, n in counts.items()) +
+                f" of the work (done/total at each kill: {' '.join(self.progress)})")
 
     def line(self) -> str:
         return (f"{self.command}: {self.survived}/{self.tried} kills survived, {self.completed} run(s) finished "
-                f"before the kill, final state {self.final}" + (f"; problems: {self.problems[:3]}" if self.problems else ""))
+                f"before the kill, {self.where()}, final state {self.final}"
+                + (f"; problems: {self.problems[:3]}" if self.problems else ""))
 
 
 def kill_chain(name: str, command: Callable[[], list[str]], env: dict, n_kills: int, seed: int,
                delay: tuple[float, float], check: Callable[[], str | None] = lambda: None,
                started: Callable[[], bool] | None = None, on_complete: Callable[[], bool] = lambda: False,
                done: Callable[[], bool] = lambda: False, ok_exit: tuple[int, ...] = (0,),
-               limit_s: float = 600) -> FaultChain:
+               limit_s: float = 600, progress: Callable[[], tuple[int, int]] | None = None) -> FaultChain:
     """Kill `command()` n_kills times, each after `started()` (if given) plus a seeded random delay.
     `delay` is the window for a chain of 10 kills; a longer chain scales it down (10 / n_kills) so that its
     kills still land inside the work. After each kill `check()` names what is broken (None: nothing). The
     chain ends when `done()` (a kill landed after the work was finished) or when a run completes before its
-    kill and `on_complete()` is False (True starts the work again, for idempotent commands)."""
+    kill and `on_complete()` is False (True starts the work again, for idempotent commands). `progress()` reads
+    (units done, units in all) off the disk after each kill: where in the work it landed."""
     rng = random.Random(seed)
     scale = min(1.0, 10 / n_kills)
     chain = FaultChain(name)
@@ -66,6 +77,10 @@ def kill_chain(name: str, command: Callable[[], list[str]], env: dict, n_kills: 
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 chain.tried += 1
+                if progress is not None:
+                    done_units, total = progress()
+                    chain.progress.append(f"{done_units}/{total}")
+                    chain.landed.append("before" if done_units == 0 else "end" if done_units >= total else "inside")
                 problem = check()
                 if problem:
                     chain.problems.append(f"kill {chain.tried}: {problem}")

@@ -177,14 +177,22 @@ def test_kill_at_random_points_then_resume_equals_an_uninterrupted_run(uninterru
             return "run.json is torn"
         return None
 
+    def progress() -> tuple[int, int]:  # tasks finished (done or failed) in run.json, of the job's six
+        try:
+            tasks = json.loads((out / "run.json").read_text())["tasks"]
+        except (OSError, ValueError, KeyError):
+            return 0, 6
+        return sum(t["status"] in ("done", "failed") for t in tasks), len(tasks)
+
     chain = fault_harness.kill_chain("audit / audit --resume", command, env, fault_harness.kills(), seed=7,
-                                     delay=(0.2, 4.0), check=check, started=lambda: attempts() > before[0],
-                                     ok_exit=(0, 1))  # 1: the job ran to its end, one task failing by design
+                                     delay=(2.0, 9.0), check=check, started=lambda: attempts() > before[0],
+                                     ok_exit=(0, 1), progress=progress)  # 1: ran to its end, one task failing by design
     proc = run(env, "audit", str(job), "--out", str(out), "--resume", "--json")
     assert proc.returncode == 1, proc.stderr[-3000:]
     same = _essence(out) == _essence(reference)
     fault_harness.finish(chain, same)
     assert chain.tried >= 5 and chain.survived == chain.tried, chain.line()
+    assert "inside" in chain.landed, chain.line()
     assert json.loads((out / "run.json").read_text())["attempts"] >= chain.tried + 1
     assert same
     from sleuth.memory import open_store

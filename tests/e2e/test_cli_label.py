@@ -102,8 +102,8 @@ def test_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(uninte
         asked[0] = len(fake.requests)
         return [SLEUTH, *ARGS, "--out", str(out)] + (["--resume"] if (out / "label_run.json").is_file() else [])
 
-    def working() -> bool:  # this run has loaded everything and talks to the LLM
-        return len(fake.requests) > asked[0]
+    def working() -> bool:  # this run labels its first item: past the schema probe's requests and the corpus scan
+        return len(fake.requests) > asked[0] + 3
 
     def check() -> str | None:
         for path in list((out / "items").glob("*.json")) if (out / "items").is_dir() else []:
@@ -113,13 +113,17 @@ def test_killed_at_random_points_then_resumed_equals_an_uninterrupted_run(uninte
                 return f"{path.name} is torn"
         return None
 
+    def progress() -> tuple[int, int]:  # labeled items on disk, of the 6
+        return len(list((out / "items").glob("*.json"))) if (out / "items").is_dir() else 0, 6
+
     chain = fault_harness.kill_chain("label / label --resume", command, env, fault_harness.kills(), seed=17,
-                                     delay=(0.0, 2.0), check=check, started=working)
+                                     delay=(0.3, 1.5), check=check, started=working, progress=progress)
     proc = run(env, *ARGS, "--out", str(out), "--resume", "--json")
     assert proc.returncode == 0, proc.stderr
     same = outputs(out) == outputs(reference)
     fault_harness.finish(chain, same)
     assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
+    assert "inside" in chain.landed, chain.line()  # at least one kill with some items done and some not
     assert same
     lines = [json.loads(line) for line in (out / "labels.jsonl").open()]
     component = next(line["component"] for line in lines if line["label"])

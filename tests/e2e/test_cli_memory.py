@@ -91,9 +91,15 @@ def test_memory_import_killed_at_random_points_loses_and_duplicates_nothing(tmp_
         torn = [i for i in set(now) & set(expected) if now[i] != expected[i]]
         return f"{len(extra)} unknown and {len(torn)} altered records" if extra or torn else None
 
+    def progress() -> tuple[int, int]:  # records in the store, of the export's
+        try:
+            return len(stored()), len(expected)
+        except Exception:
+            return 0, len(expected)
+
     chain = fault_harness.kill_chain("memory import", lambda: [SLEUTH, "memory", "import", str(export)], env,
                                      fault_harness.kills(), seed=3, delay=(0.5, 4.5), check=check,
-                                     on_complete=lambda: True)
+                                     on_complete=lambda: True, progress=progress)
     assert _sleuth(home, "memory", "import", str(export)).returncode == 0
     final = stored()
     fault_harness.finish(chain, final == expected)

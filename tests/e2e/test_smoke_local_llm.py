@@ -14,7 +14,7 @@ import pytest
 
 from sleuth.memory import open_store
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500), pytest.mark.embedded_llm]
 SLEUTH = str(Path(sys.executable).parent / "sleuth")
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, create_model
 from sleuth.llm import LLMClient, LLMConfig
 from sleuth.llm import local_server
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.embedded_llm]
 MODEL = "qwen2.5-coder-0.5b"
 
 
