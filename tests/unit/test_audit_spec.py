@@ -29,6 +29,9 @@ def test_defaults_ids_and_fingerprint():
     assert spec.model.model == "smollm2-135m" and spec.tasks[0].id == "01-question"
     assert spec.fingerprint() == parse_job(GOOD).fingerprint()
     assert spec.fingerprint() != parse_job(GOOD.replace("induction", "successor")).fingerprint()
+    # a run stopped by its budget is resumed with a larger one: budgets are not part of what --resume checks
+    larger = GOOD + "budget: {total: {llm_tokens: 90000}, per_task: {wall_time: 2h}}\n"
+    assert parse_job(larger).fingerprint() == spec.fingerprint()
 
 
 @pytest.mark.parametrize("text, says", [
@@ -139,3 +142,22 @@ def test_a_job_names_only_llm_keys_and_sends_them_under_the_key_policy(monkeypat
     with pytest.raises(AuditSpecError, match=says) as err:
         job_llm_config(parse_job(text, "job.yaml"), load_settings())
     assert "secret-value" not in str(err.value)
+
+
+def test_a_thread_counted_by_a_failed_try_is_counted_once_when_resumed():
+    """A question task that failed after its findings were counted: --resume resumes the same agent thread,
+    whose summary holds those steps, tokens and findings again (on main they were counted twice)."""
+    from sleuth.audit.investigate import _forget_earlier_try
+    from sleuth.audit.runlog import Finding
+
+    found = Finding(component="blocks.16.attn.hook_z[0]", short="L16H0", text="attends to the previous token",
+                    status="validated")
+    other = Finding(component="blocks.3.mlp.hook_post[7]", short="L3N7", text="fires on commas", status="rejected")
+    record = TaskRecord(id="t", kind="question", title="q", steps=12, llm_tokens=900, findings=[other, found],
+                        progress={"threads": {"job-t": {"steps": 9, "llm_tokens": 700,
+                                                        "findings": [[found.component, found.text]]}}})
+    _forget_earlier_try(record, "job-t")
+    assert (record.steps, record.llm_tokens, record.findings) == (3, 200, [other])
+    assert "job-t" not in record.progress["threads"]
+    _forget_earlier_try(record, "another-thread")  # nothing counted for it: nothing changes
+    assert (record.steps, record.llm_tokens, record.findings) == (3, 200, [other])
