@@ -61,8 +61,6 @@ def _tokenizer_key(tokenizer) -> str:
 def build_windows(corpus: Corpus, tokenizer, length: int = 64, cache_dir: Path | None = None) -> Windows:
     if length < 2:
         raise CorpusError(f"window length must be >= 2, got {length}")
-    doc_ids = [d.id for d in corpus.documents]
-    domains = [d.domain for d in corpus.documents]
     if cache_dir is None:
         return _tokenize(corpus, tokenizer, length)
     cache = cache_dir / f"windows-{corpus.checksum[:16]}-{_tokenizer_key(tokenizer)}-{length}.npz"
@@ -72,7 +70,8 @@ def build_windows(corpus: Corpus, tokenizer, length: int = 64, cache_dir: Path |
             windows = _tokenize(corpus, tokenizer, length)
             save_arrays_atomically(cache, tokens=windows.tokens, doc_index=windows.doc_index, heldout=windows.heldout)
             return windows
-    return Windows(arrays["tokens"], arrays["doc_index"], arrays["heldout"], doc_ids, domains)
+    return Windows(arrays["tokens"], arrays["doc_index"], arrays["heldout"], [d.id for d in corpus.documents],
+                   [d.domain for d in corpus.documents])
 
 
 def _tokenize(corpus: Corpus, tokenizer, length: int) -> Windows:
