@@ -10,6 +10,7 @@ from sleuth.agent.nodes import current_task, with_task
 from sleuth.agent.schemas import DescriptionDraft
 from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.memory import Description, Hypothesis
+from sleuth.predicates.regex_words import has_rule_syntax
 from sleuth.predicates.words import in_words
 from sleuth.scorers.verdict import run_scorers, verdict
 from sleuth.target import Site
@@ -88,7 +89,9 @@ def conclude(state: dict, task: dict, deps) -> dict:
     text = draft["description"] + protocol_of(task).measured(task)
     cited = list(dict.fromkeys(i for c in draft["claims"] for i in c["evidence_ids"]))
     validation_ids = task.get("evidence", {}).get("validation", [])
+    author = written_by(task, draft)
     desc = Description(model=state["model"], component=task["component"], text=text, rule=draft.get("rule"),
+                       written_by=author, rule_syntax=has_rule_syntax(draft["description"]),
                        scores={s.scorer: s.value for s in scored}, score_states=[s.model_dump() for s in scores],
                        evidence_ids=list(dict.fromkeys(cited + validation_ids)), status=status, failure_reason=reason,
                        run_id=state["thread_id"])
@@ -99,9 +102,20 @@ def conclude(state: dict, task: dict, deps) -> dict:
     return {"component": task["component"], "short": Site.parse(task["component"]).short, "text": text,
             "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
             "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"),
-            "written_by": "code" if task.get("code_written") or task.get("rule_words") else "llm",
+            "words": draft["description"], "written_by": author,
             "description_id": desc.id, "version": getattr(stored, "version", None),
             "attempts": task.get("attempts", 0) + 1}
+
+
+def written_by(task: dict, draft: dict) -> str:
+    """"code" when code stated the words (a rule said in words), or the LLM copied code's wording of the rule
+    verbatim; "llm" otherwise."""
+    if task.get("code_written") or task.get("rule_words"):
+        return "code"
+    rule = draft.get("rule")
+    if task["kind"] == "neuron" and rule and draft["description"].strip().lower() == in_words(rule).strip().lower():
+        return "code"
+    return "llm"
 
 
 @metered

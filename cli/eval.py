@@ -19,7 +19,10 @@ app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known
 
 MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "both": ["oneshot", "agent"]}
 # find only: the true words themselves, scored like a description (the predictor's and judge's ceiling)
-FIND_MODES = {**MODES, "reference": ["reference"], "all": ["reference", "oneshot", "agent"]}
+# and every run of two modes scores the true words beside them: each mode's read-back is reported as a ratio to theirs
+FIND_MODES = {"agent": ["reference", "agent"], "oneshot": ["reference", "oneshot"],
+              "both": ["reference", "oneshot", "agent"], "reference": ["reference"],
+              "all": ["reference", "oneshot", "agent"]}
 
 
 def _clients(stack: ExitStack, settings, llm: str | None, llm_model: str | None, judge_llm: str | None,
@@ -103,8 +106,11 @@ def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, modes: lis
 @app.command("find")
 def find(
     suite: Path = typer.Option(None, "--suite", help="A folder of suite YAML files (default: the packaged evals/find)."),
-    mode: str = typer.Option("both", "--mode", help="agent, oneshot, both, reference (the true words themselves: the "
-                             "predictor's and judge's ceiling) or all (reference, oneshot and agent)."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot, both (reference, oneshot and agent) or reference "
+                             "(the true words alone). Every mode also scores the true words on the same units, "
+                             "so its read-back is shown as a ratio to theirs."),
+    split: str = typer.Option("all", "--split", help="The suite's split: dev (tune on it), test (reported, never "
+                              "tuned on) or all."),
     model: str = typer.Option(None, "--model", "-m", help="Target model whose tokenizer and corpus windows are used."),
     llm: str = typer.Option(None, "--llm", help="Describer endpoint (OpenAI-compatible base URL); default: configured."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name at --llm."),
@@ -136,7 +142,9 @@ def find(
     settings = _settings(mode, FIND_MODES)
     suite_dir = suite or DEFAULT_SUITE
     whole_suite = load_suite(suite_dir)
-    components = select(whole_suite, limit, only)
+    if split not in ("dev", "test", "all"):
+        raise ConfigError(f"unknown --split '{split}'; use dev, test or all")
+    components = select(whole_suite, limit, only, split)
     if resume and out is None:
         raise ConfigError("--resume needs --out, the folder of the run to continue")
     if scorers is not None and rescore is None:

@@ -1,7 +1,11 @@
-"""Fixed-length token windows over a corpus, split into explain / held-out by document.
+"""Fixed-length token windows over a corpus, split three ways by document.
 
-The split hashes each document id, so it never changes with corpus order and a
-document's windows are all on one side. Later stages validate only on held-out.
+    explain   what describers and code's rule search read (80 % of documents)
+    validate  what sleuth's own checks of a description use (the `heldout` split of scans)
+    eval      what `sleuth eval` scores descriptions on, never seen by a describer or a check
+
+The split hashes each document id, so it never changes with corpus order and a document's
+windows are all on one side; `heldout` marks validate and eval together (neither is explain).
 """
 
 from __future__ import annotations
@@ -18,10 +22,18 @@ from sleuth.errors import CorpusError
 from sleuth.locks import file_lock
 
 HELDOUT_PERCENT = 20
+EVAL_PERCENT = 50  # of the held-out documents: kept for `sleuth eval` scoring; the rest validate
+SPLITS = ("explain", "heldout", "eval")  # heldout: the validation part (what the agent and label check on)
 
 
 def is_heldout(doc_id: str) -> bool:
     return int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % 100 < HELDOUT_PERCENT
+
+
+def is_eval(doc_id: str) -> bool:
+    """A held-out document kept for eval scoring (a second, independent hash of its id)."""
+    digest = hashlib.sha256(f"eval:{doc_id}".encode()).hexdigest()
+    return is_heldout(doc_id) and int(digest[:8], 16) % 100 < EVAL_PERCENT
 
 
 @dataclass
@@ -38,10 +50,23 @@ class Windows:
     def subset(self, mask: np.ndarray) -> "Windows":
         return Windows(self.tokens[mask], self.doc_index[mask], self.heldout[mask], self.doc_ids, self.domains)
 
+    @property
+    def eval(self) -> np.ndarray:
+        """[n] bool: the window's document is kept for eval scoring (a part of `heldout`)."""
+        per_doc = np.array([is_eval(d) for d in self.doc_ids], dtype=bool)
+        return per_doc[self.doc_index] if len(self.doc_index) else np.zeros(0, dtype=bool)
+
+    def mask(self, name: str) -> np.ndarray:
+        """The windows of one split: explain, heldout (validation: held out, not eval) or eval."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, not '{name}'")
+        if name == "explain":
+            return ~self.heldout
+        scoring = self.eval
+        return scoring if name == "eval" else self.heldout & ~scoring
+
     def split(self, name: str) -> "Windows":
-        if name not in ("explain", "heldout"):
-            raise ValueError(f"split must be 'explain' or 'heldout', not '{name}'")
-        return self.subset(self.heldout if name == "heldout" else ~self.heldout)
+        return self.subset(self.mask(name))
 
     def mixed(self, n: int, seed: int = 0) -> "Windows":
         """A deterministic sample of n windows spread over all domains."""

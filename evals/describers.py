@@ -26,6 +26,7 @@ class Described(BaseModel):
     status: str  # validated / rejected / failed (agent), described / failed (one-shot)
     reason: str | None = None
     rule: dict | None = None  # the executable rule the words state (the agent's descriptions carry one)
+    written_by: str | None = None  # llm, code (a rule said in words by code) or human (a suite's true words)
 
 
 class OneShotDescription(BaseModel):
@@ -72,7 +73,7 @@ def one_shot(site: str, env: DescribeEnv) -> Described:
     reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=260,
                                brief=OneShotDescription.BRIEF)
     return Described(text=reply.description.strip(), status="described",
-                     rule=predicate_dict(reply.rule))
+                     rule=predicate_dict(reply.rule), written_by="llm")
 
 
 def agent(site: str, env: DescribeEnv) -> Described:
@@ -80,8 +81,8 @@ def agent(site: str, env: DescribeEnv) -> Described:
     finding = next((f for f in state.get("findings", []) if f["component"] == site), None)
     if finding is None:
         return Described(text=None, status="failed", reason=state.get("partial") or "the agent reached no finding")
-    return Described(text=finding["text"], status=finding["status"], reason=finding.get("reason"),
-                     rule=finding.get("rule"))
+    return Described(text=finding.get("words") or finding["text"], status=finding["status"], reason=finding.get("reason"),
+                     rule=finding.get("rule"), written_by=finding.get("written_by"))
 
 
 DESCRIBERS: dict[str, Callable[[str, DescribeEnv], Described]] = {"oneshot": one_shot, "agent": agent}

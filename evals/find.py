@@ -23,6 +23,7 @@ from sleuth.evals.metrics import judge_choice, predictive_agreement, read_back_a
 from sleuth.evals.scoreboard import Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.predicates import PredicateError, SuiteComponent
+from sleuth.predicates.regex_words import has_rule_syntax
 from sleuth.tools import ToolError
 
 REPORT_VERSION = 1
@@ -44,6 +45,9 @@ class ComponentResult(BaseModel):
     balanced_accuracy: float | None = None
     rule_f1: float | None = None  # the description's own rule against the true function, by code (no LLM)
     rule: dict | None = None
+    written_by: str | None = None  # who wrote the words: llm, code (a rule said in words) or human (the suite's truth)
+    rule_syntax: bool | None = None  # the words carry a regex, JSON or a predicate key (a reader needs a manual)
+    split: str | None = None  # the suite's dev/test split of this component (None: the suite has none)
     read_back_f1: float | None = None  # the rule an LLM reads out of the words alone, against the true function
     read_back_rule: dict | None = None
     judge_choice: float | None = None  # true words vs a decoy, each said to match or not: 1 truth alone, 0.5 tie
@@ -73,6 +77,7 @@ def unscored(result: ComponentResult) -> list[str]:
 class Summary(BaseModel):
     n: int
     failed: int
+    scoring_failed: int = 0  # items whose description a scorer could not score (left out of that scorer's mean)
     f1: float
     precision: float
     recall: float
@@ -84,6 +89,9 @@ class Summary(BaseModel):
     validated: int = 0  # descriptions sleuth itself marked validated (agent mode) ...
     validated_read_back_f1: float | None = None  # ... and how well their words read back against the truth
     validated_rule_f1: float | None = None  # ... and their rules
+    read_back_by_author: dict[str, float] = Field(default_factory=dict)  # read-back F1 per written_by
+    by_author: dict[str, int] = Field(default_factory=dict)  # how many descriptions each author wrote
+    rule_syntax: int = 0  # descriptions whose words carry rule syntax
     llm_tokens: int
     seconds: float
 
@@ -92,6 +100,8 @@ class ModeReport(BaseModel):
     mode: str
     overall: Summary
     per_category: dict[str, Summary]
+    per_split: dict[str, Summary] = Field(default_factory=dict)  # the suite's dev and test splits, where it has them
+    read_back_vs_reference: float | None = None  # read-back F1 / the true words' on the same units (both modes run)
 
 
 class FindReport(BaseModel):
@@ -133,41 +143,66 @@ def summarize(results: list[ComponentResult]) -> Summary:
         values = [v for v in values if v is not None]
         return mean(values) if values else None
 
-    # a failed item scores 0 (it produced no usable description); it is never left out
+    def scored(field, among=None):
+        """A describer's failure scores 0 (it produced no usable description); a scorer's failure on words that
+        exist is left out of that scorer's mean and counted in scoring_failed (it says nothing of the words)."""
+        return [getattr(r, field) or 0.0 for r in (results if among is None else among)
+                if not r.description or getattr(r, field) is not None]
+
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
     validated = [r for r in results if r.status == "validated"]
+    authors = sorted({r.written_by for r in results if r.description and r.written_by})
     # failed: an item with no description, or with a scorer that could not score it
     return Summary(n=len(results), failed=sum(bool(unscored(r)) for r in results),
-                   f1=mean(r.f1 or 0.0 for r in results), precision=mean(r.precision or 0.0 for r in results),
-                   recall=mean(r.recall or 0.0 for r in results),
-                   judge_choice=mean(r.judge_choice or 0.0 for r in results),
+                   scoring_failed=sum(bool(r.description and unscored(r)) for r in results),
+                   f1=mean(scored("f1")), precision=mean(scored("precision")), recall=mean(scored("recall")),
+                   judge_choice=mean(scored("judge_choice")),
                    judge_match=legacy(r.judge_score for r in results), decoy_match=legacy(r.decoy_score for r in results),
                    rule_f1=None if reference else mean(r.rule_f1 or 0.0 for r in results),
-                   read_back_f1=mean(r.read_back_f1 or 0.0 for r in results),
+                   read_back_f1=mean(scored("read_back_f1")),
                    validated=len(validated),
-                   validated_read_back_f1=mean(r.read_back_f1 or 0.0 for r in validated) if validated else None,
+                   validated_read_back_f1=mean(scored("read_back_f1", validated)) if validated else None,
                    validated_rule_f1=mean(r.rule_f1 or 0.0 for r in validated) if validated else None,
+                   read_back_by_author={a: mean(scored("read_back_f1", [r for r in results if r.written_by == a]))
+                                        for a in authors},
+                   by_author={a: sum(r.written_by == a for r in results if r.description) for a in authors},
+                   rule_syntax=sum(bool(r.rule_syntax) for r in results),
                    llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 
 
-def mode_report(mode: str, results: list[ComponentResult]) -> ModeReport:
+def mode_report(mode: str, results: list[ComponentResult], reference: list[ComponentResult] | None = None) -> ModeReport:
     categories = sorted({r.category for r in results})
+    splits = sorted({r.split for r in results if r.split})
     return ModeReport(mode=mode, overall=summarize(results),
-                      per_category={c: summarize([r for r in results if r.category == c]) for c in categories})
+                      per_category={c: summarize([r for r in results if r.category == c]) for c in categories},
+                      per_split={s: summarize([r for r in results if r.split == s]) for s in splits},
+                      read_back_vs_reference=_vs_reference(results, reference) if mode != REFERENCE else None)
+
+
+def _vs_reference(results: list[ComponentResult], reference: list[ComponentResult] | None) -> float | None:
+    """This mode's read-back F1 over the true words', on the units both have a read-back for. Above 1 by more
+    than noise means the reader favours this mode's phrasing over plain true words: a reader bias, not a result."""
+    truth = {r.name: r.read_back_f1 for r in reference or [] if r.read_back_f1 is not None}
+    pairs = [(r.read_back_f1 or 0.0, truth[r.name]) for r in results
+             if r.name in truth and (not r.description or r.read_back_f1 is not None)]
+    total = sum(t for _, t in pairs)
+    return round(sum(v for v, _ in pairs) / total, 3) if pairs and total > 0 else None
 
 
 def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv, judge_llm, held, decoy: str,
               seed: int) -> ComponentResult:
     start, before = time.perf_counter(), env.llm.ledger.tokens()
     result = ComponentResult(name=component.name, category=component.category, site=site, mode=mode,
-                             description=None, status="failed")
+                             description=None, status="failed", split=component.split)
     try:
         # the reference is the true words, scored as a description: what the predictor and judge make of the
         # truth itself. Only this branch sees the component; the describers see the opaque site alone.
-        described = (Described(text=component.description, status="reference") if mode == REFERENCE
+        described = (Described(text=component.description, status="reference", written_by="human") if mode == REFERENCE
                      else DESCRIBERS[mode](site, env))
         result.description, result.status, result.reason = described.text, described.status, described.reason
+        result.written_by = described.written_by
+        result.rule_syntax = has_rule_syntax(described.text) if described.text else None
     except LLMUnreachable:
         raise
     except (LLMError, ToolError) as exc:  # recorded as failed, with its reason; the suite goes on
@@ -300,12 +335,18 @@ def _summarized(report: FindReport, results: dict[str, list[ComponentResult]], s
     """The report with these results, summarized per mode (modes with no result yet are left out)."""
     done = {mode: found for mode, found in results.items() if found}
     return report.model_copy(update={"components": [r for found in done.values() for r in found],
-                                     "modes": [mode_report(mode, found) for mode, found in done.items()],
+                                     "modes": [mode_report(mode, found, done.get(REFERENCE)) for mode, found in done.items()],
                                      "seconds": round(seconds, 1)})
 
 
-def select(components: list[SuiteComponent], limit: int | None = None, only: str | None = None) -> list[SuiteComponent]:
-    """--only names, or the first `limit` components taken round-robin over categories (every category early)."""
+def select(components: list[SuiteComponent], limit: int | None = None, only: str | None = None,
+           split: str = "all") -> list[SuiteComponent]:
+    """--only names, or the first `limit` components taken round-robin over categories (every category early);
+    with `split` (dev or test), only that split's components (a suite without splits has none in either)."""
+    if split != "all":
+        components = [c for c in components if c.split == split]
+        if not components:
+            raise PredicateError(f"the suite has no component in the '{split}' split (mark them with 'split: {split}')")
     if only:
         names = [n.strip() for n in only.split(",") if n.strip()]
         known = {c.name: c for c in components}

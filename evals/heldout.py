@@ -1,7 +1,7 @@
 """Held-out texts for scoring descriptions against the true function: seeded, fixed, never seen.
 
-Texts are cut from the corpus's held-out documents (the describer only ever sees the explain
-split). Per component, half of the texts contain a token where the clean function fires and
+Texts are cut from the corpus's eval documents: the describer reads only the explain split and
+sleuth's own checks only the validation split, so no scoring text was seen by either. Per component, half of the texts contain a token where the clean function fires and
 half are drawn from the rest, so a description is tested on both sides.
 """
 
@@ -23,13 +23,16 @@ class HeldoutTexts:
     truth: list[list[bool]]  # the clean function, per token
 
 
+def eval_window_ids(ctx, seed: int, n_windows: int = POOL_WINDOWS) -> np.ndarray:
+    """A seeded sample of the eval split's windows (no describer or check reads that split)."""
+    pool = np.flatnonzero(ctx.windows.mask("eval"))
+    return np.sort(np.random.default_rng(seed).permutation(pool)[:n_windows])
+
+
 def heldout_pool(ctx, seed: int, n_windows: int = POOL_WINDOWS, length: int = TEXT_TOKENS) -> list[TokenView]:
-    """Seeded texts of `length` tokens from held-out windows only."""
-    windows = ctx.windows
-    pool = np.flatnonzero(windows.heldout)
-    ids = np.sort(np.random.default_rng(seed).permutation(pool)[:n_windows])
+    """Seeded texts of `length` tokens from eval windows only."""
     views = []
-    for row in windows.tokens[ids]:
+    for row in ctx.windows.tokens[eval_window_ids(ctx, seed, n_windows)]:
         for start in range(0, len(row) - length + 1, length):
             views.append(TokenView(ctx.target.str_tokens(row[start:start + length])))
     return views

@@ -79,6 +79,8 @@ class Description(_Record):
     version: int = 0  # assigned by the store: 1, 2, ... per component
     scores: dict[str, float] = Field(default_factory=dict)
     rule: dict | None = None  # the executable rule (predicate language) the text states, where there is one
+    written_by: Literal["llm", "code", "human"] | None = None  # who wrote the words (code: a rule said in words)
+    rule_syntax: bool = False  # the words carry a regex, JSON or a predicate key
     score_states: list[dict] = Field(default_factory=list)  # every configured scorer: status, value, threshold, reason
     evidence_ids: list[str] = Field(default_factory=list)
     status: Literal["draft", "validated", "rejected", "failed"] = "draft"

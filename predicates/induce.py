@@ -36,6 +36,15 @@ MAX_CONTEXT_WORDS = 4
 WORDLIKE = re.compile(r"\w+")
 LINE_START = {"context_regex": {"pattern": LINE_START_PATTERN, "window": 1}}  # right after a line break
 CONTEXTS = ({"inside": "quotes"}, {"inside": "brackets"}, {"inside": "code"}, {"position": "first"}, LINE_START)
+FIXED_NUMBERS = ("even", "odd", ANY_NUMBER, {"divisible_by": 10})  # tried whenever a number fires
+EVERY = range(2, 9)  # position periods tried whenever anything fires
+
+
+def fixed_candidates() -> list[dict]:
+    """Every rule the search tries whatever the data says (the rest is read off the firing tokens).
+    A suite's test units must not be made of these alone: the search would carry their answers."""
+    return ([{"regex": {"word": shape}} for shape in WORD_SHAPES] + list(CONTEXTS)
+            + [{"numeric": n} for n in FIXED_NUMBERS] + [{"position": {"every": k}} for k in EVERY])
 
 
 class InducedRule(BaseModel):
@@ -147,7 +156,7 @@ def _numbers(data: _Data) -> list[dict]:
     if not values:
         return []
     low, high = min(values), max(values)
-    rules = [{"numeric": "even"}, {"numeric": "odd"}, {"numeric": ANY_NUMBER}, {"numeric": {"divisible_by": 10}},
+    rules = [{"numeric": n} for n in FIXED_NUMBERS] + [
              {"numeric": {"ge": low}}, {"numeric": {"le": high}}, {"numeric": {"ge": low, "le": high}}]
     if low > 0:
         rules.append({"numeric": {"gt": low - 1 if float(low).is_integer() else low / 2}})
@@ -161,7 +170,7 @@ def _positions(data: _Data) -> list[dict]:
     low, high = min(firing), max(firing)
     rules = [{"position": "first"}, {"position": {"after": low}}] if low > 0 else [{"position": "first"}]
     rules.append({"not": {"position": {"after": high + 1}}})
-    rules += [{"position": {"every": k}} for k in range(2, 9)]
+    rules += [{"position": {"every": k}} for k in EVERY]
     return rules
 
 

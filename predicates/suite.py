@@ -6,12 +6,14 @@
         description: Fires on even numbers.
         fn: {numeric: even}
         value: 1.0               # optional
+        split: test              # optional: dev (tune on it) or test (reported, never tuned on)
         noise: {p_drop: 0.1, p_spurious: 0.01, seed: 1}   # optional
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +33,7 @@ class SuiteComponent(BaseModel):
     name: str = Field(pattern=NAME)
     description: str = Field(min_length=1)
     category: str
+    split: Literal["dev", "test"] | None = None  # None: the suite has no dev/test split for it
     unit: SyntheticComponent
     source: str  # the file it came from
 
@@ -47,16 +50,18 @@ def _component(entry, category: str, path: Path, index: int) -> SuiteComponent:
         raise PredicateError(f"{path}: component #{index + 1} is not a mapping")
     name = entry.get("name") or f"#{index + 1}"
     where = f"{path}: component '{name}'"
-    unknown = sorted(set(entry) - {"name", "description", "category", "fn", "value", "noise"})
+    unknown = sorted(set(entry) - {"name", "description", "category", "split", "fn", "value", "noise"})
     if unknown:
-        raise PredicateError(f"{where}: unknown key '{unknown[0]}' (known: name, description, category, fn, value, noise)")
+        raise PredicateError(f"{where}: unknown key '{unknown[0]}' (known: name, description, category, split, fn, "
+                             "value, noise)")
     fn = entry.get("fn")
     if isinstance(fn, dict) and len(fn) == 1 and next(iter(fn)) not in FORMS:
         raise PredicateError(f"{where}: unknown predicate key '{next(iter(fn))}'; known: {', '.join(FORMS)}")
     try:
         unit = SyntheticComponent.model_validate({k: entry[k] for k in ("fn", "value", "noise") if k in entry})
         return SuiteComponent(name=entry.get("name"), description=entry.get("description"),
-                              category=str(entry.get("category") or category), unit=unit, source=str(path))
+                              category=str(entry.get("category") or category), split=entry.get("split"), unit=unit,
+                              source=str(path))
     except ValidationError as exc:
         raise PredicateError(f"{where}: {describe_error(exc)}") from None
 

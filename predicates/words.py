@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sleuth.predicates import forms as f
+from sleuth.predicates.regex_words import regex_in_words
 
 INSIDE = {"quotes": "inside double quotes", "brackets": "inside round or square brackets", "code": "inside backticks"}
 AFFIX = re.compile(r"\(\?i\)(?P<start>\^)?(?P<letters>[A-Za-z]+)(?(start)|\$)")
@@ -38,8 +39,11 @@ def phrase(predicate) -> str:
         affix = AFFIX.fullmatch(p.regex.word or "")
         if affix:  # the induced forms (?i)^un and (?i)ing$
             return f"any token of a word {'beginning' if affix['start'] else 'ending'} with {affix['letters']!r} (any case)"
-        where = "a token" if p.regex.token is not None else "any token of a word"
-        return f"{where} matching the pattern /{p.regex.token if p.regex.token is not None else p.regex.word}/"
+        pattern, noun = (p.regex.token, "token") if p.regex.token is not None else (p.regex.word, "word")
+        said = regex_in_words(pattern, noun)
+        if said is None:  # not a simple pattern: stated as it is (and flagged as rule syntax)
+            return f"{'a token' if noun == 'token' else 'any token of a word'} matching the pattern /{pattern}/"
+        return said if noun == "token" else f"any token of {said}"
     if isinstance(p, f.ContextRegex):
         spec = p.context_regex
         if spec.window == 1 and spec.pattern == LINE_START:
@@ -48,8 +52,9 @@ def phrase(predicate) -> str:
         if words:
             return (f"a token within {spec.window} tokens after the word{'s' if '|' in words['words'] else ''} "
                     f"{_listed(words['words'].split('|'))} (any case)")
-        before = "the token just before it matches" if spec.window == 1 else f"the {spec.window} tokens just before it match"
-        return f"a token where {before} /{spec.pattern}/"
+        before = "the token just before it" if spec.window == 1 else f"the {spec.window} tokens just before it"
+        said = regex_in_words(spec.pattern, "text")
+        return f"a token where {before} {'form ' + said if said else f'match /{spec.pattern}/'}"
     if isinstance(p, f.PreviousTokenIn):
         return f"the token right after {_listed(p.previous_token_in)}"
     if isinstance(p, f.Numeric):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from sleuth.atomic_files import load_arrays, save_arrays_atomically
+from sleuth.corpus.windows import EVAL_PERCENT
 from sleuth.target import Site, Target
 from sleuth.tools.registry import ToolError
 
@@ -65,7 +66,7 @@ def units_of(value: torch.Tensor) -> torch.Tensor:
 def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarray]:
     """(global window ids, tokens [n, length]): a seeded sample of one split, all domains mixed."""
     windows = ctx.windows
-    pool = np.flatnonzero(windows.heldout == (split == "heldout"))
+    pool = np.flatnonzero(windows.mask(split))
     ids = np.sort(np.random.default_rng(ctx.seed).permutation(pool)[:n_windows])
     return ids, windows.tokens[ids]
 
@@ -74,7 +75,7 @@ def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     weights = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
     if site.name is not None:  # a synthetic unit: its rule keys the cache
         weights = ctx.target.synthetic[site.name].fingerprint
-    key = f"{ctx.target.name}|{site}|{weights}|{ctx.corpus.checksum}|{split}|{n}|{ctx.window_length}|{ctx.seed}"
+    key = f"{ctx.target.name}|{site}|{weights}|{ctx.corpus.checksum}|{split}/{EVAL_PERCENT}|{n}|{ctx.window_length}|{ctx.seed}"
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 

@@ -198,8 +198,21 @@ def test_a_predictor_that_ignores_the_description_scores_at_chance(held, kind):
     assert result.balanced_accuracy <= 0.6
 
 
-def test_heldout_texts_come_only_from_heldout_documents(ctx, held):
+def test_scoring_texts_share_no_window_or_document_with_what_describers_and_checks_read(ctx, held):
+    """explain (describers, the rule search), validation (the agent's and label's checks: scans of the
+    `heldout` split) and eval (what `sleuth eval find` scores on) are three disjoint sets of documents."""
+    from sleuth.evals.heldout import eval_window_ids
+    from sleuth.tools.scan import scan_windows
+
     windows = ctx.windows
-    explain_texts = {"".join(ctx.target.str_tokens(row[:32])) for row in windows.tokens[~windows.heldout][:3000]}
-    assert not explain_texts & {v.text for v in held.views}
+    scored = set(eval_window_ids(ctx, seed=0, n_windows=len(windows)).tolist())
+    explain = set(scan_windows(ctx, "explain", len(windows))[0].tolist())
+    validation = set(scan_windows(ctx, "heldout", len(windows))[0].tolist())
+    assert scored and explain and validation
+    assert not scored & explain and not scored & validation and not explain & validation
+    assert len(scored | explain | validation) == len(windows)
+    docs = [{int(windows.doc_index[i]) for i in part} for part in (scored, explain, validation)]
+    assert not docs[0] & docs[1] and not docs[0] & docs[2] and not docs[1] & docs[2]
+    read = {"".join(ctx.target.str_tokens(row[:32])) for row in windows.tokens[sorted(explain | validation)]}
+    assert not read & {v.text for v in held.views}
     assert sum(any(t) for t in held.truth) == 6  # half of the texts contain a firing token

@@ -281,15 +281,16 @@ def test_description_blind_readers_cannot_pass_or_tell_right_from_wrong(kind):
 
 
 def test_a_clause_copied_from_a_worked_reading_is_dropped_and_one_the_words_state_is_kept():
-    """The 1.5B once added a worked example's `previous_token_in: [return]` to a reading of pronoun words."""
+    """The 1.5B once added a worked example's `previous_token_in: [return]` to a reading of pronoun words
+    (here the worked example's `yield`)."""
     from sleuth.predicates import predicate_dict
     from sleuth.scorers.read_back import read_rule
 
-    copied = {"any": [{"token_in": ["it", "they"]}, {"previous_token_in": ["return"]}, {"numeric": "odd"}]}
+    copied = {"any": [{"token_in": ["it", "they"]}, {"previous_token_in": ["yield"]}, {"numeric": "odd"}]}
     with FakeLLM(responder=lambda request: {"statement": "as read", "rule": copied}) as fake:
         client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
         pronouns = read_rule(client, "Fires on the words 'it' or 'they', and on odd numbers.")
-        stated = read_rule(client, "Fires on 'it' or 'they', on odd numbers, and right after 'return'.")
+        stated = read_rule(client, "Fires on 'it' or 'they', on odd numbers, and right after 'yield'.")
     _MODE_CACHE.clear()
     assert predicate_dict(pronouns) == {"any": [{"token_in": ["it", "they"]}, {"numeric": "odd"}]}
     assert predicate_dict(stated) == copied
