@@ -103,6 +103,7 @@ def conclude(state: dict, task: dict, deps) -> dict:
             "status": status, "reason": reason, "scores": [s.model_dump() for s in scores], "claims": draft["claims"],
             "rule": draft.get("rule"), "rule_fit": draft.get("rule_fit"),
             "words": draft["description"], "written_by": author,
+            "strength": (task.get("fresh") or {}).get("value"),  # the fresh re-measurement (heads, circuit parts)
             "description_id": desc.id, "version": getattr(stored, "version", None),
             "attempts": task.get("attempts", 0) + 1}
 

@@ -14,6 +14,7 @@ from sleuth import run_folder
 from sleuth.atomic_files import write_atomically
 from sleuth.cli.output import console, emit_json, err_console
 from sleuth.evals.find_run import SCORERS as SCORER_NAMES  # a light module: --help loads no model
+from sleuth.evals.scoreboard import code_state
 
 app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known heads (heads).", no_args_is_help=True)
 
@@ -50,13 +51,21 @@ def _progress(total: int, quiet: bool):
     return bar, bar.add_task("eval", total=total)
 
 
-def _record(report, rows, work: Path, settings, scoreboard: Path | None) -> Path:
-    """Write report.json, stamp the rows and merge them into the scoreboard and the history; the board's path."""
-    from sleuth.evals.scoreboard import stamp, update
+def _record(report, rows, work: Path, settings, scoreboard: Path | None, run_settings: dict,
+            code: tuple[str, bool]) -> Path:
+    """Write report.json with the run's manifest, stamp the rows with it and merge them into the scoreboard and
+    the history (a --scoreboard board also keeps a copy of report.json beside it); the board's path."""
+    from sleuth.evals.scoreboard import keep_report, manifest, stamp, update
 
+    run_manifest = manifest(getattr(report, "suite_checksum", ""), getattr(report, "corpus_checksum", ""), report.model,
+                            report.llm, getattr(report, "judge_llm", report.llm), run_settings, settings.agent, code)
+    report.manifest = run_manifest
     write_atomically(work / "report.json", report.model_dump_json(indent=1))
     board = scoreboard or settings.home / "evals" / "scoreboard.json"
-    update(board, stamp(rows), settings.home / "evals" / "history.jsonl")
+    rows = stamp(rows, run_manifest)
+    if scoreboard is not None:
+        rows = keep_report(work / "report.json", board, rows)
+    update(board, rows, settings.home / "evals" / "history.jsonl")
     return board
 
 
@@ -140,6 +149,7 @@ def find(
     from sleuth.tools import ToolContext
 
     settings = _settings(mode, FIND_MODES)
+    code = code_state()  # the commit and dirty flag the rows carry: the code as the run starts
     suite_dir = suite or DEFAULT_SUITE
     whole_suite = load_suite(suite_dir)
     if split not in ("dev", "test", "all"):
@@ -169,7 +179,9 @@ def find(
                                      components, env, judge, modes, suite=suite_dir.name, seed=seed, texts=texts,
                                      out=work, rescore=rescore, scorers=chosen, decoy_pool=whole_suite, **bar))
         rows = find_rows(report)
-        board = _record(report, rows, work, settings, scoreboard)
+        board = _record(report, rows, work, settings, scoreboard,
+                        {"mode": mode, "split": split, "limit": limit, "only": only, "seed": seed, "texts": texts,
+                         "rescored_from": str(rescore) if rescore else None}, code)
     if json_out:
         return emit_json(report)
     _show(rows, work, board)
@@ -198,6 +210,7 @@ def heads(
     from sleuth.tools import ToolContext
 
     settings = _settings(mode)
+    code = code_state()
     target = _suite_target(model, settings, json_out)
     ctx = ToolContext(target=target, home=settings.home, corpus_spec=settings.corpus, seed=seed)
     chosen, truth = default_heads(ctx, model, head_list)
@@ -207,7 +220,7 @@ def heads(
                                  len(chosen) + 2, json_out,
                                  lambda env, judge, modes, **bar: run_heads(env, judge, modes, chosen, truth=truth, **bar))
         rows = heads_rows(report, f"heads:{target.name}")
-        board = _record(report, rows, work, settings, scoreboard)
+        board = _record(report, rows, work, settings, scoreboard, {"mode": mode, "heads": head_list, "seed": seed}, code)
     if json_out:
         return emit_json(report)
     console.print("ground truth: " + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in report.truth.heads.items()),

@@ -20,7 +20,7 @@ from sleuth.evals import find_run
 from sleuth.evals.describers import DESCRIBERS, DescribeEnv, Described
 from sleuth.evals.heldout import heldout_pool, texts_for
 from sleuth.evals.metrics import judge_choice, predictive_agreement, read_back_agreement, rule_agreement
-from sleuth.evals.scoreboard import Row
+from sleuth.evals.scoreboard import Manifest, Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.predicates import PredicateError, SuiteComponent
 from sleuth.predicates.regex_words import has_rule_syntax
@@ -115,8 +115,10 @@ class FindReport(BaseModel):
     texts_per_component: int
     modes: list[ModeReport] = Field(default_factory=list)
     components: list[ComponentResult] = Field(default_factory=list)
+    corpus_checksum: str = ""  # the corpus whose eval split the texts were cut from
     seconds: float = 0.0
     complete: bool = True  # False: a run's report.json while it runs (the components scored so far)
+    manifest: Manifest | None = None  # what the run ran on (written with the final report)
 
 
 def suite_checksum(components: list[SuiteComponent]) -> str:
@@ -267,14 +269,32 @@ def rescore_one(component: SuiteComponent, prior: ComponentResult, judge_llm, he
     return result
 
 
-def pick_decoy(component: SuiteComponent, pool: list[SuiteComponent], rng: random.Random) -> SuiteComponent:
-    """The judge's wrong option: a component of another category, and not the noisy twin of this one
-    (noisy_odd_numbers vs odd_numbers would be the same words). A lone component falls back to any other."""
+def firing_set(component: SuiteComponent, pool) -> frozenset[tuple[int, int]]:
+    """(text, token) pairs of the pool where the component's clean function fires."""
+    return frozenset((i, j) for i, view in enumerate(pool) for j, v in enumerate(component.unit.clean(view)) if v > 0)
+
+
+def overlapping(a: frozenset, b: frozenset, share: float = 0.1) -> bool:
+    """Two components fire together on more than `share` of the smaller one's tokens (or both never fire)."""
+    if not a or not b:
+        return not a and not b
+    return len(a & b) / min(len(a), len(b)) > share
+
+
+def pick_decoy(component: SuiteComponent, pool: list[SuiteComponent], rng: random.Random,
+               firing: dict[str, frozenset] | None = None) -> SuiteComponent:
+    """The judge's wrong option: a component of another category whose words differ and whose firing does not
+    overlap this one's on the scoring texts (noisy_quotes and inside_quotes fire alike, with the same words).
+    With no such component, any other with different words; a lone component has none."""
     def stem(c):
         return c.name.removeprefix("noisy_")
 
-    apart = [o for o in pool if o.category != component.category and stem(o) != stem(component)]
-    others = apart or [o for o in pool if o.description != component.description]
+    def apart(o):
+        if o.category == component.category or stem(o) == stem(component) or o.description == component.description:
+            return False
+        return firing is None or not overlapping(firing.get(o.name, frozenset()), firing.get(component.name, frozenset()))
+
+    others = [o for o in pool if apart(o)] or [o for o in pool if o.description != component.description]
     if not others:
         raise PredicateError("the judge needs a decoy: the suite has no other component with different words")
     return rng.choice(others)
@@ -294,7 +314,8 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
     sites = attach(target, components, seed)
     pool = heldout_pool(env.ctx, seed)
     report = FindReport(suite=suite, suite_checksum=suite_checksum(components), model=target.name,
-                        llm=env.llm.model, judge_llm=judge_llm.model, seed=seed, texts_per_component=texts)
+                        llm=env.llm.model, judge_llm=judge_llm.model, seed=seed, texts_per_component=texts,
+                        corpus_checksum=env.ctx.corpus.checksum)
     kept, reused = {}, {}
     spec = find_run.FindRunSpec(suite_checksum=report.suite_checksum, components=[c.name for c in components],
                                 model=report.model, llm=report.llm, judge_llm=report.judge_llm, seed=seed, texts=texts)
@@ -308,7 +329,8 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
         kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)
     held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
-    decoys = {c.name: pick_decoy(c, decoy_pool or components, rng).description for c in components}
+    firing = {c.name: firing_set(c, pool) for c in decoy_pool or components}
+    decoys = {c.name: pick_decoy(c, decoy_pool or components, rng, firing).description for c in components}
     results = {mode: [] for mode in modes}
     for component in components:  # component by component, so a run stopped part-way has every mode of each
         for mode in modes:
@@ -317,7 +339,8 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
             result = kept.get((mode, component.name))
             if result is None:
                 result = (rescore_one(component, reused[(mode, component.name)], judge_llm, held[component.name],
-                                      decoys[component.name], seed, scorers, str(rescore)) if rescore is not None
+                                      decoys[component.name], seed, scorers, str(rescore))
+                          if (mode, component.name) in reused  # the true words need no earlier run: scored anew
                           else score_one(component, sites[component.name], mode, env, judge_llm, held[component.name],
                                          decoys[component.name], seed))
                 if out is not None:
@@ -366,8 +389,13 @@ def _round_robin(groups: list[list]) -> list[list]:
 
 
 def find_rows(report: FindReport) -> list[Row]:
-    return [Row(suite=f"find:{report.suite}", mode=m.mode, n=m.overall.n, failed=m.overall.failed, f1=m.overall.f1,
-                judge_choice=m.overall.judge_choice, judge_match=m.overall.judge_match,
-                decoy_match=m.overall.decoy_match, rule_f1=m.overall.rule_f1,
-                read_back_f1=m.overall.read_back_f1, llm_tokens=m.overall.llm_tokens,
-                seconds=m.overall.seconds, llm=report.llm) for m in report.modes]
+    """One row per mode over every component run, and one per mode and suite split (dev, test) where it has them."""
+    def row(mode: ModeReport, summary: Summary, split: str = "") -> Row:
+        return Row(suite=f"find:{report.suite}", split=split, mode=mode.mode, n=summary.n, failed=summary.failed,
+                   scoring_failed=summary.scoring_failed, f1=summary.f1, judge_choice=summary.judge_choice,
+                   judge_match=summary.judge_match, decoy_match=summary.decoy_match, rule_f1=summary.rule_f1,
+                   read_back_f1=summary.read_back_f1,
+                   read_back_vs_reference=mode.read_back_vs_reference if not split else None,
+                   llm_tokens=summary.llm_tokens, seconds=summary.seconds, llm=report.llm)
+
+    return [r for m in report.modes for r in [row(m, m.overall), *(row(m, s, name) for name, s in m.per_split.items())]]

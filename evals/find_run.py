@@ -96,7 +96,7 @@ def descriptions_to_rescore(run: Path, spec: FindRunSpec, modes: list[str],
             raise ConfigError(f"--rescore: {run} was run with another {field.replace('_', ' ')} "
                               f"({getattr(saved, field)} vs {getattr(spec, field)}); its held-out texts differ")
     found = finished(run, result_model)
-    for mode in modes:
+    for mode in (m for m in modes if m != "reference"):  # the true words are scored anew, not rescored
         for name in spec.components:
             if (mode, name) not in found:
                 raise ConfigError(f"--rescore: {run} has no {mode} result for '{name}'")

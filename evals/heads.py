@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field, create_model
 
 from sleuth.evals.metrics import judge_choice
-from sleuth.evals.scoreboard import Row
+from sleuth.evals.scoreboard import Manifest, Row
 from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.prompts import render
 from sleuth.tools import ToolError, run_tool
@@ -73,6 +73,7 @@ class HeadsReport(BaseModel):
     results: list[HeadResult]
     summary: dict[str, dict[str, float | int | None]]  # mode -> figures
     seconds: float = 0.0
+    manifest: Manifest | None = None  # what the run ran on (written with the report)
 
 
 def measure_truth(ctx) -> HeadTruth:

@@ -45,7 +45,7 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     out = cli("eval", "find", "--suite", str(tmp_path / "suite"), "--llm", fake.base_url, "--texts", "6",
               "--out", str(tmp_path / "run"), "--json")
     report = json.loads(out.stdout)
-    assert [m["mode"] for m in report["modes"]] == ["oneshot", "agent"]
+    assert [m["mode"] for m in report["modes"]] == ["reference", "oneshot", "agent"]  # the true words beside both
     by = {(c["name"], c["mode"]): c for c in report["components"]}
     the = by[("the_word", "oneshot")]
     assert the["description"] == "Fires on the token 'the'." and the["f1"] == 1.0
@@ -54,7 +54,11 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     # read-back: the reader restates the words as a rule, and code marks the tokens that rule fires on
     assert the["read_back_rule"] == {"token_in": ["the"]} and the["read_back_f1"] == 1.0
     assert by[("evens", "oneshot")]["read_back_f1"] < 0.5
-    agent = report["modes"][1]["overall"]
+    agent = report["modes"][2]["overall"]
+    assert report["modes"][2]["read_back_vs_reference"] is not None  # each mode's read-back against the true words'
+    assert by[("the_word", "reference")]["written_by"] == "human" and by[("the_word", "oneshot")]["written_by"] == "llm"
+    assert by[("the_word", "agent")]["written_by"] in ("llm", "code") and agent["by_author"]
+    assert report["manifest"]["suite_checksum"] == report["suite_checksum"] and report["manifest"]["commit"]
     validated = [c for c in report["components"] if c["mode"] == "agent" and c["status"] == "validated"]
     assert agent["validated"] == len(validated) and (agent["validated_read_back_f1"] is None) == (not validated)
     assert by[("the_word", "agent")]["status"] in ("validated", "rejected") and by[("the_word", "agent")]["f1"] == 1.0
@@ -62,8 +66,10 @@ def test_eval_find_runs_both_modes_and_keeps_a_scoreboard(cli, fake, home, tmp_p
     assert all(c["site"].startswith("synthetic.eval.u") for c in report["components"])  # opaque names
     assert json.loads((tmp_path / "run" / "report.json").read_text())["suite_checksum"] == report["suite_checksum"]
     board = (home / "evals" / "scoreboard.md").read_text()
-    assert "read-back F1" in board and "| find:suite | agent | 2 |" in board and "| find:suite | oneshot | 2 |" in board
-    assert len((home / "evals" / "history.jsonl").read_text().splitlines()) == 2
+    assert "read-back F1" in board and "| find:suite | all | agent | 2 |" in board and "| find:suite | all | oneshot | 2 |" in board
+    rows = [json.loads(line) for line in (home / "evals" / "history.jsonl").read_text().splitlines()]
+    assert [r["mode"] for r in rows] == ["reference", "oneshot", "agent"]
+    assert all(r["manifest"]["settings"]["texts"] == 6 and r["manifest"]["model"] for r in rows)  # written by this run
 
 
 def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fake, home, tmp_path):
@@ -76,7 +82,8 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     whole = json.loads(cli(*args).stdout)
     per_run = len(fake.requests) - asked
     kept = sorted(p.name for p in (run / "results").glob("*.json"))
-    assert kept == ["oneshot--evens.json", "oneshot--the_word.json"] and whole["complete"]
+    assert kept == ["oneshot--evens.json", "oneshot--the_word.json", "reference--evens.json",
+                    "reference--the_word.json"] and whole["complete"]
     (run / "results" / "oneshot--evens.json").unlink()  # as if killed while scoring it
     (run / "report.json").unlink()
     proc = cli(*args[:-1], ok=False)  # the same folder again, without --resume: refused, nothing touched
@@ -91,8 +98,8 @@ def test_eval_find_resumes_a_killed_run_and_scores_only_what_is_missing(cli, fak
     fresh = cli("eval", "find", "--suite", str(tmp_path / "suite"), "--resume", ok=False)
     assert fresh.returncode == 2 and "--resume needs --out" in fresh.stderr
     both = json.loads(cli(*[a if a != "oneshot" else "both" for a in args], "--resume").stdout)  # results add up per mode
-    assert [m["mode"] for m in both["modes"]] == ["oneshot", "agent"]
-    assert strip(both)[:2] == strip(whole)  # the one-shot results were kept, not scored again
+    assert [m["mode"] for m in both["modes"]] == ["reference", "oneshot", "agent"]
+    assert strip(both)[:4] == strip(whole)  # the reference and one-shot results were kept, not scored again
     assert sorted(p.name for p in (run / "results").glob("agent--*.json")) == ["agent--evens.json", "agent--the_word.json"]
     # the reference row scores the true words themselves: the predictor's and judge's ceiling, no describer tokens
     reference = json.loads(cli(*[a if a != "oneshot" else "reference" for a in args], "--resume").stdout)
@@ -155,8 +162,9 @@ def test_a_running_eval_keeps_report_json_current(fake, home, tmp_path):
         proc.kill()
         proc.wait()
     so_far = json.loads(report.read_text())
-    assert not so_far["complete"] and [c["name"] for c in so_far["components"]] == ["the_word"]
-    assert so_far["modes"][0]["mode"] == "oneshot" and so_far["modes"][0]["overall"]["f1"] is not None
+    assert not so_far["complete"] and [c["name"] for c in so_far["components"]] == ["the_word", "the_word"]
+    assert [m["mode"] for m in so_far["modes"]] == ["reference", "oneshot"]
+    assert so_far["modes"][1]["overall"]["f1"] is not None
 
 
 @pytest.mark.parametrize("suite_text, says", [

@@ -240,8 +240,18 @@ def test_intervention_steers_a_latent_on_held_out_prompts_and_reads_the_words(sm
     preset = PRESETS["sleuth"].model_copy(update={"scorers": ["detection", "intervention"], "induce": False})
     spec = spec_for(smollm_sae, str(site), [0, 1, 2, 3], preset=preset, refine=False)
     found = collect(sae_ctx, spec, site, items_for(site, [0, 1, 2, 3]))
-    collected = next(c for c in found.values() if not isinstance(c, str))
-    samples = steer(collected, spec, sae_ctx)
+
+    def gained(sample, piece):
+        return sample.steered.lower().count(piece) > sample.baseline.lower().count(piece)
+
+    def brings(sample) -> list[str]:  # words the push brings into a continuation ("`__init" is read as "init")
+        new = {re.sub(r"[^a-z0-9]", "", p) for p in _pieces(sample.steered) - _pieces(sample.baseline)}
+        return sorted(c for c in new if len(c) >= 2 and gained(sample, c))
+
+    # the latent whose push brings words into the most continuations (which prompts the validation split
+    # gives decides how many each latent changes)
+    steered = [(c, steer(c, spec, sae_ctx)) for c in found.values() if not isinstance(c, str)]
+    collected, samples = max(steered, key=lambda cs: sum(bool(brings(s)) for s in cs[1]))
     quiet = [w.window for w in collected.test if w.kind == "random"][: preset.steer_prompts]
     windows = sae_ctx.windows
     assert len(samples) == len(quiet) and all(windows.heldout[w] for w in quiet)  # prompts: held-out documents only
@@ -249,11 +259,8 @@ def test_intervention_steers_a_latent_on_held_out_prompts_and_reads_the_words(sm
     assert sum(s.changed for s in samples) >= 2
     # a label naming words the push brings in scores above one naming an absent word, which is at chance
     # (the judge picks the continuation with more of the label's quoted words, A on a tie)
-    def gained(sample, piece):
-        return sample.steered.lower().count(piece) > sample.baseline.lower().count(piece)
-    new = [[p for p in sorted(_pieces(s.steered) - _pieces(s.baseline)) if gained(s, p)] for s in samples]
-    brought = [max(pieces, key=len) for pieces in new if pieces]  # one word per continuation the push changed
-    assert brought
+    brought = [max(brings(s), key=len) for s in samples if brings(s)]  # one word per continuation the push changed
+    assert len(brought) >= 2
     quoted = ", ".join(f"'{w}'" for w in dict.fromkeys(brought))
     with FakeLLM(responder=_label({"label": f"Pushes the text toward {quoted}.", "rule": {"token_in": brought}})) as fake:
         right = label_item(collected, spec, _client(fake), None, sae_ctx, None)

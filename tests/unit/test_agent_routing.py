@@ -386,3 +386,34 @@ def test_peak_tokens_name_each_top_examples_strongest_token():
     top = [{"tokens": ["a", " such", " that"], "values": [0.1, 0.9, 0.2]},
            {"tokens": [" such", " as"], "values": [0.8, 0.1]}, {"tokens": ["e", ".", "g"], "values": [0.0, 0.1, 0.7]}]
     assert peak_tokens(top) == ["'such' (2)", "'g'"]
+
+
+INDUCTION = [{"short": s, "status": "validated", "text": f"{s} is an induction head.", "reason": None, "strength": v}
+             for s, v in (("L17H3", 0.41), ("L18H6", 0.93), ("L17H4", 0.88), ("L20H6", 0.52), ("L22H7", 0.47))] + \
+            [{"short": "L9H1", "status": "rejected", "text": "L9H1 is an induction head.", "reason": "fresh 0.1 < 0.4",
+              "strength": 0.1}]
+
+
+@pytest.mark.parametrize("lead,kept", [
+    ("The induction heads are L17H3, L20H6 and L22H7.", False),  # leaves out the strongest two
+    ("The induction heads include L18H6 and L9H1.", False),  # names one that did not validate
+    ("L18H6 is the strongest; search_shortlist limited the rest.", False),  # an internal setting's name
+    ("L18H6, L17H4, L20H6, L22H7 and L17H3 are induction heads.", True),
+])
+def test_the_answer_names_the_strongest_validated_components_and_nothing_unvalidated(lead, kept):
+    from sleuth.agent.answer import answer
+
+    with FakeLLM(responder=lambda request: lead) as fake:
+        client = LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0))
+        events = []
+        deps = SimpleNamespace(llm=client, on_event=lambda kind, data: events.append((kind, data)))
+        out = answer.__wrapped__(state(question="Which heads are induction heads?", findings=INDUCTION), deps)
+    _MODE_CACHE.clear()
+    first = out["answer"].splitlines()[0]
+    assert (lead in out["answer"]) == kept, (out["answer"], events)
+    assert "L9H1" not in first and "search_shortlist" not in out["answer"]
+    for head in ("L18H6", "L17H4", "L20H6", "L22H7", "L17H3"):  # the prose read first names every validated head
+        assert head in first, first
+    assert first.index("L18H6") < first.index("L17H4") < first.index("L17H3")  # strongest first
+    facts = out["answer"].splitlines()[1 if not kept else 1:]
+    assert [line.split(":")[0] for line in facts if line.startswith("- ")][:2] == ["- L18H6", "- L17H4"]

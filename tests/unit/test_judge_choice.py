@@ -80,3 +80,22 @@ def test_the_decoy_comes_from_another_category_and_is_never_the_noisy_twin():
     assert pick_decoy(pool[0], pool[:2], rng).name == "even_numbers"  # a lone category: any other words
     with pytest.raises(PredicateError, match="decoy"):
         pick_decoy(pool[0], pool[:1], rng)
+
+
+def test_the_decoy_never_fires_where_the_truth_fires():
+    """inside_quotes and a differently named quotes unit fire on the same tokens: never each other's decoy."""
+    from sleuth.evals.find import firing_set
+    from sleuth.predicates import TokenView
+
+    def unit(name, category, fn):
+        return SuiteComponent(name=name, description=f"{name} words", category=category, source="test",
+                              unit=SyntheticComponent(fn=fn))
+
+    quotes = unit("inside_quotes", "contextual", {"inside": "quotes"})
+    pool = [quotes, unit("quoted_text", "noisy", {"inside": "quotes"}), unit("evens", "numeric", {"numeric": "even"})]
+    texts = [TokenView(["He", " said", ' "', "go", " now", '"', " at", " 4"]), TokenView(["a", " 2", ' "', "x", '"'])]
+    firing = {c.name: firing_set(c, texts) for c in pool}
+    assert firing["inside_quotes"] == firing["quoted_text"] and firing["evens"]
+    rng = random.Random(0)
+    assert {pick_decoy(quotes, pool, rng, firing).name for _ in range(30)} == {"evens"}
+    assert "quoted_text" in {pick_decoy(quotes, pool, rng).name for _ in range(30)}  # without the check it would be
