@@ -18,7 +18,8 @@ from sleuth.evals.scoreboard import code_state
 
 app = typer.Typer(help="Ground-truth evaluations: planted units (find) and known heads (heads).", no_args_is_help=True)
 
-MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "both": ["oneshot", "agent"]}
+# heads: scan is the baseline that names every head whose scan reaches the line (no LLM)
+MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "scan": ["scan"], "both": ["scan", "oneshot", "agent"]}
 # find only: the true words themselves, scored like a description (the predictor's and judge's ceiling)
 # and every run of two modes scores the true words beside them: each mode's read-back is reported as a ratio to theirs
 FIND_MODES = {"agent": ["reference", "agent"], "oneshot": ["reference", "oneshot"],
@@ -191,7 +192,8 @@ def find(
 def heads(
     model: str = typer.Option(None, "--model", "-m",
                               help="Default: the suite's trained 2-layer attention-only model; or e.g. smollm2-135m."),
-    mode: str = typer.Option("both", "--mode", help="agent, oneshot or both."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot, scan (the baseline: every head whose scan is "
+                             ">= 0.4, and what the scans say of each) or both (scan, oneshot and agent)."),
     llm: str = typer.Option(None, "--llm", help="Describer endpoint (OpenAI-compatible base URL); default: configured."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name at --llm."),
     judge_llm: str = typer.Option(None, "--judge-llm", help="Judge endpoint (default: the describer's)."),

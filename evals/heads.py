@@ -1,10 +1,13 @@
 """`sleuth eval heads`: find known heads by investigation, and describe every head.
 
-Ground truth is the standard head scores (induction, previous-token) measured once by
-sleuth's own head_scan on prompts the describer never sees (their own seed). Asked
-"which heads are induction heads?", "which heads attend to the previous token?" and
-"what does L{l}H{h} do?", each mode is scored on the heads it names (precision, recall)
-and on whether each head's text states the right behaviour (an LLM judge against the truth).
+On the suite's own model the truth comes from how it was built: each head was trained to a role
+(previous token, induction, the current token, the first token; `heads_model.HeadsRecipe.roles`).
+On any other model it is the standard head scores measured by head_scan on prompts no describer
+sees (their own seed). Asked "which heads are induction heads?", "which heads attend to the previous
+token?" and "what does L{l}H{h} do?", each mode is scored on the heads it names (precision, recall)
+and on whether each head's text states the right behaviour (an LLM judge against the truth). The
+`scan` mode is the baseline: it names every head whose scan reaches TRUTH_MIN and says of each head
+only what the two scans say.
 """
 
 from __future__ import annotations
@@ -29,13 +32,19 @@ TRUTH_SEED = 9173  # ground-truth prompts: a seed no describer uses
 NEITHER = ("This head is neither an induction head nor a previous-token head: it shows no strong attention "
            "to the previous token or to the token after an earlier occurrence.")
 TRUTH_MIN = 0.4  # a head is of a kind when its score reaches this (mean attention on the right token)
+ROLE_BEHAVIOUR = {**BEHAVIOUR, "self": "a self-attending head: each token attends to itself",
+                  "first": "a first-token head: every token attends to the first token of the text"}
 
 
 class HeadTruth(BaseModel):
-    scores: dict[str, dict[str, float]]  # kind -> head label -> score
-    heads: dict[str, list[str]]  # kind -> heads at or above TRUTH_MIN
+    scores: dict[str, dict[str, float]]  # kind -> head label -> score (measured; on the suite's model, a check)
+    heads: dict[str, list[str]]  # kind -> heads of that kind
+    roles: dict[str, str] = Field(default_factory=dict)  # head -> the role it was built for (the suite's model)
+    source: str = "measured"  # "construction": heads and roles are how the model was built; "measured": scans
 
     def text(self, head: str) -> str:
+        if head in self.roles:
+            return "This head is " + ROLE_BEHAVIOUR[self.roles[head]] + "."
         kinds = [k for k in KINDS if head in self.heads[k]]
         if not kinds:
             return NEITHER
@@ -44,10 +53,31 @@ class HeadTruth(BaseModel):
     def decoy(self, head: str) -> str:
         """A behaviour the head does not have, in the same words: the judge's wrong option, which one that
         reads the description picks as rarely as it can and one that ignores it as often as the truth."""
+        if head in self.roles:
+            other = next(r for r in ("induction", "previous_token", "self") if r != self.roles[head])
+            return "This head is " + ROLE_BEHAVIOUR[other] + "."
         missing = [k for k in KINDS if head not in self.heads[k]]
         if not missing:
             return NEITHER
         return "This head is " + BEHAVIOUR[missing[0]] + "."
+
+
+def constructed_truth(roles: dict[str, str], measured: HeadTruth) -> HeadTruth:
+    """The truth of a model built with `roles`: the heads of each kind are the heads trained to it; the scans
+    are kept beside it as a check that the construction took (`construction_check`)."""
+    return HeadTruth(scores=measured.scores, heads={k: sorted(h for h, r in roles.items() if r == k) for k in KINDS},
+                     roles=dict(roles), source="construction")
+
+
+def construction_check(truth: HeadTruth) -> dict[str, float] | None:
+    """How far the scans (at TRUTH_MIN) agree with the construction: precision and recall over both kinds."""
+    if truth.source != "construction":
+        return None
+    scanned = {(k, h) for k in KINDS for h, v in truth.scores[k].items() if v >= TRUTH_MIN}
+    built = {(k, h) for k in KINDS for h in truth.heads[k]}
+    hits = len(scanned & built)
+    return {"precision": round(hits / len(scanned), 4) if scanned else 0.0,
+            "recall": round(hits / len(built), 4) if built else 0.0}
 
 
 class HeadResult(BaseModel):
@@ -72,6 +102,7 @@ class HeadsReport(BaseModel):
     truth: HeadTruth
     results: list[HeadResult]
     summary: dict[str, dict[str, float | int | None]]  # mode -> figures
+    construction_check: dict[str, float] | None = None  # the scans against a built model's roles (its truth)
     seconds: float = 0.0
     manifest: Manifest | None = None  # what the run ran on (written with the report)
 
@@ -101,7 +132,21 @@ def agent_head(head: str, env) -> tuple[str | None, str, str | None]:
     finding = next(iter(state.get("findings", [])), None)
     if finding is None:
         return None, "failed", state.get("partial") or "the agent reached no finding"
-    return finding["text"], finding["status"], finding.get("reason")
+    # the words alone are judged: not the measurement the answer appends to them
+    return finding.get("words") or finding["text"], finding["status"], finding.get("reason")
+
+
+def scan_search(kind: str, env) -> tuple[list[str], str | None]:
+    """The baseline: every head whose scan (the describer's seed) reaches TRUTH_MIN."""
+    data = run_tool("head_scan", {"kind": kind, "n_sequences": 32}, env.ctx).data
+    return [h for h, v in zip(data["labels"], data["scores"]) if v >= TRUTH_MIN], None
+
+
+def scan_head(head: str, env) -> tuple[str | None, str, str | None]:
+    """The baseline's words for one head: what the two scans say of it, and nothing else."""
+    kinds = [k for k in KINDS if head in scan_search(k, env)[0]]
+    text = "This head is " + " and also ".join(BEHAVIOUR[k] for k in kinds) + "." if kinds else NEITHER
+    return text, "described", None
 
 
 def oneshot_search(kind: str, env) -> tuple[list[str], str | None]:
@@ -132,7 +177,7 @@ def _enum(labels: list[str]):
     return Literal[tuple(labels)]
 
 
-MODES = {"agent": (agent_search, agent_head), "oneshot": (oneshot_search, oneshot_head)}
+MODES = {"agent": (agent_search, agent_head), "oneshot": (oneshot_search, oneshot_head), "scan": (scan_search, scan_head)}
 
 
 def _timed(fn, env, result: HeadResult):
@@ -180,7 +225,7 @@ def run_heads(env, judge_llm, modes: list[str], heads: list[str], progress: Call
             done and done()
     summary = {mode: _summary([r for r in results if r.mode == mode], truth) for mode in modes}
     return HeadsReport(model=env.ctx.target.name, llm=env.llm.model, truth=truth, results=results, summary=summary,
-                       seconds=round(time.perf_counter() - start, 1))
+                       construction_check=construction_check(truth), seconds=round(time.perf_counter() - start, 1))
 
 
 def _summary(results: list[HeadResult], truth: HeadTruth) -> dict:

@@ -1,8 +1,11 @@
-"""The heads suite's model: a 2-layer attention-only transformer trained until induction heads form.
+"""The heads suite's model: a 2-layer attention-only transformer whose heads' functions are set by training.
 
 The induction-formation setting (Olsson et al. 2022): sequences of random tokens repeated once;
 the loss is on the repeated half, which only an induction circuit (a previous-token head feeding
-an induction head) can predict. Llama blocks (rotary positions, which make offset attention easy
+an induction head) can predict. Each head is also given a role (`HeadsRecipe.roles`) and a loss on
+its attention pattern that forces it: previous token, induction (the token after the current token's
+earlier occurrence), the current token itself, or the first token. The suite's truth is written from
+those roles, not measured by sleuth's own scans (which the agent re-runs to validate). Llama blocks (rotary positions, which make offset attention easy
 to learn) with their MLPs zeroed and frozen make it attention-only while every sleuth site and
 tool works on it unchanged. Its tokenizer is a small
 byte-level BPE trained on the corpus, so real text works and every token was seen in training.
@@ -11,6 +14,7 @@ Seeded; cached under SLEUTH_HOME with a manifest, written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +25,12 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel
 
-RECIPE_VERSION = 2  # 2: tokens from the whole vocabulary, d_model 128
+RECIPE_VERSION = 3  # 2: tokens from the whole vocabulary, d_model 128; 3: every head's pattern forced by its role
+ROLES = ("previous_token", "induction", "self", "first")
+# an induction head needs a previous-token head before it, so it is in layer 1; layer 0 has no first-token head
+# (with rotary positions and no special first token it cannot find position 0: trained to it, it reached 0.52)
+DEFAULT_ROLES = {"L0H0": "self", "L0H1": "self", "L0H2": "previous_token", "L0H3": "previous_token",
+                 "L1H0": "induction", "L1H1": "induction", "L1H2": "self", "L1H3": "first"}
 
 
 class HeadsRecipe(BaseModel):
@@ -37,9 +46,13 @@ class HeadsRecipe(BaseModel):
     max_start: int = 16
     lr: float = 2e-3
     seed: int = 0
+    roles: dict[str, str] = DEFAULT_ROLES  # head -> what its attention is trained to do
+    pattern_weight: float = 1.0  # the attention-pattern loss beside the next-token loss
 
     def key(self) -> str:
-        return f"v{RECIPE_VERSION}-" + "-".join(f"{v}" for v in self.model_dump().values())
+        plain = [f"{v}" for k, v in self.model_dump().items() if k != "roles"]
+        roles = hashlib.sha256(json.dumps(self.roles, sort_keys=True).encode()).hexdigest()[:8]
+        return f"v{RECIPE_VERSION}-" + "-".join([*plain, roles])
 
 
 def _attention_only(model) -> None:
@@ -50,7 +63,35 @@ def _attention_only(model) -> None:
             linear.requires_grad_(False)
 
 
-def _batch(recipe: HeadsRecipe, vocab: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _targets(role: str, width: int, copies: list[tuple[int, int]]) -> torch.Tensor:
+    """[batch, width] the key position each query of a head with `role` must attend to. An induction head's
+    query in a copy attends to the token after that token's earlier occurrence; elsewhere, to the first token."""
+    positions = torch.arange(width)
+    if role == "previous_token":
+        return (positions - 1).clamp(min=0).expand(len(copies), width)
+    if role == "self":
+        return positions.expand(len(copies), width)
+    rows = torch.zeros(len(copies), width, dtype=torch.long)
+    if role == "induction":
+        for row, (dst, length) in enumerate(copies):
+            rows[row, dst:dst + length] = positions[dst:dst + length] - length + 1
+    return rows
+
+
+def pattern_loss(attentions, roles: dict[str, str], copies: list[tuple[int, int]]) -> torch.Tensor:
+    """Mean negative log attention on each role's target, over every forced head and query (the first query,
+    which can only attend to itself, left out)."""
+    losses = []
+    for head, role in roles.items():
+        layer, index = (int(x) for x in head[1:].split("H"))
+        probs = attentions[layer][:, index]  # [batch, query, key]
+        target = _targets(role, probs.shape[-1], copies)
+        picked = probs.gather(-1, target.unsqueeze(-1)).squeeze(-1)[:, 1:]
+        losses.append(-(picked + 1e-9).log().mean())
+    return torch.stack(losses).mean()
+
+
+def _batch(recipe: HeadsRecipe, vocab: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, list]:
     """Random tokens holding a segment and, right after it, its copy, at a random start and length; the
     loss covers the copy. The random start and length leave token matching as the only solution.
     Tokens come from the whole vocabulary but the end-of-text token 0: trained only on the upper ids (as
@@ -59,13 +100,15 @@ def _batch(recipe: HeadsRecipe, vocab: int, g: torch.Generator) -> tuple[torch.T
     n, width = recipe.batch, recipe.seq_len
     tokens = torch.randint(1, vocab - 1, (n, width), generator=g)
     mask = torch.zeros(n, width - 1, dtype=torch.bool)
+    copies = []
     for row in range(n):
         length = int(torch.randint(recipe.min_len, recipe.max_len + 1, (1,), generator=g))
         src = int(torch.randint(0, min(recipe.max_start, width - 2 * length) + 1, (1,), generator=g))
         dst = src + length
         tokens[row, dst:dst + length] = tokens[row, src:src + length]
         mask[row, dst:dst + length - 1] = True  # position p predicts token p + 1
-    return tokens, mask
+        copies.append((dst, length))
+    return tokens, mask, copies
 
 
 def train_tokenizer(texts, vocab: int):
@@ -83,7 +126,7 @@ def train_tokenizer(texts, vocab: int):
 
 
 def train(recipe: HeadsRecipe, vocab: int, progress: Callable[[int, int, float], None] | None = None):
-    """A freshly trained attention-only GPT-2 (eval mode, frozen)."""
+    """A freshly trained attention-only Llama (eval mode, frozen), each head trained to its role."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(recipe.seed)
@@ -98,9 +141,12 @@ def train(recipe: HeadsRecipe, vocab: int, progress: Callable[[int, int, float],
     g = torch.Generator().manual_seed(recipe.seed)
     model.train()
     for step in range(recipe.steps):
-        tokens, mask = _batch(recipe, vocab, g)
-        logits = model(input_ids=tokens).logits[:, :-1]
+        tokens, mask, copies = _batch(recipe, vocab, g)
+        out = model(input_ids=tokens, output_attentions=bool(recipe.roles))
+        logits = out.logits[:, :-1]
         loss = torch.nn.functional.cross_entropy(logits[mask], tokens[:, 1:][mask])
+        if recipe.roles:
+            loss = loss + recipe.pattern_weight * pattern_loss(out.attentions, recipe.roles, copies)
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

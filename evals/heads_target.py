@@ -26,7 +26,7 @@ def heads_target(model: str | None, settings, progress=None):
 def default_heads(ctx, model: str | None, given: str | None):
     """(heads to describe one by one, the truth if it had to be measured to pick them): --heads, every
     head of the suite's model, or a sample elsewhere."""
-    from sleuth.evals.heads import measure_truth
+    from sleuth.evals.heads import constructed_truth, measure_truth
 
     shape = ctx.target.shape
     every = [f"L{layer}H{h}" for layer in range(shape.n_layers) for h in range(shape.n_heads)]
@@ -35,9 +35,11 @@ def default_heads(ctx, model: str | None, given: str | None):
         bad = [h for h in chosen if h not in every]
         if bad:
             raise SiteError(f"head '{bad[0]}' is not on {ctx.target.name} (heads L0H0..L{shape.n_layers - 1}H{shape.n_heads - 1})")
+    if not model or model == SUITE_MODEL:  # the truth is how the model was built (the scans kept as a check)
+        truth = constructed_truth(HeadsRecipe().roles, measure_truth(ctx))
+        return (chosen if given else every), truth
+    if given:
         return chosen, None
-    if not model or model == SUITE_MODEL:
-        return every, None
     truth = measure_truth(ctx)
     picked = []
     for kind in truth.scores:

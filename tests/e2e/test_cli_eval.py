@@ -190,13 +190,17 @@ def test_eval_heads_finds_the_trained_heads(cli, fake, home):
     out = cli("eval", "heads", "--heads", "L0H3,L1H0", "--llm", fake.base_url, "--json")
     report = json.loads(out.stdout)
     truth = report["truth"]["heads"]
-    assert truth["induction"] and truth["previous_token"]  # the trained model formed both kinds
-    assert "L0H3" in truth["previous_token"] and "L1H0" in truth["induction"], truth
+    assert report["truth"]["source"] == "construction"  # the truth is the roles the heads were trained to
+    assert truth == {"induction": ["L1H0", "L1H1"], "previous_token": ["L0H2", "L0H3"]}, truth
+    check = report["construction_check"]  # and the construction took: the scans agree with it
+    assert check["precision"] >= 0.95 and check["recall"] >= 0.95, check
     oneshot, agent = report["summary"]["oneshot"], report["summary"]["agent"]
+    assert report["summary"]["scan"]["head_precision"] == 1.0  # the baseline: every head whose scan is >= 0.4
     assert oneshot["head_precision"] == 1.0 and oneshot["head_recall"] > 0.5  # read off one scan
     assert agent["failed"] == 0 and agent["head_precision"] == 1.0 and agent["head_recall"] > 0
     per_head = [r for r in report["results"] if r["head"] and r["mode"] == "agent"]
     assert {r["head"] for r in per_head} == {"L0H3", "L1H0"} and all(r["verdict"] for r in per_head)
+    assert not any("measured on fresh prompts" in (r["description"] or "") for r in per_head)  # words judged alone
     # the decoy control: the same judge against a behaviour the head does not have scores lower
     previous = next(r for r in report["results"] if r["head"] == "L0H3" and r["mode"] == "oneshot")
     assert previous["right"] == 1.0 and previous["decoy_right"] < previous["right"]
