@@ -396,6 +396,8 @@ def find_rows(report: FindReport) -> list[Row]:
                    judge_match=summary.judge_match, decoy_match=summary.decoy_match, rule_f1=summary.rule_f1,
                    read_back_f1=summary.read_back_f1,
                    read_back_vs_reference=mode.read_back_vs_reference if not split else None,
+                   read_back_by_author=summary.read_back_by_author, by_author=summary.by_author,
+                   rule_syntax=summary.rule_syntax,
                    llm_tokens=summary.llm_tokens, seconds=summary.seconds, llm=report.llm)
 
     return [r for m in report.modes for r in [row(m, m.overall), *(row(m, s, name) for name, s in m.per_split.items())]]

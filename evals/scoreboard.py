@@ -44,6 +44,9 @@ class Row(BaseModel):
     failed: int = 0
     scoring_failed: int = 0  # items a scorer could not score (left out of its mean, not counted 0)
     read_back_vs_reference: float | None = None  # read-back F1 / the true words' on the same units
+    read_back_by_author: dict[str, float] = Field(default_factory=dict)  # llm / code / human -> read-back F1
+    by_author: dict[str, int] = Field(default_factory=dict)  # how many descriptions each wrote
+    rule_syntax: int = 0  # descriptions whose words carry rule syntax
     f1: float | None = None
     judge_choice: float | None = None  # find: forced choice between the true words and a decoy (chance 0.5)
     judge_match: float | None = None  # find before judge_choice: the absolute judge; heads: not used
@@ -137,8 +140,13 @@ def _cell(value) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
+def _authors(row: Row) -> str:
+    return ", ".join(f"{a} {v:.2f} ({row.by_author.get(a, 0)})" for a, v in sorted(row.read_back_by_author.items())) or "–"
+
+
 def render(rows: list[Row]) -> str:
-    head = ("| suite | split | mode | n | failed | scorer failed | F1 | read-back F1 | read-back / true words' | judge choice | "
+    head = ("| suite | split | mode | n | failed | scorer failed | F1 | read-back F1 | read-back / true words' | "
+            "read-back by author (n) | words with rule syntax | judge choice | "
             "judge match | decoy match | rule F1 | head precision | head recall | head text right | LLM tokens | wall s | LLM | "
             "commit | date | run |")
     lines = ["# sleuth eval scoreboard", "", "Latest run of each suite and mode (`sleuth eval find`, `sleuth eval heads`).",
@@ -159,6 +167,7 @@ def render(rows: list[Row]) -> str:
     for r in sorted(rows, key=lambda r: (r.suite, r.split, r.mode)):
         lines.append("| " + " | ".join([r.suite, r.split or "all", r.mode, str(r.n), str(r.failed), str(r.scoring_failed),
                                         _cell(r.f1), _cell(r.read_back_f1), _cell(r.read_back_vs_reference),
+                                        _authors(r), str(r.rule_syntax),
                                         _cell(r.judge_choice), _cell(r.judge_match), _cell(r.decoy_match), _cell(r.rule_f1),
                                         _cell(r.head_precision), _cell(r.head_recall), _cell(r.head_text_right),
                                         str(r.llm_tokens), f"{r.seconds:.0f}", r.llm,

@@ -121,3 +121,17 @@ def test_read_back_is_reported_by_author_and_as_a_ratio_to_the_true_words():
     assert report.read_back_vs_reference == pytest.approx(2.0 / 2.4, abs=1e-3)
     assert report.per_split["test"].n == 3
     assert mode_report("reference", truth, truth).read_back_vs_reference is None
+
+
+def test_the_board_rows_say_who_wrote_the_words_and_each_split():
+    from sleuth.evals.find import FindReport, find_rows
+    from sleuth.evals.scoreboard import render
+
+    agent = [_result("a", "agent", 0.9, by="code"), _result("b", "agent", 0.5, by="llm")]
+    truth = [_result(n, "reference", 0.8, by="human") for n in "ab"]
+    report = FindReport(suite="find", suite_checksum="x", model="m", llm="l", judge_llm="l", seed=0, texts_per_component=12,
+                        modes=[mode_report("reference", truth, truth), mode_report("agent", agent, truth)])
+    rows = {r.key: r for r in find_rows(report)}
+    assert set(rows) == {"find:find/reference", "find:find/test/reference", "find:find/agent", "find:find/test/agent"}
+    assert rows["find:find/agent"].read_back_by_author == {"code": 0.9, "llm": 0.5}
+    assert "code 0.90 (1), llm 0.50 (1)" in render(list(rows.values()))
