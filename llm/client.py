@@ -18,7 +18,7 @@ from collections.abc import Callable
 import openai
 from pydantic import BaseModel
 
-from sleuth.llm.errors import InvalidOutput, LLMError, LLMRefused, LLMUnreachable
+from sleuth.llm.errors import InvalidOutput, LLMError, LLMRefused, LLMTimedOut, LLMUnreachable
 from sleuth.llm.settings import LOCAL_PLACEHOLDER_KEY, LLMConfig
 from sleuth.llm.structured import MODES, response_format, schema_instruction, validate
 from sleuth.llm.usage import CallUsage, UsageLedger
@@ -130,9 +130,12 @@ class LLMClient:
                 raise LLMError(f"LLM endpoint {self.cfg.base_url} answered HTTP {exc.status_code}: "
                                f"{_short(exc)}") from None
         if last is None or isinstance(last, openai.APIConnectionError):
-            kind = "timed out" if last is None or isinstance(last, openai.APITimeoutError) else "is unreachable"
-            raise LLMUnreachable(f"LLM endpoint {self.cfg.base_url} {kind} after {attempt + 1} attempts "
-                                 f"(one call may take {self.cfg.call_deadline:g} s in all)") from None
+            timed_out = last is None or isinstance(last, openai.APITimeoutError)
+            said = (f"LLM endpoint {self.cfg.base_url} {'timed out' if timed_out else 'is unreachable'} after "
+                    f"{attempt + 1} attempts (one call may take {self.cfg.call_deadline:g} s in all)")
+            if timed_out and self.alive():  # the endpoint answers: this one call was too long for its deadline
+                raise LLMTimedOut(f"{said}; the endpoint still answers, so only this call failed") from None
+            raise LLMUnreachable(said) from None
         raise LLMError(f"LLM endpoint {self.cfg.base_url} kept failing ({_short(last)}) after "
                        f"{attempt + 1} attempts") from None
 

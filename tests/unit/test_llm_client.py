@@ -5,7 +5,7 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMRefused, LLMUnreachable
+from sleuth.llm import InvalidOutput, LLMClient, LLMConfig, LLMError, LLMRefused, LLMTimedOut, LLMUnreachable
 from sleuth.llm.client import _MODE_CACHE
 from sleuth.llm.fake_server import FakeLLM
 from sleuth.llm.settings import llm_config
@@ -51,7 +51,7 @@ def test_timeout_is_retried_and_then_surfaces(fake):
     start = time.time()
     assert client(fake, timeout_s=0.5).chat([{"role": "user", "content": "x"}]) == "after timeout"
     fake.push(*[{"fault": "timeout"}] * 3)
-    with pytest.raises(LLMUnreachable, match="timed out after 3 attempts"):
+    with pytest.raises(LLMTimedOut, match="timed out after 3 attempts.*only this call failed"):  # it answers /models
         client(fake, timeout_s=0.5, max_retries=2).chat([{"role": "user", "content": "x"}])
     assert time.time() - start < 20
 
@@ -59,7 +59,7 @@ def test_timeout_is_retried_and_then_surfaces(fake):
 def test_one_call_stops_at_its_deadline_whatever_its_retries(fake):
     fake.timeout_delay_s = 3.0
     fake.push(*[{"fault": "timeout"}] * 20)
-    with pytest.raises(LLMUnreachable, match="one call may take 1.2 s in all"):
+    with pytest.raises(LLMTimedOut, match="one call may take 1.2 s in all"):
         client(fake, timeout_s=0.5, max_retries=19, call_deadline_s=1.2).chat([{"role": "user", "content": "x"}])
     assert len(fake.requests) <= 3  # 20 tries of 0.5 s on main
     assert LLMConfig(timeout_s=100).call_deadline == 250
