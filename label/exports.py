@@ -18,7 +18,7 @@ EXACT = "sleuth"  # the "model" of a scorer that uses no LLM (rule, embedding's 
 def label_line(record: LabelRecord) -> dict:
     return {"component": record.item.component, "hookpoint": record.item.hookpoint, "index": record.item.index,
             "status": record.status, "label": record.label, "rule": record.rule, "explainer": record.explainer,
-            "reason": record.reason,
+            "written_by": record.written_by, "rule_syntax": record.rule_syntax, "reason": record.reason,
             "scores": {s["scorer"]: s["value"] for s in record.scores if s["status"] == "scored"},
             "llm_tokens": record.llm_tokens, "refined": any(r.get("kept") == "revised" for r in record.rounds),
             "description_id": record.description_id}

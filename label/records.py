@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from sleuth.label.items import Item
+from sleuth.predicates.regex_words import has_rule_syntax
 from sleuth.scorers import ScoringExample
 
 RECORD_VERSION = 1
@@ -77,6 +78,20 @@ class LabelRecord(BaseModel):
     explainer: str = ""  # the LLM that wrote the label, or INDUCED_EXPLAINER when code's rule search did
     transient: bool = False  # failed for a reason that may pass (a timeout, a malformed reply, a 5xx, a dead worker)
     attempts: int = 1  # runs that tried this item (a transient failure is tried again by --resume)
+
+    @computed_field
+    @property
+    def written_by(self) -> str | None:
+        """Who wrote the label: code (its rule search's rule said in words) or the LLM."""
+        if not self.label:
+            return None
+        return "code" if self.explainer == INDUCED_EXPLAINER else "llm"
+
+    @computed_field
+    @property
+    def rule_syntax(self) -> bool:
+        """The label's words carry a regex, JSON or a predicate key."""
+        return has_rule_syntax(self.label or "")
 
     @property
     def retried_on_resume(self) -> bool:

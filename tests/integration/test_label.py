@@ -122,6 +122,8 @@ def test_code_s_rule_replaces_a_wrong_llm_label_only_where_it_fits_better(plante
     with FakeLLM(responder=labeler) as fake:  # a right LLM label fits as well as code's rule: the LLM's words stay
         kept = label_item(collected, spec, _client(fake), None, ctx, None)
     assert kept.label == "Fires on the token 'the'." and kept.explainer == "fake-model"
+    assert (replaced.written_by, kept.written_by) == ("code", "llm") and not replaced.rule_syntax  # who wrote the words
+    assert json.loads(replaced.model_dump_json())["written_by"] == "code"  # kept in the item file and labels.jsonl
 
 
 @pytest.mark.parametrize("judge", ["always_true", "alternating", "random"])
