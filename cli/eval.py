@@ -23,8 +23,9 @@ MODES = {"agent": ["agent"], "oneshot": ["oneshot"], "scan": ["scan"], "both": [
 # find only: the true words themselves, scored like a description (the predictor's and judge's ceiling)
 # and every run of two modes scores the true words beside them: each mode's read-back is reported as a ratio to theirs
 FIND_MODES = {"agent": ["reference", "agent"], "oneshot": ["reference", "oneshot"],
-              "both": ["reference", "oneshot", "agent"], "reference": ["reference"],
-              "all": ["reference", "oneshot", "agent"]}
+              "search": ["reference", "search"], "both": ["reference", "oneshot", "agent"],
+              "oneshot_search": ["reference", "oneshot_search"], "reference": ["reference"],
+              "all": ["reference", "search", "oneshot", "oneshot_search", "agent"]}
 
 
 def _clients(stack: ExitStack, settings, llm: str | None, llm_model: str | None, judge_llm: str | None,
@@ -116,9 +117,10 @@ def _with_endpoints(settings, endpoints: tuple, make_ctx, work: Path, modes: lis
 @app.command("find")
 def find(
     suite: Path = typer.Option(None, "--suite", help="A folder of suite YAML files (default: the packaged evals/find)."),
-    mode: str = typer.Option("both", "--mode", help="agent, oneshot, both (reference, oneshot and agent) or reference "
-                             "(the true words alone). Every mode also scores the true words on the same units, "
-                             "so its read-back is shown as a ratio to theirs."),
+    mode: str = typer.Option("both", "--mode", help="agent, oneshot, search (code's rule search alone, words "
+                             "by code, no LLM), oneshot_search (one-shot shown the search's 3 best rules), both "
+                             "(reference, oneshot and agent), all (every mode) or reference (the true words alone). Every mode also scores the "
+                             "true words on the same units, so its read-back is shown as a ratio to theirs."),
     split: str = typer.Option("all", "--split", help="The suite's split: dev (tune on it), test (reported, never "
                               "tuned on) or all."),
     model: str = typer.Option(None, "--model", "-m", help="Target model whose tokenizer and corpus windows are used."),

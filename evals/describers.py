@@ -1,4 +1,5 @@
-"""How an eval gets a description of a unit: the full agent, or one-shot (explain once from top examples).
+"""How an eval gets a description of a unit: the full agent, one-shot (explain once from top examples), or
+code's rule search alone (its best rule said in words by code, no LLM).
 
 Both start from the same corpus scan (the agent's own first experiment, same arguments),
 so the comparison is agent loop vs no loop, with the same LLM and the same examples.
@@ -17,6 +18,8 @@ from sleuth.agent.neuron import explore_args, peak_tokens
 from sleuth.agent.schemas import RULE_BRIEF
 from sleuth.agent.snippets import crop, marked
 from sleuth.predicates import Predicate, predicate_dict
+from sleuth.predicates.induce import induce
+from sleuth.predicates.words import in_words
 from sleuth.prompts import render
 from sleuth.tools import run_tool
 
@@ -61,15 +64,43 @@ class DescribeEnv:
             self._investigator.close()
 
 
-def one_shot(site: str, env: DescribeEnv) -> Described:
-    report = run_tool("top_activations", explore_args(site, env.agent_settings), env.ctx).data["components"][0]
+def _first_scan(site: str, env: DescribeEnv) -> dict:
+    """The agent's own first experiment on the unit (same arguments): its top explain windows."""
+    return run_tool("top_activations", explore_args(site, env.agent_settings), env.ctx).data["components"][0]
+
+
+def _candidates(report: dict, env: DescribeEnv, keep: int) -> list:
+    """The rule search's best rules on a scan's windows, firing at the agent's threshold (fire_fraction of the max)."""
+    threshold = round(env.agent_settings.fire_fraction * max(report["max"], 1e-6), 4)
+    return induce([(e["tokens"], e["values"]) for e in report["examples"]], threshold, keep=keep)
+
+
+def search(site: str, env: DescribeEnv) -> Described:
+    """Code's rule search alone on the first scan's windows, its best rule said in words by code (no LLM):
+    the baseline that shows what the agent's loop and its LLM add."""
+    found = _candidates(_first_scan(site, env), env, 1)
+    if not found:
+        return Described(text=None, status="failed", reason="the rule search found no rule on the first scan's windows")
+    return Described(text=in_words(found[0].rule), status="described", rule=found[0].rule, written_by="code")
+
+
+def one_shot_with_search(site: str, env: DescribeEnv) -> Described:
+    """One-shot, shown also the rule search's three best rules on the same windows: with `search` and
+    `agent`, what the agent's loop adds beyond one look and code's candidates."""
+    return one_shot(site, env, candidates=3)
+
+
+def one_shot(site: str, env: DescribeEnv, candidates: int = 0) -> Described:
+    report = _first_scan(site, env)
     top = [e for e in report["examples"] if e["kind"] == "top"]
     quiet = [e for e in report["examples"] if e["kind"] == "random"]
     firing = [e for e in top if e["max_value"] > 0]
     examples = [{"text": marked(e["tokens"], e["values"])} for e in firing]
     stats = f"It fires on {100 * report['frequency']:.2f}% of tokens; its largest activation is {report['max']:.3f}."
+    found = _candidates(report, env, candidates) if candidates else []
     prompt = render("oneshot_describe", component=site, model=env.ctx.target.name, stats=stats, examples=examples,
-                    peaks=peak_tokens(firing), quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet])
+                    peaks=peak_tokens(firing), quiet=["".join(crop(e["tokens"], e["values"])[0]) for e in quiet],
+                    candidates=[c.model_dump() for c in found])
     reply = env.llm.structured([{"role": "user", "content": prompt}], OneShotDescription, max_tokens=260,
                                brief=OneShotDescription.BRIEF)
     return Described(text=reply.description.strip(), status="described",
@@ -85,4 +116,5 @@ def agent(site: str, env: DescribeEnv) -> Described:
                      rule=finding.get("rule"), written_by=finding.get("written_by"))
 
 
-DESCRIBERS: dict[str, Callable[[str, DescribeEnv], Described]] = {"oneshot": one_shot, "agent": agent}
+DESCRIBERS: dict[str, Callable[[str, DescribeEnv], Described]] = {"oneshot": one_shot, "agent": agent, "search": search,
+                                                                  "oneshot_search": one_shot_with_search}

@@ -226,3 +226,17 @@ def test_ask_and_tools_run_on_a_synthetic_unit(cli, fake, home, tmp_path, monkey
     proc = cli("tools", "run", "ablate", "--synthetic", str(tmp_path / "mini.yaml"),
                "--args", '{"components": ["synthetic.mini.evens"], "texts": ["a b"]}', ok=False)
     assert proc.returncode == 2 and "no causal path" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_every_mode_beside_the_true_words_the_search_alone_and_one_shot_shown_its_candidates(cli, fake, home, tmp_path):
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "mini.yaml").write_text(SUITE)
+    asked = len(fake.requests)
+    report = json.loads(cli("eval", "find", "--suite", str(tmp_path / "suite"), "--mode", "all", "--only", "the_word",
+                            "--llm", fake.base_url, "--texts", "6", "--json").stdout)
+    assert [m["mode"] for m in report["modes"]] == ["reference", "search", "oneshot", "oneshot_search", "agent"]
+    by = {c["mode"]: c for c in report["components"]}
+    assert by["search"]["written_by"] == "code" and by["search"]["rule"] == {"token_in": ["the"]}
+    assert by["search"]["llm_tokens"] == 0 and by["search"]["rule_f1"] == 1.0  # no LLM described it
+    prompts = [json.dumps(r.get("messages", "")) for r in fake.requests[asked:]]
+    assert sum("Rules a search found" in p for p in prompts) == 1  # only oneshot_search is shown the candidates

@@ -216,3 +216,14 @@ def test_scoring_texts_share_no_window_or_document_with_what_describers_and_chec
     read = {"".join(ctx.target.str_tokens(row[:32])) for row in windows.tokens[sorted(explain | validation)]}
     assert not read & {v.text for v in held.views}
     assert sum(any(t) for t in held.truth) == 6  # half of the texts contain a firing token
+
+
+def test_the_rule_search_alone_describes_a_unit_in_code_s_plain_words(ctx):
+    """`eval find --mode search`: code's rule search on the agent's first scan, no LLM; the words are code's."""
+    from sleuth.evals.describers import DescribeEnv, search
+    from sleuth.predicates.regex_words import has_rule_syntax
+
+    env = DescribeEnv(ctx=ctx, llm=None, agent_settings=AgentSettings(explain_windows=128), work_dir=Path("."))
+    described = search("synthetic.test.the", env)
+    assert described.rule == {"token_in": ["the"]} and described.written_by == "code"
+    assert described.text == in_words({"token_in": ["the"]}) and not has_rule_syntax(described.text)
