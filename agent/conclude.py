@@ -34,6 +34,9 @@ def describe(state: dict, deps) -> dict:
     except (InvalidOutput, LLMError) as exc:
         return {"budget": {"failures": state["budget"].get("failures", 0) + 1},
                 "messages": [{"role": "error", "content": f"describe: {exc}"}]}
+    words = draft.description
+    if literal and has_rule_syntax(words) and not has_rule_syntax(literal):  # a regex or JSON is not words a person
+        words = literal  # reads: the rule said in plain words by code instead (written_by: code)
     evidence = task.get("evidence", {})
     cited_all = [i for basis, ids in evidence.items() if basis != "validation" for i in ids]
     claims = [{"text": c.text, "basis": c.basis, "evidence_ids": evidence.get(c.basis) or cited_all} for c in draft.claims]
@@ -43,13 +46,13 @@ def describe(state: dict, deps) -> dict:
                        run_id=state["thread_id"])
             for h in task.get("hypotheses", [])]
     deps.store.put(hyps)
-    deps.on_event("description", {"component": task["component"], "text": draft.description, "claims": claims})
+    deps.on_event("description", {"component": task["component"], "text": words, "claims": claims})
     rule = {"rule": top.get("rule"), "rule_fit": top.get("fit")} if top else {}
     # a search's batched confirmation already re-measured the candidate: straight to scoring
     stage = "score" if task.get("fresh") else "heldout"
-    return {"tasks": with_task(state, {"draft": {"description": draft.description, "claims": claims, **rule},
+    return {"tasks": with_task(state, {"draft": {"description": words, "claims": claims, **rule},
                                        "stage": stage}),
-            "messages": [{"role": "assistant", "content": f"draft for {task['component']}: {draft.description}"}],
+            "messages": [{"role": "assistant", "content": f"draft for {task['component']}: {words}"}],
             "budget": {"failures": 0}}
 
 

@@ -227,3 +227,18 @@ def test_the_rule_search_alone_describes_a_unit_in_code_s_plain_words(ctx):
     described = search("synthetic.test.the", env)
     assert described.rule == {"token_in": ["the"]} and described.written_by == "code"
     assert described.text == in_words({"token_in": ["the"]}) and not has_rule_syntax(described.text)
+
+
+def test_words_in_rule_syntax_are_replaced_by_the_rule_in_plain_words(ctx, tmp_path):
+    """The LLM restates its rule as a regex: a person cannot read that, so code's plain words stand in."""
+    from sleuth.predicates.regex_words import has_rule_syntax
+
+    def regex_words(request):
+        if ((request.get("response_format") or {}).get("schema") or {}).get("title") == "DescriptionDraft":
+            return {"description": "Fires on tokens matching /(?i)^the$/.", "claims": [{"text": "scan", "basis": "top_examples"}]}
+        return policy(request)
+
+    state, _, _ = _investigate(ctx, tmp_path, "synthetic.test.the", responder=regex_words)
+    finding = state["findings"][0]
+    assert finding["rule"] == {"token_in": ["the"]} and finding["words"] == in_words(finding["rule"])
+    assert finding["written_by"] == "code" and not has_rule_syntax(finding["text"])
