@@ -82,7 +82,6 @@ def internal_names() -> re.Pattern:
     return re.compile(r"\b(?:" + "|".join(map(re.escape, [n for n in names if "_" in n])) + r")\b")
 
 
-
 def contradicts(text: str, findings: list[dict]) -> bool:
     """Does the lead-in say something about validation that the stored statuses do not, or name a
     head or neuron that has no finding (a small LLM writes L3H100 for L3N100)?"""
