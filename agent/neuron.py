@@ -35,6 +35,11 @@ def heldout_args(component: str, settings) -> dict:
             "n_quantiles": 4, "n_random": 8, "units_per_site": 1}
 
 
+def fire_threshold(report: dict, cfg) -> float:
+    """Where a unit counts as firing: fire_fraction of its strongest activation in a top_activations report."""
+    return round(cfg.fire_fraction * max(report["max"], 1e-6), 4)
+
+
 def peak_tokens(examples: list[dict]) -> list[str]:
     """Each top example's strongest token, most frequent first."""
     return counted(e["tokens"][max(range(len(e["values"])), key=lambda i: e["values"][i])] for e in examples)
@@ -170,8 +175,7 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
         report = result["data"]["components"][0]
         top = [e for e in report["examples"] if e["kind"] == "top"]
         quiet = [e for e in report["examples"] if e["kind"] == "random"]
-        strongest = max(report["max"], 1e-6)
-        threshold = round(cfg.fire_fraction * strongest, 4)
+        threshold = fire_threshold(report, cfg)
         return {"task": {
             "examples": [{"text": marked(e["tokens"], e["values"]), "value": round(e["max_value"], 3)}
                          for e in top[:SHOWN_EXAMPLES]],

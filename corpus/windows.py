@@ -10,6 +10,7 @@ windows are all on one side; `heldout` marks validate and eval together (neither
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +51,9 @@ class Windows:
     def subset(self, mask: np.ndarray) -> "Windows":
         return Windows(self.tokens[mask], self.doc_index[mask], self.heldout[mask], self.doc_ids, self.domains)
 
-    @property
+    @functools.cached_property
     def eval(self) -> np.ndarray:
-        """[n] bool: the window's document is kept for eval scoring (a part of `heldout`)."""
+        """[n] bool: the window's document is kept for eval scoring (a part of `heldout`); hashed once."""
         per_doc = np.array([is_eval(d) for d in self.doc_ids], dtype=bool)
         return per_doc[self.doc_index] if len(self.doc_index) else np.zeros(0, dtype=bool)
 

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from sleuth.agent.neuron import explore_args, peak_tokens
+from sleuth.agent.neuron import explore_args, fire_threshold, peak_tokens
 from sleuth.agent.schemas import RULE_BRIEF
 from sleuth.agent.snippets import crop, marked
 from sleuth.predicates import Predicate, predicate_dict
@@ -70,9 +70,9 @@ def _first_scan(site: str, env: DescribeEnv) -> dict:
 
 
 def _candidates(report: dict, env: DescribeEnv, keep: int) -> list:
-    """The rule search's best rules on a scan's windows, firing at the agent's threshold (fire_fraction of the max)."""
-    threshold = round(env.agent_settings.fire_fraction * max(report["max"], 1e-6), 4)
-    return induce([(e["tokens"], e["values"]) for e in report["examples"]], threshold, keep=keep)
+    """The rule search's best rules on a scan's windows, firing at the agent's threshold."""
+    return induce([(e["tokens"], e["values"]) for e in report["examples"]], fire_threshold(report, env.agent_settings),
+                  keep=keep)
 
 
 def search(site: str, env: DescribeEnv) -> Described:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -109,8 +108,7 @@ def keep_report(report: Path, board: Path, rows: list[Row]) -> list[Row]:
     first = rows[0] if rows else None
     name = f"{first.suite.replace(':', '-')}-{first.commit}-{first.date.replace(' ', '-').replace(':', '')}" if first else "run"
     dest = board.parent / "runs" / name / "report.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(report, dest)
+    write_atomically(dest, report.read_text(encoding="utf-8"))
     return [r.model_copy(update={"report": str(dest.relative_to(board.parent))}) for r in rows]
 
 
