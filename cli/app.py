@@ -8,11 +8,10 @@ import sys
 import typer
 
 from sleuth import __version__
-from sleuth.cli import corpus, eval as evals, llm, memory, models, sae, tools
+from sleuth.cli import corpus, eval as evals, label, llm, memory, models, sae, tools
 from sleuth.cli.ask import ask as ask_command
 from sleuth.cli.audit import audit as audit_command
 from sleuth.cli.chat import chat as chat_command
-from sleuth.cli.label import label as label_command
 from sleuth.cli.output import fail
 
 app = typer.Typer(
@@ -29,9 +28,9 @@ app.add_typer(memory.app, name="memory")
 app.add_typer(llm.app, name="llm")
 app.add_typer(sae.app, name="sae")
 app.add_typer(evals.app, name="eval")
+app.add_typer(label.app, name="label")
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
-app.command("label")(label_command)
 app.command("audit")(audit_command)
 
 

@@ -23,13 +23,21 @@ def _progress_line(totals: dict) -> str:
             f"{share:.0%} validated" if share is not None else "starting")
 
 
+app = typer.Typer(help="Batch auto-labeling of SAE latents, neurons, heads and synthetic units; exports.",
+                  invoke_without_command=True)
+export_app = typer.Typer(help="Send a finished label run to another tool.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@app.callback(invoke_without_command=True)
 def label(
+    context: typer.Context,
     model: str = typer.Option(None, "--model", "-m", help="Target model (default: configured)."),
     sae: str = typer.Option(None, "--sae", help="SAE (registry name or folder) whose latents are labeled."),
     site: str = typer.Option(None, "--site", help="Or a whole site: blocks.3.mlp.hook_post (neurons), "
                              "blocks.18.attn.hook_z (one item per head), synthetic.<suite>.<name>."),
     latents: str = typer.Option(None, "--latents", help="Units: a range 0:200 or a list 3,17,99 (default: 0:20)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: a new one, or this run's own with --resume."),
+    out: Path = typer.Option(None, "--out", help="Output folder: a new one, or this run's own with --resume."),
     llm: str = typer.Option(None, "--llm", help="OpenAI-compatible base URL (default: SLEUTH_LLM_BASE_URL, "
                             "else the embedded llama.cpp server)."),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name at that endpoint."),
@@ -49,7 +57,12 @@ def label(
                             "--concurrency workers, each with its own target."),
     json_out: bool = typer.Option(False, "--json", help="Print the run's totals as JSON."),
 ):
-    """Label many units: explain from the explain split, score on held-out documents, refine, write DIR."""
+    """Label many units: explain from the explain split, score on held-out documents, refine, write DIR.
+    `sleuth label export ...` sends a finished run to another tool."""
+    if context.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise typer.BadParameter("missing option '--out'", param_hint="'--out'")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sleuth.config import load_settings
@@ -119,3 +132,41 @@ def label(
                   f"{totals['resumed']} resumed")
     console.print(f"wrote {out}/labels.jsonl, neuronpedia.jsonl, explanations/, scores/, summary.html")
 
+
+
+@export_app.command("neuronpedia")
+def export_neuronpedia(
+    run_dir: Path = typer.Argument(..., help="A label run's folder (--out of sleuth label)."),
+    model_id: str = typer.Option(None, "--model-id", help="Neuronpedia's model id (default: the run's model)."),
+    source_set: str = typer.Option(None, "--source-set", help="Neuronpedia's source set, e.g. res-jb (default: the "
+                                   "SAE's Neuronpedia id, else its name); the source is <layer>-<source set>."),
+    out: Path = typer.Option(None, "--out", help="The batch file (default: RUN_DIR/neuronpedia_batch.json)."),
+    upload: bool = typer.Option(False, "--upload", help="Send it with the neuronpedia package (needs "
+                                "NEURONPEDIA_API_KEY; SLEUTH_NEURONPEDIA_URL for another instance)."),
+    json_out: bool = typer.Option(False, "--json", help="Print what was written (and sent) as JSON."),
+):
+    """Build Neuronpedia's upload batch from a label run: every label (validated or not, the method says which),
+    its scores, density and held-out activating windows with their quantiles; --upload sends it."""
+    from sleuth.label import neuronpedia, outdir
+
+    run = outdir.read_run(run_dir)
+    model_id = model_id or run.spec.model
+    lines = [line for line in run.explanation_lines]
+    source = lines[0]["source"] if lines else None
+    if source_set:
+        layer = (source or "0-").partition("-")[0]
+        source = f"{layer}-{source_set}"
+    if source is None:
+        raise neuronpedia.NeuronpediaError(f"{run_dir} has no labeled unit to export")
+    path = out or run_dir / "neuronpedia_batch.json"
+    data = neuronpedia.write_batch(path, run.records, model_id, source)
+    replies = neuronpedia.upload(path) if upload else []
+    counts = {status: sum(s["status"] == status for s in data["sleuth"]) for status in ("validated", "rejected")}
+    summary = {"batch": str(path), "modelId": model_id, "source": source, "features": len(data["features"]),
+               **counts, "uploaded": len(data["features"]) if upload else 0, "requests": len(replies)}
+    if json_out:
+        return emit_json(summary)
+    console.print(f"wrote {path}: {summary['features']} features ({counts['validated']} validated, "
+                  f"{counts['rejected']} rejected) for {model_id} / {source}")
+    if upload:
+        console.print(f"uploaded {summary['features']} features in {len(replies)} request(s)")

@@ -11,7 +11,7 @@ import torch
 
 from sleuth.agent.snippets import crop
 from sleuth.label.items import Item
-from sleuth.label.records import Collected, Window
+from sleuth.label.records import Bin, Collected, Window
 from sleuth.label.spec import LabelSpec
 from sleuth.target import Site
 from sleuth.tools.scan import scan, units_of
@@ -21,21 +21,26 @@ QUIET = 0.01  # a window is non-activating when its max is at most this share of
 # ... or, for a dense unit with too few of those, below its firing threshold (fire_fraction of the max)
 
 
-def _quantile_picks(col: np.ndarray, exclude: set[int], n: int, bins: int, rng) -> list[tuple[int, int]]:
-    """n activating windows spread over `bins` equal-count activation quantiles (weakest bin 0)."""
+def _quantile_picks(col: np.ndarray, exclude: set[int], n: int, bins: int, rng) -> list[tuple[int, Bin]]:
+    """n activating windows spread over `bins` equal-count activation quantiles (weakest bin 0), each with
+    its bin's range of window peaks and its share of the activating windows (Neuronpedia's quantile fields)."""
     active = [int(i) for i in np.argsort(col, kind="stable") if col[i] > 0 and int(i) not in exclude]
     if not n or not active:
         return []
     picks = []
     for b, chunk in enumerate(np.array_split(np.asarray(active), bins)):
         take = min(len(chunk), -(-n // bins))
-        picks += [(int(i), b) for i in rng.choice(chunk, size=take, replace=False)] if take else []
+        if take:
+            peaks = col[chunk]
+            where = Bin(index=b, low=round(float(peaks.min()), 4), high=round(float(peaks.max()), 4),
+                        share=round(len(chunk) / len(active), 4))
+            picks += [(int(i), where) for i in rng.choice(chunk, size=take, replace=False)]
     return picks[:n]
 
 
 def picks(col: np.ndarray, n_top: int, n_quantile: int, bins: int, n_random: int, seed: int,
-          fire_fraction: float = 0.3) -> list[tuple[int, str, int | None]]:
-    """(row, kind, quantile) of the windows one unit is shown or scored on."""
+          fire_fraction: float = 0.3) -> list[tuple[int, str, Bin | None]]:
+    """(row, kind, quantile bin) of the windows one unit is shown or scored on."""
     rng = np.random.default_rng(seed)
     order = np.argsort(-col, kind="stable")
     top = [int(i) for i in order[:n_top] if col[i] > 0]
@@ -97,9 +102,16 @@ def collect(ctx, spec: LabelSpec, site: Site, items: list[Item]) -> dict[str, Co
                 values = [round(float(v), 4) for v in acts[w][:, where[item.index]]]
                 toks, vals = crop(ctx.target.str_tokens(windows.tokens[w]), values, span, seed=w)
                 per_split[split].append(Window(window=w, document=windows.doc_ids[int(windows.doc_index[w])],
-                                               split=split, kind=kind, quantile=q, tokens=toks, values=vals))
+                                               split=split, kind=kind, quantile=q.index if q else None, bin=q,
+                                               tokens=toks, values=vals))
         s = scans["explain"]
         results[item.key] = Collected(item=item, fire_threshold=round(spec.fire_fraction * explain_max, 4),
                                       frequency=round(float(s.frequency[item.index]), 6), max=round(explain_max, 4),
                                       explain=per_split["explain"], test=per_split["heldout"])
     return results
+
+
+def firing_counts(ctx, spec: LabelSpec, site: Site) -> dict[str, torch.Tensor]:
+    """{hookpoint: explain tokens each unit of the site fired on} (the cached scan that collect read)."""
+    counts = scan(ctx, [site], "explain", spec.explain_windows)[site].fire_count
+    return {str(site): torch.as_tensor(np.asarray(counts), dtype=torch.long)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sleuth import run_folder
@@ -54,3 +55,28 @@ def save(out: Path, record: LabelRecord) -> None:
 def finished(out: Path) -> dict[str, LabelRecord]:
     """Items already done (a file that does not parse is treated as not done)."""
     return {record.item.key: record for record in run_folder.saved_records(out / "items", LabelRecord)}
+
+
+@dataclass
+class FinishedRun:
+    """A label run's folder as its exports read it: its settings, its finished items in unit order, and
+    the Neuronpedia explanation lines its last finish wrote."""
+
+    spec: LabelSpec
+    records: list[LabelRecord]
+    explanation_lines: list[dict]
+
+
+def read_run(out: Path) -> FinishedRun:
+    """One line (exit 2) for a folder that is not a label run."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        spec = LabelSpec.model_validate(manifest["spec"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise LabelInputError(f"{out} is not a label run folder (no readable {MANIFEST})") from None
+    done = finished(out)
+    order = {u: i for i, u in enumerate(spec.units)}
+    records = sorted(done.values(), key=lambda r: order.get(r.item.index, len(order)))
+    lines_file = out / "neuronpedia.jsonl"
+    lines = [json.loads(line) for line in lines_file.read_text().splitlines() if line.strip()] if lines_file.is_file() else []
+    return FinishedRun(spec=spec, records=records, explanation_lines=lines)

@@ -15,6 +15,16 @@ MAX_ATTEMPTS = 3  # tries of an item that keeps failing transiently, over all --
 Status = Literal["validated", "rejected", "failed"]
 
 
+class Bin(BaseModel):
+    """A quantile bin of a unit's activating windows: its index (0 = weakest), the range of its windows'
+    peak activations, and its share of the activating windows."""
+
+    index: int
+    low: float
+    high: float
+    share: float
+
+
 class Window(BaseModel):
     """One example: a corpus window cropped around its peak, with the unit's real activations."""
 
@@ -23,6 +33,7 @@ class Window(BaseModel):
     split: Literal["explain", "heldout"]
     kind: Literal["top", "quantile", "random"]
     quantile: int | None = None  # activation quantile bin (0 = weakest) of a quantile sample
+    bin: Bin | None = None  # that bin's range and share (absent in records written before it was kept)
     tokens: list[str]
     values: list[float]
 

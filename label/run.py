@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sleuth.label import exports, outdir
-from sleuth.label.collect import collect
+from sleuth.label.collect import collect, firing_counts
 from sleuth.label.item import failed, label_item
 from sleuth.label.items import Item
 from sleuth.label.records import LabelRecord
@@ -76,7 +76,8 @@ class LabelRun:
         """Rebuild every export from the item files; the run's totals."""
         records = self.records()
         totals = self.totals(records)
-        exports.write_exports(self.out, self.spec, records, self.neuronpedia_id)
+        counts = firing_counts(self.ctx, self.spec, self.site) if records else None
+        exports.write_exports(self.out, self.spec, records, self.neuronpedia_id, counts)
         write_summary(self.out, self.spec, records, totals)
         return totals
 

@@ -40,6 +40,11 @@ def write_atomically(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    with _replacing(path, "wb") as handle:
+        handle.write(data)
+
+
 def save_arrays_atomically(path: Path, **arrays) -> None:
     """np.savez through a temporary name: a kill never leaves a torn .npz behind."""
     import numpy as np  # here, so that light modules (the CLI's --help) can import this file

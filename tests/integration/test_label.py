@@ -13,7 +13,7 @@ import pytest
 from sleuth.config import AgentSettings
 from sleuth.label import PRESETS, LabelSpec
 from sleuth.label.collect import collect
-from sleuth.label.exports import neuronpedia_line
+from sleuth.label.neuronpedia import explanation_line
 from sleuth.label.item import label_item
 from sleuth.label.items import items_for, whole_site
 from sleuth.label.records import INDUCED_EXPLAINER
@@ -118,7 +118,7 @@ def test_code_s_rule_replaces_a_wrong_llm_label_only_where_it_fits_better(plante
     assert replaced.label == "Fires on the word 'the' (any case)." and replaced.rule == {"token_in": ["the"]}
     assert replaced.explainer == INDUCED_EXPLAINER and replaced.status == "validated", replaced.reason
     assert replaced.score("detection")["value"] >= 0.9  # the judges read code's words, as they would the LLM's
-    assert neuronpedia_line(spec, replaced, None)["explanationModelName"] == INDUCED_EXPLAINER  # never the LLM's name
+    assert explanation_line(spec, replaced, None)["explanationModelName"] == INDUCED_EXPLAINER  # never the LLM's name
     with FakeLLM(responder=labeler) as fake:  # a right LLM label fits as well as code's rule: the LLM's words stay
         kept = label_item(collected, spec, _client(fake), None, ctx, None)
     assert kept.label == "Fires on the token 'the'." and kept.explainer == "fake-model"
