@@ -10,6 +10,7 @@ and a task that was running when the process died is run again from its own save
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import time
@@ -183,11 +184,16 @@ class AuditRunner:
         self._save()
 
     def _save(self) -> None:
-        """run.json first (what --resume reads), then the reports rendered from it."""
+        """run.json first (what --resume reads), then the reports and the Inspect log rendered from it."""
+        from sleuth.audit import inspect_log
         from sleuth.audit.report import write_reports
 
         runlog.save(self.out / RUN_FILE, self.log)
         write_reports(self.out, self.log)
+        try:
+            inspect_log.write(self.out, self.log, self.out.resolve().name)
+        except Exception as exc:  # an export must not stop an unattended audit: run.json and the reports are written
+            logging.getLogger(__name__).warning("audit.eval not written: %s: %s", type(exc).__name__, exc)
 
 
 def job_llm_config(spec: JobSpec, settings):

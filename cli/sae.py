@@ -135,11 +135,28 @@ def list_saes(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
                      "local_path": str(path) if path else None})
     if json_out:
         return emit_json(rows)
-    table = Table("name", "model", "site", "arch", "available", "description")
+    console.print(sae_table(rows, console.width))
+    if console.width < WIDE_TABLE:  # a narrow terminal: the descriptions below the table, each on its own lines
+        for r in rows:
+            console.print(f"[bold]{r['name']}[/]: {r['description']}")
+    console.print("here: the weights are under SLEUTH_HOME (no: trained on first use)", style="dim")
+
+
+WIDE_TABLE = 140  # narrower terminals get the descriptions below the table, not squeezed into a column
+
+
+def sae_table(rows: list[dict], width: int) -> Table:
+    """The key columns whole (never cut or wrapped); the description a column only when there is room for it."""
+    table = Table(box=None, pad_edge=False)
+    keys = [("name", "name"), ("model", "model"), ("site", "site"), ("arch", "architecture"), ("here", "available")]
+    for title, _ in keys:
+        table.add_column(title, no_wrap=True, overflow="ignore")
+    if width >= WIDE_TABLE:
+        table.add_column("description", ratio=1)
     for r in rows:
-        table.add_row(r["name"], r["model"], r["site"], r["architecture"], "yes" if r["available"] else "trains on first use",
-                      r["description"])
-    console.print(table)
+        cells = [str(r[key]) if key != "available" else ("yes" if r[key] else "no") for _, key in keys]
+        table.add_row(*cells, *([r["description"]] if width >= WIDE_TABLE else []))
+    return table
 
 
 @app.command("default")

@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel
 
+from sleuth.quiet import quiet_transformers
+
 RECIPE_VERSION = 3  # 2: tokens from the whole vocabulary, d_model 128; 3: every head's pattern forced by its role
 ROLES = ("previous_token", "induction", "self", "first")
 # an induction head needs a previous-token head before it, so it is in layer 1; layer 0 has no first-token head
@@ -161,6 +163,7 @@ def load_or_train(home: Path, recipe: HeadsRecipe, texts: Callable[[], list[str]
     `texts` gives the corpus text the tokenizer is trained on (called only when training)."""
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+    quiet_transformers()
     folder = home / "models" / f"heads-attn-only-{recipe.key()}"
     manifest = folder / "manifest.json"
     if manifest.is_file():

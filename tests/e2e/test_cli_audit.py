@@ -260,3 +260,55 @@ def test_report_loads_in_chromium_with_nothing_missing(uninterrupted, tmp_path):
     assert dom.count("<table") == dom.count("</table>")
     assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
     shutil.copy(shot, out / "report.png")
+
+
+def test_the_audit_is_an_inspect_eval_log_that_inspect_view_shows(uninterrupted, tmp_path):
+    from inspect_ai.log import read_eval_log
+
+    from page_check import render_live
+
+    out, _ = uninterrupted
+    log = json.loads((out / "run.json").read_text())
+    inspect = read_eval_log(str(out / "audit.eval"))  # inspect-ai's own reader
+    assert inspect.status == "error" and inspect.eval.task == "sleuth-audit/run"  # one task failed, as in run.json
+    samples = {s.id: s for s in inspect.samples}
+    assert set(samples) == {t["id"] for t in log["tasks"]}
+    for task in log["tasks"]:
+        sample = samples[task["id"]]
+        assert sample.input == task["title"] and sample.metadata["status"] == task["status"]
+        tools = [e for e in sample.events if e.event == "tool"]
+        assert [(e.function, e.metadata["evidence_id"]) for e in tools] == \
+            [(c["tool"], c["evidence_id"]) for c in task["tool_calls"]]
+        assert len([e for e in sample.events if e.event == "error"]) == len(task["errors"])
+        assert len(sample.scores or {}) == len(task["findings"])
+        for finding in task["findings"]:
+            score = (sample.scores or {})[finding["component"]]
+            assert score.answer == finding["text"] and score.metadata["status"] == finding["status"]
+            assert score.value["validated"] == (finding["status"] == "validated")
+            for s in finding["scores"]:
+                if s["status"] == "scored":
+                    assert score.value[s["scorer"]] == pytest.approx(s["value"])
+        assert (sample.error is not None) == (task["status"] == "failed")
+        assert sample.output.completion == (task["answer"] or "")
+    assert inspect.results.completed_samples == 5 and inspect.results.total_samples == 6
+
+    # `inspect view` serves it and the viewer draws every task (its own JS app, in headless Chromium)
+    port = free_port()
+    viewer = subprocess.Popen([str(Path(sys.executable).parent / "inspect"), "view", "start", "--log-dir", str(out),
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        shot, text = render_live(f"http://127.0.0.1:{port}/#/logs/audit.eval", tmp_path, until=[*samples, "sleuth-audit/run"])
+    finally:
+        viewer.terminate()
+        viewer.wait(timeout=30)
+    assert PLANTED.split()[0] in text  # the planted markup is text in Inspect's viewer too
+    assert len(set(png_pixels(shot))) > 16, "the screenshot is blank"
+    shutil.copy(shot, out / "inspect-view.png")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -53,6 +53,10 @@ def uninterrupted(env, tmp_path_factory):
 
 
 def _content(path: Path) -> str:
+    if path.suffix == ".pt":  # Delphi's firing counts: compared by value
+        import torch
+
+        return json.dumps({k: v.tolist() for k, v in torch.load(path, weights_only=True).items()})
     if path.parent.name == "items":  # an item's own timing is the only thing allowed to differ
         return json.dumps({k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"})
     return path.read_text()
@@ -74,16 +78,18 @@ def test_label_writes_every_output(uninterrupted, env):
         assert line["status"] in ("validated", "rejected") and line["rule"] and "read_back" in line["scores"] or \
             line["status"] == "rejected", line
     validated = [line for line in lines if line["status"] == "validated"]
-    pedia = [json.loads(line) for line in (out / "neuronpedia.jsonl").open()]
-    assert [p["index"] for p in pedia] == [str(v["index"]) for v in validated]
-    assert set(pedia[0]) == {"modelId", "layer", "index", "description", "explanationModelName", "typeName", "scores"}
-    assert pedia[0]["modelId"] == "smollm2-135m" and pedia[0]["layer"].startswith("6-")
-    assert {s["explanationScoreTypeName"] for s in pedia[0]["scores"]} >= {"rule", "read_back"}
+    pedia = [json.loads(line) for line in (out / "neuronpedia.jsonl").open()]  # every label, its status beside it
+    assert [(p["index"], p["status"]) for p in pedia] == [(str(v["index"]), v["status"]) for v in labeled]
+    assert set(pedia[0]) == {"modelId", "source", "index", "description", "explanationModelName", "typeName", "status",
+                             "scores"}
+    assert pedia[0]["modelId"] == "smollm2-135m" and pedia[0]["source"].startswith("6-")
+    assert {s["explanationScoreTypeName"] for p in pedia for s in p["scores"]} >= {"rule", "read_back"}
     first = validated[0]
     name = f"{first['hookpoint']}_latent{first['index']}.txt"
     assert json.loads((out / "explanations" / name).read_text()) == first["label"]
     rows = json.loads((out / "scores" / "read_back" / name).read_text())  # the reading's rule, window by window
-    assert rows and set(rows[0]) >= {"str_tokens", "activations", "activating", "prediction", "correct"}
+    assert rows and set(rows[0]) == {"str_tokens", "activations", "distance", "activating", "prediction", "probability",
+                                     "correct"}  # Delphi's ClassifierOutput
     assert all(r["correct"] == (r["prediction"] == r["activating"]) for r in rows)
     history = run(env, "memory", "history", first["component"], "--json")
     assert history.returncode == 0, history.stderr

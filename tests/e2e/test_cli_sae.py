@@ -96,6 +96,20 @@ def test_list_shows_the_default_sae(cli, default_sae_path):
     assert default["name"] == "smollm2-res-6" and default["available"]
 
 
+@pytest.mark.parametrize("columns", [80, 200])
+def test_list_keeps_every_name_and_site_whole_in_any_terminal(columns, sleuth_home):
+    proc = subprocess.run([SLEUTH, "sae", "list"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": str(columns)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    for row in json.loads(subprocess.run([SLEUTH, "sae", "list", "--json"], capture_output=True, text=True,
+                                         timeout=120).stdout):
+        table_row = next(line for line in lines if line.startswith(row["name"] + " "))
+        assert row["site"] in table_row and row["model"] in table_row  # never cut to "blocks.6.…"
+        assert row["description"].split()[0] in proc.stdout
+
+
 def test_tools_run_takes_an_sae(cli, default_sae_path):
     args = json.dumps({"sae": "smollm2-res-6", "texts": ["Paris is the capital of France."], "top_k": 3})
     out = json.loads(cli("tools", "run", "sae_encode", "--sae", "smollm2-res-6", "--args", args, "--json").stdout)

@@ -35,3 +35,17 @@ def test_load_from_a_local_hf_directory_and_a_gguf_file(sleuth_home, smollm, tmp
     from_file = load_target(str(gguf), tmp_path)  # a fresh home: dequantizes into tmp_path
     ids = smollm.tokenize(["hello world"])
     torch.testing.assert_close(from_file.forward(ids), smollm.forward(ids))
+
+
+def test_loading_a_model_outside_the_cli_draws_no_progress_bar(sleuth_home):
+    """A Ray worker, a notebook or a script imports sleuth without the CLI's set-up: still no "Loading weights" bar."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY")}
+    code = ("from pathlib import Path; from sleuth.target import load_target; "
+            f"load_target('smollm2-135m', Path({str(sleuth_home)!r})); print('loaded')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "loaded" in proc.stdout, proc.stderr[-2000:]
+    assert "Loading weights" not in proc.stderr and "it/s" not in proc.stderr, proc.stderr[-2000:]
