@@ -4,7 +4,9 @@ examples of 32 tokens, 50 activating test examples from 10 quantiles, 50 random 
 detection + fuzzing, 5 examples per prompt) as a configuration of the same pipeline.
 
 Figures: labels/hour, LLM tokens per validated label, mean detection balanced accuracy, share
-validated; ratios against the Delphi preset measured in the same run.
+validated; ratios against the Delphi preset measured in the same run. Each run's labels are then scored on
+the eval split (`sleuth label eval`): their rules and read-back rules on documents the run never read, and
+how many validated labels still pass there.
 SLEUTH_BENCH_LABEL_LATENTS sets the latents (default 0:50); SLEUTH_BENCH_LABEL_CONFIGS a comma list of
 configs (default all). `sleuth_intervention` adds the intervention scorer (steering judged against the
 label) and reports its mean and how often it passed. `sleuth_exact_first` skips the judges of a label
@@ -48,6 +50,12 @@ def _label(latents: str, extra: list[str], out: Path) -> dict:
     read = [line["scores"]["read_back"] for line in lines if line["scores"].get("read_back") is not None]
     if read:
         out_totals.update(mean_read_back=totals["mean_read_back"], read_back_passed=sum(v >= 0.5 for v in read))
+    scored = subprocess.run([SLEUTH, "label", "eval", str(out), "--json"], capture_output=True, text=True)
+    if scored.returncode == 0:  # the same labels on the eval split: documents the run's own checks never read
+        on_eval = json.loads(scored.stdout)
+        out_totals["eval_split"] = {k: v for k, v in on_eval.items() if k != "items"}
+    else:
+        out_totals["eval_split"] = {"error": scored.stderr.strip().splitlines()[-1] if scored.stderr.strip() else "failed"}
     steering = [line["scores"].get("intervention") for line in lines]
     steering = [v for v in steering if v is not None]
     if steering:

@@ -170,3 +170,35 @@ def export_neuronpedia(
                   f"{counts['rejected']} rejected) for {model_id} / {source}")
     if upload:
         console.print(f"uploaded {summary['features']} features in {len(replies)} request(s)")
+
+
+@app.command("eval")
+def eval_split(
+    run_dir: Path = typer.Argument(..., help="A finished label run's folder."),
+    synthetic: list[Path] = typer.Option(None, "--synthetic", help="The suites a synthetic run's units came from."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary and every label's eval scores as JSON."),
+):
+    """Score a finished run's labels on the eval split: documents neither its explainer nor its own scoring read.
+    Exact, no LLM: each label's rule and the rule its words were read back as, on eval windows of the same unit."""
+    from sleuth.config import load_settings
+    from sleuth.label import outdir
+    from sleuth.label.eval_split import score_run, summary
+    from sleuth.label.setup import WorkerSetup, open_target
+    from sleuth.tools import ToolContext
+
+    run = outdir.read_run(run_dir)
+    settings = load_settings()
+    sae = run.spec.source if run.spec.source_kind == "sae" else None
+    setup = WorkerSetup(model=run.spec.model, sae=sae, site=None if sae else run.spec.source,
+                        synthetic=[str(p) for p in synthetic or []], home=str(settings.home), corpus=settings.corpus)
+    with console.status("loading the target model") if not json_out else nullcontext():
+        opened = open_target(setup)
+    ctx = ToolContext(target=opened.target, home=settings.home, corpus_spec=settings.corpus)
+    with console.status("scoring on the eval split") if not json_out else nullcontext():
+        scores = score_run(ctx, run, opened.site)
+    totals = summary(scores, run.spec.thresholds, run.spec.default_threshold)
+    if json_out:
+        return emit_json({**totals, "items": [s.model_dump() for s in scores]})
+    console.print(f"{totals['labels']} labels on the eval split: rule F1 {totals['mean_rule_eval']}, read-back F1 "
+                  f"{totals['mean_read_back_eval']}; {totals['validated_still_pass']} of {totals['validated']} validated "
+                  "labels still pass")

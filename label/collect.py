@@ -66,13 +66,14 @@ def _read(ctx, site: Site, rows: list[int], columns: list[int]) -> dict[int, np.
     return out
 
 
-def collect(ctx, spec: LabelSpec, site: Site, items: list[Item]) -> dict[str, Collected | str]:
-    """{item key: its examples, or the reason it cannot be labeled (a unit that never fires)}."""
+def collect(ctx, spec: LabelSpec, site: Site, items: list[Item], test_split: str = "heldout") -> dict[str, Collected | str]:
+    """{item key: its examples, or the reason it cannot be labeled (a unit that never fires)}.
+    The test windows come from the validation split (`heldout`), or, to score a finished run, from `eval`."""
     p = spec.preset
     scans = {"explain": scan(ctx, [site], "explain", spec.explain_windows)[site],
-             "heldout": scan(ctx, [site], "heldout", spec.heldout_windows)[site]}
+             test_split: scan(ctx, [site], test_split, spec.heldout_windows)[site]}
     plan = {"explain": (p.explain_top, p.explain_quantile, p.quantiles, p.explain_quiet, p.explain_tokens),
-            "heldout": (p.test_top, p.test_quantile, p.quantiles, p.test_random, p.test_tokens)}
+            test_split: (p.test_top, p.test_quantile, p.quantiles, p.test_random, p.test_tokens)}
     chosen: dict[str, dict[str, list]] = {}
     results: dict[str, Collected | str] = {}
     for item in items:
@@ -107,7 +108,7 @@ def collect(ctx, spec: LabelSpec, site: Site, items: list[Item]) -> dict[str, Co
         s = scans["explain"]
         results[item.key] = Collected(item=item, fire_threshold=round(spec.fire_fraction * explain_max, 4),
                                       frequency=round(float(s.frequency[item.index]), 6), max=round(explain_max, 4),
-                                      explain=per_split["explain"], test=per_split["heldout"])
+                                      explain=per_split["explain"], test=per_split[test_split])
     return results
 
 

@@ -30,7 +30,7 @@ class Window(BaseModel):
 
     window: int  # global window id (ctx.windows)
     document: str
-    split: Literal["explain", "heldout"]
+    split: Literal["explain", "heldout", "eval"]  # eval: only when a finished run is scored on the eval split
     kind: Literal["top", "quantile", "random"]
     quantile: int | None = None  # activation quantile bin (0 = weakest) of a quantile sample
     bin: Bin | None = None  # that bin's range and share (absent in records written before it was kept)

@@ -208,3 +208,25 @@ def test_label_on_a_local_ray_cluster_equals_one_process(uninterrupted, env, ray
     totals = json.loads(proc.stdout)
     assert totals["workers"] == 2 and totals["done"] == 6
     assert outputs(out) == outputs(reference)
+
+
+def test_eval_split_scores_the_labels_on_documents_the_run_never_read(uninterrupted, env):
+    from sleuth.corpus.windows import is_eval
+
+    out, _ = uninterrupted
+    proc = run(env, "label", "eval", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    lines = {line["index"]: line for line in map(json.loads, (out / "labels.jsonl").open()) if line["label"]}
+    assert [item["index"] for item in report["items"]] == sorted(lines) and report["labels"] == len(lines)
+    for item in report["items"]:
+        record = json.loads(next((out / "items").glob(f"*_latent{item['index']}.json")).read_text())
+        seen_docs = {w["document"] for w in record["test"]}
+        seen_windows = set(record["explain_windows"]) | {w["window"] for w in record["test"]}
+        assert item["windows"] and not set(item["windows"]) & seen_windows
+        assert item["documents"] and all(is_eval(d) for d in item["documents"]) and not set(item["documents"]) & seen_docs
+        assert 0.0 <= item["rule"] <= 1.0 and (item["read_back"] is None or 0.0 <= item["read_back"] <= 1.0)
+    assert report["validated"] == sum(line["status"] == "validated" for line in lines.values())
+    assert 0 <= report["validated_still_pass"] <= report["validated"]
+    foreign = run(env, "label", "eval", str(out / "items"))
+    assert foreign.returncode == 2 and "not a label run folder" in foreign.stderr
