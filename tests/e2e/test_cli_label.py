@@ -33,11 +33,8 @@ def fake():
 
 
 @pytest.fixture(scope="module")
-def env(fake, make_agent_home, default_sae_path, tmp_path_factory):
-    config = tmp_path_factory.mktemp("label-config") / "sleuth.toml"
-    config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\n")
-    return {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config),
-            "SLEUTH_HOME": str(make_agent_home()), "COLUMNS": "200"}
+def env(fake, label_env):
+    return label_env(fake.base_url)
 
 
 def run(env, *args, timeout=600):

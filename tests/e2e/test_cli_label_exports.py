@@ -3,7 +3,6 @@ Delphi's analysis (eai-delphi 0.1.3's load_data and metrics) and the neuronpedia
 goes to a loopback fake of Neuronpedia's API."""
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -36,12 +35,9 @@ def delphi_analysis():
 
 
 @pytest.fixture(scope="module")
-def env(make_agent_home, default_sae_path, tmp_path_factory):
-    config = tmp_path_factory.mktemp("exports-config") / "sleuth.toml"
-    config.write_text("[agent]\nexplain_windows = 128\nheldout_windows = 128\n")
+def env(label_env):
     with FakeLLM(responder=labeler) as fake:
-        yield {**os.environ, "SLEUTH_LLM_BASE_URL": fake.base_url, "SLEUTH_CONFIG": str(config),
-               "SLEUTH_HOME": str(make_agent_home()), "COLUMNS": "200"}
+        yield label_env(fake.base_url)
 
 
 def run(env, *args, timeout=900):

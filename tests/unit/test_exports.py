@@ -65,3 +65,16 @@ def test_inspect_log_says_which_budget_stopped_a_task_and_keeps_findings_as_scor
     back = read_eval_log(str(inspect_log.write(tmp_path, _log("partial", [done, failed]), "job")))
     assert back.status == "error" and next(s for s in back.samples if s.id == "bad").error.message == "clean and corrupt alike"
     assert not list(tmp_path.glob(".*tmp*"))  # written through a temporary name, nothing left behind
+
+
+def test_eval_split_summary_counts_a_validated_label_only_where_every_eval_score_passes():
+    from sleuth.label.eval_split import EvalScore, summary
+
+    scores = [EvalScore(index=0, status="validated", rule=0.9, read_back=0.8),
+              EvalScore(index=1, status="validated", rule=0.9, read_back=0.3),  # its words no longer hold
+              EvalScore(index=2, status="validated", rule=0.6, read_back=None),  # no reading kept: the rule alone
+              EvalScore(index=3, status="rejected", rule=1.0, read_back=1.0)]
+    totals = summary(scores, {"rule": 0.5, "read_back": 0.5})
+    assert totals["validated"] == 3 and totals["validated_still_pass"] == 2
+    assert totals["mean_rule_eval"] == 0.85 and totals["validated_mean_read_back_eval"] == 0.55
+    assert summary(scores, {"rule": 0.95}, 0.5)["validated_still_pass"] == 0
