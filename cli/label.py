@@ -151,7 +151,7 @@ def export_neuronpedia(
 
     run = outdir.read_run(run_dir)
     model_id = model_id or run.spec.model
-    lines = [line for line in run.explanation_lines]
+    lines = run.explanation_lines
     source = lines[0]["source"] if lines else None
     if source_set:
         layer = (source or "0-").partition("-")[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from sleuth.cli.output import console, emit_json
+from sleuth.cli.output import console, emit_json, err_console
 
 app = typer.Typer(help="The evidence memory (Chroma): embedded under SLEUTH_HOME, or SLEUTH_CHROMA_URL.",
                   no_args_is_help=True)
@@ -88,9 +88,16 @@ def export(path: Path):
 @app.command("import")
 def import_(path: Path):
     """Upsert every record of a JSONL export (idempotent)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from sleuth.memory.transfer import import_jsonl
 
-    console.print(f"imported {import_jsonl(_store(), path)} records from {path}")
+    store = _store()
+    with Progress(TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                  transient=True) as bar:
+        task = bar.add_task("import", total=None)
+        count = import_jsonl(store, path, on_batch=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"imported {count} records from {path}")
 
 
 @app.command("stats")

@@ -46,31 +46,41 @@ def _client(path: Path | None, url: str | None):
 
 
 class ChromaEvidenceStore:
+    _holding = False  # this store holds its write lock (re-entrant: opening migrates under it)
+
     def __init__(self, path: Path | None = None, url: str | None = None):
         if path is None and url is None:
             raise ValueError("give a store path or a server url")
         self.path, self.url = path, url
-        self.client = _client(path, url)
         self.embed = MiniLMEmbedding()
-        try:
-            self.collection = self.client.get_or_create_collection(
-                COLLECTION, embedding_function=self.embed,
-                metadata={"hnsw:space": "cosine", "sleuth_schema": SCHEMA_VERSION})
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"memory store {path or url} is corrupt or unreadable ({type(exc).__name__})") from None
-        self._check_schema()
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+        with self._write_lock():  # two processes creating one new store at once: the second waits, then opens it
+            self.client = _client(path, url)
+            try:
+                self.collection = self.client.get_or_create_collection(
+                    COLLECTION, embedding_function=self.embed,
+                    metadata={"hnsw:space": "cosine", "sleuth_schema": SCHEMA_VERSION})
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"memory store {path or url} is corrupt or unreadable ({type(exc).__name__})") from None
+            self._check_schema()
 
     # ---- integrity -------------------------------------------------------
     @contextmanager
     def _write_lock(self):
-        """Serialise writers of one embedded store across processes (the server does its own)."""
-        if self.path is None:
+        """Serialise writers of one embedded store across processes, opening included. A server has no shared
+        file to lock: there, versions are made unique after the write (`_settle_versions`)."""
+        if self.path is None or self._holding:
             yield
             return
         with file_lock(self.path / ".sleuth-write.lock"):
-            yield
+            self._holding = True
+            try:
+                yield
+            finally:
+                self._holding = False
 
     def _check_schema(self) -> None:
         found = (self.collection.metadata or {}).get("sleuth_schema", 0)
@@ -94,13 +104,39 @@ class ChromaEvidenceStore:
         if not records:
             return []
         unique = list({r.id: r for r in records}.values())  # the same content twice is one record (last wins)
+        versioned = [r for r in unique if isinstance(r, Description) and not keep_versions]
         with self._write_lock():
             self._keep_created(unique)
-            for record in unique:
-                if isinstance(record, Description) and not keep_versions:
-                    self._assign_version(record)
+            for record in versioned:
+                self._assign_version(record)
             self._upsert(unique)
+        if self.path is None:
+            self._settle_versions(versioned)
         return [r.id for r in records]
+
+    def _settle_versions(self, written: list[Description]) -> None:
+        """Server mode: two processes may give one component's new descriptions the same version. Every writer
+        then runs the same fix over what the store holds: of records sharing a version, the one whose id sorts
+        first keeps it and the others move to the next free versions; repeated until each version is held once.
+        The later of two writers always sees both records, so a clash never stays (tested with two processes); a
+        version number may be skipped when two writers fix the same clash at once."""
+        for component, model in {(d.component, d.model) for d in written}:
+            while True:
+                history = self.history(component, model)
+                by_version: dict[int, list[Description]] = {}
+                for d in history:
+                    by_version.setdefault(d.version, []).append(d)
+                movers = sorted((d for same in by_version.values() for d in sorted(same, key=lambda d: d.id)[1:]),
+                                key=lambda d: d.id)
+                if not movers:
+                    break
+                top = max(by_version)
+                for offset, d in enumerate(movers, start=1):
+                    d.version = top + offset
+                self._upsert(movers)
+        for desc in written:  # what this process wrote, as the store now numbers it
+            stored = self.get(desc.id)
+            desc.version = stored.version if stored is not None else desc.version
 
     def _keep_created(self, records: list[Record]) -> None:
         """A replayed record keeps its first timestamp, so re-putting changes nothing."""

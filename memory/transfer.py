@@ -25,7 +25,10 @@ def export_jsonl(store, path: Path) -> int:
     return len(records)
 
 
-def import_jsonl(store, path: Path) -> int:
+IMPORT_BATCH = 32  # records per write: each batch is stored whole or not at all
+
+
+def import_jsonl(store, path: Path, on_batch=lambda done, total: None) -> int:
     if not path.is_file():
         raise StoreError(f"no such file: {path}")
     try:
@@ -43,5 +46,7 @@ def import_jsonl(store, path: Path) -> int:
             records.append(MODEL_OF[row["kind"]].model_validate(row["record"]))
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
             raise StoreError(f"{path}:{n}: not a sleuth record ({type(exc).__name__})") from None
-    store.put(records, keep_versions=True)
+    for start in range(0, len(records), IMPORT_BATCH):  # a kill keeps the batches already stored; a rerun writes them again, unchanged
+        store.put(records[start : start + IMPORT_BATCH], keep_versions=True)
+        on_batch(min(start + IMPORT_BATCH, len(records)), len(records))
     return len(records)

@@ -97,11 +97,32 @@ def test_memory_import_killed_at_random_points_loses_and_duplicates_nothing(tmp_
         except Exception:
             return 0, len(expected)
 
-    chain = fault_harness.kill_chain("memory import", lambda: [SLEUTH, "memory", "import", str(export)], env,
-                                     fault_harness.kills(), seed=3, delay=(0.5, 4.5), check=check,
+    attempt = [0]
+
+    def command() -> list[str]:
+        attempt[0] += 1
+        return [SLEUTH, "memory", "import", str(export)]
+
+    def rows_on_disk() -> int:  # Chroma's own table, read-only (opening a store in the poll would be far slower)
+        import sqlite3
+
+        database = home / "memory" / "chroma.sqlite3"
+        if not database.is_file():
+            return 0
+        try:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as con:
+                return con.execute("select count(*) from embeddings").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    # the first kill lands in the start-up, before anything is stored; every later one a seeded moment after the
+    # store holds a batch, so it lands between the import's batches (it writes 32 records at a time)
+    chain = fault_harness.kill_chain("memory import", command, env, fault_harness.kills(), seed=3, delay=(0.5, 6.0),
+                                     check=check, started=lambda: attempt[0] == 1 or rows_on_disk() > 0,
                                      on_complete=lambda: True, progress=progress)
     assert _sleuth(home, "memory", "import", str(export)).returncode == 0
     final = stored()
     fault_harness.finish(chain, final == expected)
     assert chain.tried >= fault_harness.kills() and chain.survived == chain.tried, chain.line()
+    assert {"before", "inside"} <= set(chain.landed), chain.line()  # kills landed before and between batches
     assert final == expected

@@ -122,11 +122,14 @@ WRITER = """
 import sys
 from pathlib import Path
 from sleuth.memory.chroma_store import ChromaEvidenceStore
-from sleuth.memory import Evidence
+from sleuth.memory import Description, Evidence
 url_or_path, tag = sys.argv[1], sys.argv[2]
 store = ChromaEvidenceStore(url=url_or_path) if url_or_path.startswith("http") else ChromaEvidenceStore(path=Path(url_or_path))
 for i in range(0, 60, 10):
-    store.put([Evidence(run_id=tag, model="m", component="c", tool="t", args={"i": j}, summary=f"{tag} {j}") for j in range(i, i + 10)])
+    store.put([Evidence(run_id=tag, model="m", component="c", tool="t", args={"i": j}, summary=f"{tag} fires on word{j}")
+               for j in range(i, i + 10)])
+    store.put([Description(model="m", component="shared", text=f"{tag} description {i}")])  # one component, both writers
+    store.search(f"{tag} fires on word{i}", k=3)  # reads between the other process's writes
 """
 
 
@@ -146,11 +149,30 @@ def test_bad_imports_and_exports_are_one_line_and_store_nothing(store, tmp_path)
     assert store.stats() == before
 
 
-def test_concurrent_writers_lose_nothing(store, tmp_path):
-    where = store.url or str(store.path)
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, where, f"writer{n}"]) for n in range(2)]
-    assert all(p.wait(timeout=300) == 0 for p in procs)
-    assert store.stats()["records"] == 120
+def _searches(store) -> dict[str, list[str]]:
+    return {q: [h.record.id for h in store.search(q, k=3)]
+            for q in (f"writer{n} fires on word{j}" for n in range(2) for j in range(0, 60, 7))}
+
+
+def test_two_processes_writing_and_searching_at_once_match_one_process(store, tmp_path):
+    """Both processes open the store at once (a new one, in embedded mode), write evidence and new versions of one
+    component's description, and search between writes. The result equals the same writes made one after the
+    other: the same records, the same search results, and every version of the description once."""
+    where = store.url or str(tmp_path / "fresh")  # embedded: a store that neither process has created yet
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, where, f"writer{n}"], stderr=subprocess.PIPE, text=True)
+             for n in range(2)]
+    assert all(p.wait(timeout=300) == 0 for p in procs), [p.stderr.read()[-1500:] for p in procs]
+    shared = store if store.url else ChromaEvidenceStore(path=tmp_path / "fresh")
+    for n in range(2):  # the reference: the same writes, one process after the other
+        assert subprocess.run([sys.executable, "-c", WRITER, str(tmp_path / "sequential"), f"writer{n}"],
+                              timeout=300).returncode == 0
+    sequential = ChromaEvidenceStore(path=tmp_path / "sequential")
+    assert shared.stats()["records"] == sequential.stats()["records"] == 132
+    assert _searches(shared) == _searches(sequential)
+    versions = [d.version for d in shared.history("shared", "m")]
+    assert len(versions) == len(set(versions)) == 12  # each version once (a server may skip a number on a clash)
+    if not store.url:
+        assert versions == list(range(1, 13))  # embedded: assigned under the write lock, no gaps
 
 
 def test_crash_replay_writes_no_duplicates(store):
