@@ -1,6 +1,6 @@
 """audit.eval: an audit run as an Inspect eval log, built from run.json with inspect-ai's own types and written
-with its own writer (the optional `exports` extra), so that `inspect view` shows it and Inspect Scout and
-Docent search it beside other auditing agents' logs.
+with its own writer (the optional `exports` extra), so that `inspect view` shows it beside other auditing agents'
+logs (Inspect Scout and Docent read the same format).
 
 One sample per task: its question (the task's title) as input, its answer as output; each tool call as a
 tool event (its evidence id in the metadata), each note as an info event and each error as an error event;

@@ -105,14 +105,14 @@ def _backend(spec: TrainSpec, d_in: int, d_out: int):
                           spec.seed, dead_window)
 
 
-COMPLETE = "complete"  # written last into a staged checkpoint: the staging folder is whole
+COMPLETE = "complete"  # written last into a staged checkpoint: the staging folder is whole; it holds the tokens done
 
 
-def _checkpoint(backend, folder: Path) -> None:
+def _checkpoint(backend, folder: Path, total_tokens: int) -> None:
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     backend.save(staging)
-    (staging / COMPLETE).write_text("")
+    (staging / COMPLETE).write_text(json.dumps({"tokens": backend.samples, "of": total_tokens}))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -207,7 +207,7 @@ def _train(target, windows, spec: TrainSpec, out: Path, resume: bool, model_name
         stats = backend.step(x, y)
         steps += 1
         if steps % spec.checkpoint_every == 0:
-            _checkpoint(backend, checkpoint / "state")
+            _checkpoint(backend, checkpoint / "state", spec.tokens)
         if on_progress is not None:
             rate = (backend.samples - start) / max(time.perf_counter() - started, 1e-9)
             on_progress(Progress(tokens=backend.samples, total=spec.tokens, tokens_per_s=rate, stats=stats.__dict__))

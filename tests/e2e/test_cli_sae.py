@@ -77,15 +77,25 @@ def test_training_killed_at_random_points_then_resumed_equals_an_uninterrupted_r
         except OSError:
             return False
 
+    def progress() -> tuple[int, int]:  # tokens trained as the last whole checkpoint says, of the run's
+        if (out / CFG_FILE).exists():
+            return 1, 1
+        try:
+            saved = json.loads((staging / "state" / "complete").read_text())
+            return saved["tokens"], saved["of"]
+        except (OSError, ValueError, KeyError):
+            return 0, 1
+
     chain = fault_harness.kill_chain("sae train --resume", command, dict(os.environ), fault_harness.kills(), seed=9,
                                      delay=(0.0, 1.2), check=check, started=training,
-                                     done=lambda: (out / CFG_FILE).exists())
+                                     done=lambda: (out / CFG_FILE).exists(), progress=progress)
     if not (out / CFG_FILE).exists():
         cli("sae", "train", *train, "--out", str(out), "--resume")
     ours, theirs = load_dictionary(out).state_dict(), load_dictionary(reference).state_dict()
     same = ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
     fault_harness.finish(chain, same)
     assert chain.tried >= 3 and chain.survived == chain.tried, chain.line()
+    assert "inside" in chain.landed, chain.line()  # kills landed in the middle of training, between checkpoints
     assert same, "the resumed weights differ from an uninterrupted run's"
     assert not staging.exists()
 
