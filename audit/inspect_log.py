@@ -10,11 +10,11 @@ budget stopped carries the limit Inspect keeps for it.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sleuth import __version__
+from sleuth.atomic_files import temporary_beside
 from sleuth.audit.runlog import Finding, RunLog, TaskRecord
 
 LOG_FILE = "audit.eval"
@@ -145,10 +145,6 @@ def write(out: Path, log: RunLog, name: str) -> Path | None:
     from inspect_ai.log import write_eval_log
 
     path = out / LOG_FILE
-    tmp = out / f".{LOG_FILE}.{os.getpid()}.tmp.eval"
-    try:
+    with temporary_beside(path) as tmp:
         write_eval_log(eval_log(log, name), tmp, format="eval")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -34,6 +34,20 @@ def _replacing(path: Path, mode: str):
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def temporary_beside(path: Path):
+    """A temporary path beside `path` for a writer that takes a file name (another library's writer); on a clean
+    exit it is renamed over `path`. Stale temporaries of killed writers are removed first, as for every write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """A kill leaves the old file or the new one, never half of one."""
     with _replacing(path, "w") as handle:

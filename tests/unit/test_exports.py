@@ -51,6 +51,7 @@ def test_inspect_log_says_which_budget_stopped_a_task_and_keeps_findings_as_scor
     done = TaskRecord(id="head", kind="question", title="what does L1H2 do?", status="done", answer="a head",
                       llm_tokens=120, findings=[finding],
                       tool_calls=[ToolCall(tool="head_scan", component="L1H2", summary="scan", evidence_id="ev-1")])
+    (tmp_path / ".audit.eval.999999999.tmp").write_text("half a log: its writer was killed")
     path = inspect_log.write(tmp_path, _log("partial", [done, stopped]), "job")
     back = read_eval_log(str(path))
     assert back.status == "cancelled"  # stopped by a budget, nothing failed
