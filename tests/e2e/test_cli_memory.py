@@ -75,7 +75,7 @@ def test_memory_import_killed_at_random_points_loses_and_duplicates_nothing(tmp_
     from sleuth.memory import open_store
 
     export = tmp_path / "export.jsonl"
-    expected = _export_file(export, 300)
+    expected = _export_file(export, 600)
     home = tmp_path / "home"
     env = {**os.environ, "SLEUTH_HOME": str(home)}
 
@@ -117,7 +117,7 @@ def test_memory_import_killed_at_random_points_loses_and_duplicates_nothing(tmp_
 
     # the first kill lands in the start-up, before anything is stored; every later one a seeded moment after the
     # store holds a batch, so it lands between the import's batches (it writes 32 records at a time)
-    chain = fault_harness.kill_chain("memory import", command, env, fault_harness.kills(), seed=3, delay=(0.5, 6.0),
+    chain = fault_harness.kill_chain("memory import", command, env, fault_harness.kills(), seed=3, delay=(0.0, 1.0),
                                      check=check, started=lambda: attempt[0] == 1 or rows_on_disk() > 0,
                                      on_complete=lambda: True, progress=progress)
     assert _sleuth(home, "memory", "import", str(export)).returncode == 0
