@@ -31,11 +31,6 @@ class NeuronpediaError(SleuthError):
     exit_code = 2
 
 
-def source_set_of(source: str) -> str:
-    """`res-jb` of the source `6-res-jb`."""
-    return source.partition("-")[2]
-
-
 def source_id(record: LabelRecord, neuronpedia_id: str | None) -> str:
     """Neuronpedia's source (`<layer>-<source set>`): `6-res-jb` from the SAE's neuronpedia_id, else
     `<layer>-<sae name or hook>`."""

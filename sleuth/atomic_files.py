@@ -19,24 +19,8 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 @contextmanager
-def _replacing(path: Path, mode: str):
-    """A handle on a temporary beside `path`; on a clean exit it is synced and renamed over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open(mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
 def temporary_beside(path: Path):
-    """A temporary path beside `path` for a writer that takes a file name (another library's writer); on a clean
+    """A temporary path beside `path` (for a writer that takes a file name, such as another library's); on a clean
     exit it is renamed over `path`. Stale temporaries of killed writers are removed first, as for every write."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
@@ -46,6 +30,16 @@ def temporary_beside(path: Path):
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _replacing(path: Path, mode: str):
+    """A handle on a temporary beside `path`; on a clean exit it is synced and renamed over `path`."""
+    with temporary_beside(path) as tmp:
+        with tmp.open(mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
 
 
 def write_atomically(path: Path, text: str) -> None:
