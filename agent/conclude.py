@@ -4,6 +4,7 @@ description against held-out windows, the agent's test texts, or fresh prompts."
 from __future__ import annotations
 
 from sleuth.agent import head
+from sleuth.agent.neuron import code_words
 from sleuth.agent.protocols import protocol_of
 from sleuth.agent.budget import metered
 from sleuth.agent.nodes import current_task, with_task
@@ -22,7 +23,7 @@ def describe(state: dict, deps) -> dict:
     top = _best(task)
     if (task.get("code_written") or task.get("rule_words")) and top:
         return _rule_draft(state, task, top)
-    literal = in_words(top["rule"]) if task["kind"] == "neuron" and top and top.get("rule") else None
+    literal = code_words(top) if task["kind"] == "neuron" and top and top.get("rule") else None
     try:
         draft = deps.ask("describe", DescriptionDraft, max_tokens=300, component=Site.parse(task["component"]).short,
                          hypotheses=task.get("hypotheses", []), evidence=explain_notes(task),
@@ -50,7 +51,8 @@ def describe(state: dict, deps) -> dict:
     rule = {"rule": top.get("rule"), "rule_fit": top.get("fit")} if top else {}
     # a search's batched confirmation already re-measured the candidate: straight to scoring
     stage = "score" if task.get("fresh") else "heldout"
-    return {"tasks": with_task(state, {"draft": {"description": words, "claims": claims, **rule},
+    said = {"code_words": literal} if literal else {}
+    return {"tasks": with_task(state, {"draft": {"description": words, "claims": claims, **rule, **said},
                                        "stage": stage}),
             "messages": [{"role": "assistant", "content": f"draft for {task['component']}: {words}"}],
             "budget": {"failures": 0}}
@@ -117,7 +119,8 @@ def written_by(task: dict, draft: dict) -> str:
     if task.get("code_written") or task.get("rule_words"):
         return "code"
     rule = draft.get("rule")
-    if task["kind"] == "neuron" and rule and draft["description"].strip().lower() == in_words(rule).strip().lower():
+    said = draft.get("code_words") or (in_words(rule) if rule else None)
+    if task["kind"] == "neuron" and said and draft["description"].strip().lower() == said.strip().lower():
         return "code"
     return "llm"
 

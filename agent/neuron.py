@@ -3,14 +3,16 @@
 top corpus windows (explain split) -> hypotheses, each a statement and an executable rule ->
 test texts written to tell the rules apart -> every rule scored by code on the explain windows
 and the test texts, beside the best rules code's own search finds there (predicates.induce) ->
-bounded refinement from its false positives and negatives -> the best rule's statement in plain
-words -> held-out windows (in validate). Rules are data that sleuth evaluates; nothing the LLM
+bounded refinement from its false positives and negatives -> when the best rule lists words, the
+class they belong to, its other members measured by substitution (agent.generalize) -> the best
+rule's statement in plain words -> held-out windows (in validate). Rules are data that sleuth evaluates; nothing the LLM
 writes is run.
 """
 
 from __future__ import annotations
 
-from sleuth.agent.schemas import Hypotheses, RevisedRule, TestTexts
+from sleuth.agent import generalize
+from sleuth.agent.schemas import ClassGuess, Hypotheses, RevisedRule, TestTexts
 from sleuth.agent.snippets import counted, crop, marked
 from sleuth.llm.errors import InvalidOutput
 from sleuth.predicates import parse_predicate, predicate_dict
@@ -20,7 +22,7 @@ from sleuth.predicates.words import in_words
 
 MAX_TEST_TEXTS = 8
 SHOWN_EXAMPLES = 6  # strongest windows the LLM reads; the marked-token counts cover every top window
-STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "heldout")  # planned here
+STAGES = ("explore", "hypothesize", "test", "run_tests", "refine", "generalize", "run_generalize", "heldout")  # planned here
 
 
 def explore_args(component: str, settings) -> dict:
@@ -127,6 +129,11 @@ def plan(task: dict, state: dict, deps) -> dict:
                              "args": {"site": c, "texts": task["test_texts"]}}]}
     if stage == "refine":
         return {"task": refine(task, deps)}
+    if stage == "generalize":
+        return {"task": {**_class_texts(task, deps), "generalized": True}}
+    if stage == "run_generalize":
+        return {"pending": [{"tool": "activations", "purpose": "class_members",
+                             "args": {"site": c, "texts": [t["text"] for t in task["class_texts"]]}}]}
     if stage == "heldout":
         return {"pending": [{"tool": "top_activations", "purpose": "heldout", "args": heldout_args(c, cfg)}]}
     raise ValueError(f"neuron protocol has no stage '{stage}'")
@@ -158,13 +165,51 @@ def refine(task: dict, deps) -> dict:
     return {"hypotheses": hyps, "rounds": rounds, "stage": next_stage({**task, "hypotheses": hyps, "rounds": rounds}, cfg)}
 
 
+def _class_texts(task: dict, deps) -> dict:
+    """The LLM names the class of the best rule's words and proposes members; code puts each into the unit's
+    strongest windows (with controls). Without a usable reply or context: straight on to describing."""
+    listed = generalize.listed_words(best(task)["rule"])
+    places = generalize.contexts(task.get("windows", []), task["fire_threshold"], listed)
+    if not places:
+        return {"stage": "describe"}
+    try:
+        guess = deps.ask("class_members", ClassGuess, max_tokens=260, component=task["component"], listed=listed,
+                         examples=task.get("examples", [])[:3], n=deps.settings.class_members)
+    except InvalidOutput as exc:
+        deps.on_event("error", {"message": f"class members: {exc}; describing the listed words"})
+        return {"stage": "describe"}
+    members = generalize.new_members(guess.members, listed)[:deps.settings.class_members]
+    if not members:
+        return {"stage": "describe"}
+    texts = generalize.substitution_texts(places, members)
+    return {"class_texts": texts, "class_name": guess.class_name.strip(), "stage": "run_generalize"}
+
+
+def _class_hypothesis(task: dict, rows: list[dict]) -> dict | None:
+    """The best listing rule grown by the members the unit fired on, named by its class; None when none fired."""
+    top = best(task)
+    confirmed, refused = generalize.confirmed_members(task["class_texts"], rows, task["fire_threshold"])
+    if not confirmed:
+        return None
+    listed = generalize.listed_words(top["rule"])
+    words = list(dict.fromkeys([*listed, *confirmed]))
+    return {"id": f"H{len(task['hypotheses']) + 1}", "statement": generalize.class_words(task["class_name"], words),
+            "rule": {"token_in": words}, "status": "open", "accuracy": None, "source": "class",
+            "class_name": task["class_name"], "members": {"listed": listed, "confirmed": confirmed, "refused": refused}}
+
+
 def next_stage(task: dict, cfg) -> str:
-    """Refine while the best rule misses its target, rounds are left, and the last round beat it; then describe.
-    A revision that did not beat the best leaves the next round's prompt (the best rule and its misses) as it was."""
+    """Refine while the best rule misses its target, rounds are left, and the last round beat it; then, once,
+    the class of a listing rule; then describe. A revision that did not beat the best leaves the next round's
+    prompt (the best rule and its misses) as it was."""
     top, rounds = best(task), task.get("rounds", [])
     good_enough = top["fit"]["f1"] >= cfg.rule_target_f1
     stalled = bool(rounds) and top["id"] == rounds[-1]["from"]
-    return "describe" if good_enough or stalled or len(rounds) >= cfg.rule_rounds else "refine"
+    if not (good_enough or stalled or len(rounds) >= cfg.rule_rounds):
+        return "refine"
+    if cfg.class_members and not task.get("generalized") and generalize.listed_words(top.get("rule")):
+        return "generalize"
+    return "describe"
 
 
 def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
@@ -201,6 +246,22 @@ def absorb(task: dict, results: list[dict], state: dict, deps) -> dict:
                      "text": text, "predicted": p, "outcome": f} for text, p, f in zip(task["test_texts"], predicted, fired)]
         hyps = with_induced(hyps, updated, cfg)  # the test texts can tell code's candidates apart too
         updated["hypotheses"] = hyps
+        return {"task": {"tests": tests, "hypotheses": hyps, "stage": next_stage(updated, cfg)}, "experiments": log}
+    if purpose == "class_members":
+        rows = result["data"]["per_text"]
+        # the substitutions are measurements like the test texts: every rule is scored on them too
+        tests = task.get("tests", []) + [{"tokens": r["tokens"], "values": r["values"]} for r in rows]
+        updated = {**task, "tests": tests}
+        grown = _class_hypothesis(updated, rows)
+        hyps = [scored(h, updated, cfg) for h in task["hypotheses"]]
+        if grown is not None:
+            hyps.append(scored(grown, updated, cfg))
+        updated["hypotheses"] = hyps
+        log = [{"component": task["component"], "hypothesis": f"a member of {task['class_name']}", "rule": None,
+                "tool": "activations",
+                "text": t["text"], "predicted": not t["control"],
+                "outcome": generalize.member_fired(r["tokens"], r["values"], t["member"], task["fire_threshold"])}
+               for t, r in zip(task["class_texts"], rows)]
         return {"task": {"tests": tests, "hypotheses": hyps, "stage": next_stage(updated, cfg)}, "experiments": log}
     if purpose == "heldout":
         threshold = task["fire_threshold"]
@@ -241,19 +302,28 @@ def retry(task: dict, finding: dict) -> dict | None:
     return {"stage": "hypothesize", "rule_words": False}
 
 
+def code_words(top: dict) -> str:
+    """Code's words for a hypothesis's rule: its class with examples (agent.generalize), or the rule read literally."""
+    if top.get("class_name"):
+        members = top["members"]
+        return generalize.class_words(top["class_name"], members["listed"][:2] + members["confirmed"][:2])
+    return in_words(top["rule"])
+
+
 def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
     """The best rule stated by code (predicates.words), with the fit it was chosen by as its claim."""
     evidence, fit = task.get("evidence", {}), top["fit"]
     claims = [{"text": f"the rule fits the explain windows and test texts with F1 {fit['f1']:.2f} (precision "
                        f"{fit['precision']:.2f}, recall {fit['recall']:.2f})", "basis": "top_examples",
                "evidence_ids": evidence.get("top_examples", []) + evidence.get("test_texts", [])}]
-    return in_words(top["rule"]), claims
+    return code_words(top), claims
 
 
 def _literal(task: dict) -> bool:
     """The draft's words are code's words for its rule (the LLM copied them)."""
     draft = task.get("draft") or {}
-    return bool(draft.get("rule")) and draft["description"].strip().lower() == in_words(draft["rule"]).strip().lower()
+    said = draft.get("code_words") or (in_words(draft["rule"]) if draft.get("rule") else None)
+    return bool(said) and draft["description"].strip().lower() == said.strip().lower()
 
 
 def not_applicable(task: dict, names: list[str]) -> dict[str, str]:

@@ -17,7 +17,8 @@ from sleuth.llm.errors import InvalidOutput, LLMError, LLMUnreachable
 from sleuth.target import Site
 from sleuth.tools import ToolError, run_tool
 
-RETRY_STAGE = {"run_tests": "test"}  # a failed tool call on LLM-written texts: write new texts
+# a failed tool call on LLM-written texts: write new texts; on substituted class members: describe without them
+RETRY_STAGE = {"run_tests": "test", "run_generalize": "describe"}
 SWEEPS = ("shortlist", "confirm")  # question-level stages before the per-component tasks
 HEAD_HOOKS = ("attn.hook_z", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_pattern")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sleuth.memory.from_results import evidence_from, small_result
 from sleuth.memory import Evidence
 
-BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "head_scan": "head_scan",
+BASIS_OF = {"top_examples": "top_examples", "test_texts": "test_texts", "class_members": "test_texts", "head_scan": "head_scan",
             "pattern": "head_scan", "shortlist_heads": "head_scan", "shortlist_units": "top_examples",
             "shortlist_behaviour": "patching", "fresh_patch": "validation", "heldout": "validation",
             "fresh_scan": "validation", "free": "experiments", "rule_scan": "head_scan", "heldout_rule": "validation",

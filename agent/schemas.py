@@ -111,3 +111,10 @@ def head_kinds_model() -> type[BaseModel]:
                                                           description="where the head looks, beyond the known kinds")),
                         reason=(str, ""))
 
+
+
+class ClassGuess(BaseModel):
+    """The class a rule's listed words belong to, and other members of it (measured by code before any is kept)."""
+
+    class_name: Words = Field(min_length=3, max_length=80, description="a short noun phrase naming the class")
+    members: list[str] = Field(min_length=1, max_length=40, description="other members, one word each")

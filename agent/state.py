@@ -37,6 +37,9 @@ class Task(BaseModel):
     test_texts: list[str] = []  # the LLM's own test texts (evidence, never validation)
     tests: list[dict] = []  # the unit measured on them: {tokens, values}
     rounds: list[dict] = []  # rule refinement rounds with their numbers
+    generalized: bool = False  # the class step ran (agent.generalize): once per task
+    class_name: str | None = None  # the LLM's class for the best listing rule's words
+    class_texts: list[dict] = []  # proposed members (and controls) put into the unit's own windows: {text, member, ...}
     scan: dict[str, dict] = {}  # head_scan kind -> {value, percentile, rank}
     rule_scan: dict[str, dict] = {}  # attention rule (in words) -> {value, rank, of, percentile}, explain split
     fresh: dict | None = None  # re-measurement for validation (fresh scan / held-out rule / fresh patch)

@@ -50,6 +50,8 @@ class ComponentResult(BaseModel):
     split: str | None = None  # the suite's dev/test split of this component (None: the suite has none)
     read_back_f1: float | None = None  # the rule an LLM reads out of the words alone, against the true function
     read_back_rule: dict | None = None
+    unseen_rule_f1: float | None = None  # a unit with unseen members: the rule on tokens that are not seen members ...
+    unseen_read_back_f1: float | None = None  # ... and the read-back rule there (generalization to members never shown)
     judge_choice: float | None = None  # true words vs a decoy, each said to match or not: 1 truth alone, 0.5 tie
     judge_picks: list[str] | None = None  # "truth"/"decoy"/"tie" per ask (one with each order of the two, seeded)
     decoy: str | None = None  # the decoy's words (another category's component)
@@ -65,7 +67,7 @@ class ComponentResult(BaseModel):
 
 SCORERS = find_run.SCORERS
 # each LLM scorer's fields on a result, its headline figure first (None there: the scorer did not score)
-SCORED_FIELDS = {"listing": ("f1", "precision", "recall", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule"),
+SCORED_FIELDS = {"listing": ("f1", "precision", "recall", "balanced_accuracy"), "read_back": ("read_back_f1", "read_back_rule", "unseen_read_back_f1"),
                  "judge": ("judge_choice", "judge_picks", "decoy", "judge", "judge_score", "decoy_score")}
 
 
@@ -92,6 +94,9 @@ class Summary(BaseModel):
     read_back_by_author: dict[str, float] = Field(default_factory=dict)  # read-back F1 per written_by
     by_author: dict[str, int] = Field(default_factory=dict)  # how many descriptions each author wrote
     rule_syntax: int = 0  # descriptions whose words carry rule syntax
+    unseen_units: int = 0  # units with unseen members (a generalization split) ...
+    unseen_read_back_f1: float | None = None  # ... read-back F1 on their members never shown
+    unseen_rule_f1: float | None = None  # ... and the describer's rule there (None for the reference)
     llm_tokens: int
     seconds: float
 
@@ -152,6 +157,7 @@ def summarize(results: list[ComponentResult]) -> Summary:
                 if not r.description or getattr(r, field) is not None]
 
     reference = bool(results) and all(r.mode == REFERENCE for r in results)  # the true words carry no rule of their own
+    novel = [r for r in results if r.unseen_rule_f1 is not None]  # set on every result of a unit with unseen members
     validated = [r for r in results if r.status == "validated"]
     authors = sorted({r.written_by for r in results if r.description and r.written_by})
     # failed: an item with no description, or with a scorer that could not score it
@@ -169,6 +175,9 @@ def summarize(results: list[ComponentResult]) -> Summary:
                                         for a in authors},
                    by_author={a: sum(r.written_by == a for r in results if r.description) for a in authors},
                    rule_syntax=sum(bool(r.rule_syntax) for r in results),
+                   unseen_units=len(novel),
+                   unseen_read_back_f1=mean(scored("unseen_read_back_f1", novel)) if novel else None,
+                   unseen_rule_f1=None if reference or not novel else mean(r.unseen_rule_f1 or 0.0 for r in novel),
                    llm_tokens=sum(r.llm_tokens for r in results),
                    seconds=round(sum(r.seconds for r in results), 1))
 
@@ -214,6 +223,8 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
     if described is not None:
         result.rule = described.rule
         score_words(result, component, judge_llm, held, decoy, seed, SCORERS)
+    elif held.seen is not None:  # no words generalize: 0 on the members never shown
+        result.unseen_rule_f1 = 0.0
     result.seconds = round(time.perf_counter() - start, 1)
     return result
 
@@ -224,6 +235,9 @@ def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, h
     (garbage after retries, an error reply) is recorded in `scoring_failures` with its reason and leaves its
     figures empty, and the others still score."""
     result.rule_f1 = rule_agreement(result.rule, held).f1 if result.rule else None
+    generalizes = held.seen is not None  # a unit with unseen members: also scored on those alone
+    result.unseen_rule_f1 = (rule_agreement(result.rule, held, unseen=True).f1 if result.rule else 0.0) if generalizes \
+        else None
     if not result.description:
         return
 
@@ -235,6 +249,8 @@ def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, h
     def read_back():
         reading, result.read_back_rule = read_back_agreement(judge_llm, result.description, held)
         result.read_back_f1 = reading.f1
+        if generalizes:
+            result.unseen_read_back_f1 = rule_agreement(result.read_back_rule, held, unseen=True).f1
 
     def matched():
         chosen = judge_choice(judge_llm, result.description, component.description, decoy, f"{seed}:{component.name}")
@@ -400,4 +416,13 @@ def find_rows(report: FindReport) -> list[Row]:
                    rule_syntax=summary.rule_syntax,
                    llm_tokens=summary.llm_tokens, seconds=summary.seconds, llm=report.llm)
 
-    return [r for m in report.modes for r in [row(m, m.overall), *(row(m, s, name) for name, s in m.per_split.items())]]
+    def unseen(mode: ModeReport) -> list[Row]:
+        """Units with unseen members, scored on those members alone: split "unseen" (read-back and rule F1 there)."""
+        s = mode.overall
+        if not s.unseen_units:
+            return []
+        return [Row(suite=f"find:{report.suite}", split="unseen", mode=mode.mode, n=s.unseen_units,
+                    read_back_f1=s.unseen_read_back_f1, rule_f1=s.unseen_rule_f1, llm=report.llm)]
+
+    return [r for m in report.modes
+            for r in [row(m, m.overall), *(row(m, s, name) for name, s in m.per_split.items()), *unseen(m)]]

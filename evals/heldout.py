@@ -21,6 +21,12 @@ TEXT_TOKENS = 32
 class HeldoutTexts:
     views: list[TokenView]  # what an LLM reads, token by token
     truth: list[list[bool]]  # the clean function, per token
+    seen: list[list[bool]] | None = None  # a unit with unseen members: per token, a member the describer could see
+
+    def unseen_scope(self) -> list[list[bool]] | None:
+        """Per token: not a seen member. Scored there alone, words earn credit only for members never shown
+        (a token list of the seen members fires on none of it). None without an unseen split."""
+        return None if self.seen is None else [[not s for s in marks] for marks in self.seen]
 
 
 def eval_window_ids(ctx, seed: int, n_windows: int = POOL_WINDOWS) -> np.ndarray:
@@ -39,14 +45,24 @@ def heldout_pool(ctx, seed: int, n_windows: int = POOL_WINDOWS, length: int = TE
 
 
 def texts_for(component, pool: list[TokenView], n: int, seed: int) -> HeldoutTexts:
-    """n texts for one component: up to n/2 where its clean function fires, the rest where it does not."""
-    truth = [[v > 0 for v in component.unit.clean(view)] for view in pool]
+    """n texts for one component: up to n/2 where its clean function fires, the rest where it does not.
+    A unit with unseen members gets half of its firing texts (where the pool has them) firing on those."""
+    unit = component.unit
+    truth = [[v > 0 for v in unit.clean(view)] for view in pool]
     firing = [i for i, t in enumerate(truth) if any(t)]
     quiet = [i for i, t in enumerate(truth) if not any(t)]
     rng = np.random.default_rng(seed)
     take_fire = min(len(firing), n // 2 if quiet else n)
-    chosen = list(rng.choice(firing, size=take_fire, replace=False)) if take_fire else []
+    chosen = []
+    if getattr(unit, "unseen", None):
+        novel = [i for i in firing if any(t and u for t, u in zip(truth[i], unit.unseen_marks(pool[i])))]
+        take = min(len(novel), take_fire // 2)
+        chosen = list(rng.choice(novel, size=take, replace=False)) if take else []
+        firing = [i for i in firing if i not in set(chosen)]
+        take_fire -= take
+    chosen += list(rng.choice(firing, size=take_fire, replace=False)) if take_fire else []
     rest = min(len(quiet), n - len(chosen))
     chosen += list(rng.choice(quiet, size=rest, replace=False)) if rest else []
     chosen = [int(i) for i in rng.permutation(chosen)]  # shuffled: the order says nothing about the answer
-    return HeldoutTexts([pool[i] for i in chosen], [truth[i] for i in chosen])
+    seen = [unit.seen_marks(pool[i]) for i in chosen] if getattr(unit, "unseen", None) else None
+    return HeldoutTexts([pool[i] for i in chosen], [truth[i] for i in chosen], seen)

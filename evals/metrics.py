@@ -74,11 +74,14 @@ def predictive_agreement(llm, description: str, held: HeldoutTexts, seed: int = 
     return agreement(truth, guess, len(order))
 
 
-def rule_agreement(rule, held: HeldoutTexts) -> Agreement:
-    """A rule (plain data or parsed) against the true function on the held-out texts: code, no LLM."""
+def rule_agreement(rule, held: HeldoutTexts, unseen: bool = False) -> Agreement:
+    """A rule (plain data or parsed) against the true function on the held-out texts: code, no LLM.
+    unseen: only on tokens that are not seen members (generalization to members never shown)."""
     predicate = parse_predicate(rule) if isinstance(rule, dict) else rule
-    truth = [t for per_text in held.truth for t in per_text]
-    guess = [g for view in held.views for g in holds(predicate, view)]
+    scope = held.unseen_scope() if unseen else None
+    scope = scope or [[True] * len(view) for view in held.views]
+    truth = [t for per_text, keep in zip(held.truth, scope) for t, k in zip(per_text, keep) if k]
+    guess = [g for view, keep in zip(held.views, scope) for g, k in zip(holds(predicate, view), keep) if k]
     return agreement(truth, guess, len(held.views))
 
 

@@ -39,7 +39,7 @@ class Row(BaseModel):
     suite: str
     mode: str
     n: int
-    split: str = ""  # dev or test (a suite's split); empty: every component run
+    split: str = ""  # dev or test (a suite's split); unseen: units' members never shown, alone; empty: every component
     failed: int = 0
     scoring_failed: int = 0  # items a scorer could not score (left out of its mean, not counted 0)
     read_back_vs_reference: float | None = None  # read-back F1 / the true words' on the same units
@@ -160,7 +160,8 @@ def render(rows: list[Row]) -> str:
              "a predictor whose reference F1 is low cannot tell good descriptions from bad ones. "
              "Read-back / true words': a mode's read-back F1 over the reference's on the same units (above 1 by more "
              "than noise is a reader bias). Scorer failed: items a scorer could not score, left out of its mean. "
-             "Split: test rows are reported and never tuned on; dev rows are what sleuth is tuned on.", "", head,
+             "Split: test rows are reported and never tuned on; dev rows are what sleuth is tuned on; unseen rows "
+             "score units with a generalization split on the members no describer saw fire, alone.", "", head,
              "|" + "---|" * (head.count("|") - 1)]
     for r in sorted(rows, key=lambda r: (r.suite, r.split, r.mode)):
         lines.append("| " + " | ".join([r.suite, r.split or "all", r.mode, str(r.n), str(r.failed), str(r.scoring_failed),

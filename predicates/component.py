@@ -4,6 +4,9 @@
     value: {graded: list_order}             token_in only: the i-th of n listed words fires (i+1)/n
     value: {graded: number, scale: 100}     the token's number / scale, capped at 1
     noise: {p_drop: 0.1, p_spurious: 0.02, seed: 3}
+    unseen: [w, ...]                        token_in only: members a describer never sees fire (a generalization
+                                            split): every window holding one is withheld from the explain and
+                                            validation scans; only eval texts show them
 
 Noise is deterministic: it depends only on the seed, the token's text and its position.
 """
@@ -65,6 +68,46 @@ class SyntheticComponent(BaseModel):
     fn: f.Predicate
     value: float | Graded = 1.0
     noise: Noise | None = None
+    unseen: list[str] | None = None  # stripped, case-folded members withheld from describers (see module doc)
+
+    @model_validator(mode="after")
+    def _unseen_members(self) -> "SyntheticComponent":
+        if self.unseen is None:
+            return self
+        if not isinstance(self.fn, f.TokenIn):
+            raise ValueError("unseen needs a token_in fn (it names members of its list)")
+        unseen = [w.strip().casefold() for w in self.unseen]
+        missing = [w for w in unseen if w not in self.fn.token_in]
+        if missing:
+            raise ValueError(f"unseen member '{missing[0]}' is not in the token_in list")
+        if not unseen or len(set(unseen)) >= len(set(self.fn.token_in)):
+            raise ValueError("unseen must name some of the token_in members and leave at least one shown")
+        object.__setattr__(self, "unseen", unseen)
+        return self
+
+    @property
+    def seen(self) -> list[str]:
+        """The members a describer may see fire (all of them without an unseen split)."""
+        hidden = set(self.unseen or ())
+        return [w for w in getattr(self.fn, "token_in", []) if w not in hidden]
+
+    def withheld(self, tokens: list[str] | TokenView) -> bool:
+        """The text holds an unseen member, so no describer or check may read it (eval texts only)."""
+        if not self.unseen:
+            return False
+        view = tokens if isinstance(tokens, TokenView) else TokenView(list(tokens))
+        hidden = set(self.unseen)
+        return any(s in hidden or w in hidden for s, w in zip(view.stripped, view.words))
+
+    def unseen_marks(self, view: TokenView) -> list[bool]:
+        """Per token: it is an unseen member (what a generalization score is measured on)."""
+        hidden = set(self.unseen or ())
+        return [s in hidden or w in hidden for s, w in zip(view.stripped, view.words)]
+
+    def seen_marks(self, view: TokenView) -> list[bool]:
+        """Per token: it is a member the describer could have seen."""
+        shown = set(self.seen) if self.unseen else set()
+        return [s in shown or w in shown for s, w in zip(view.stripped, view.words)]
 
     @model_validator(mode="after")
     def _grading_fits(self) -> "SyntheticComponent":

@@ -8,6 +8,8 @@
         value: 1.0               # optional
         split: test              # optional: dev (tune on it) or test (reported, never tuned on)
         noise: {p_drop: 0.1, p_spurious: 0.01, seed: 1}   # optional
+        unseen: [w, ...]         # optional, token_in only: members whose windows no describer or check reads;
+                                 # eval scores them apart (read-back on members never shown)
 """
 
 from __future__ import annotations
@@ -50,15 +52,15 @@ def _component(entry, category: str, path: Path, index: int) -> SuiteComponent:
         raise PredicateError(f"{path}: component #{index + 1} is not a mapping")
     name = entry.get("name") or f"#{index + 1}"
     where = f"{path}: component '{name}'"
-    unknown = sorted(set(entry) - {"name", "description", "category", "split", "fn", "value", "noise"})
+    unknown = sorted(set(entry) - {"name", "description", "category", "split", "fn", "value", "noise", "unseen"})
     if unknown:
         raise PredicateError(f"{where}: unknown key '{unknown[0]}' (known: name, description, category, split, fn, "
-                             "value, noise)")
+                             "value, noise, unseen)")
     fn = entry.get("fn")
     if isinstance(fn, dict) and len(fn) == 1 and next(iter(fn)) not in FORMS:
         raise PredicateError(f"{where}: unknown predicate key '{next(iter(fn))}'; known: {', '.join(FORMS)}")
     try:
-        unit = SyntheticComponent.model_validate({k: entry[k] for k in ("fn", "value", "noise") if k in entry})
+        unit = SyntheticComponent.model_validate({k: entry[k] for k in ("fn", "value", "noise", "unseen") if k in entry})
         return SuiteComponent(name=entry.get("name"), description=entry.get("description"),
                               category=str(entry.get("category") or category), split=entry.get("split"), unit=unit,
                               source=str(path))

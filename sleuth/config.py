@@ -57,6 +57,8 @@ class AgentSettings(BaseModel):
     rule_rounds: int = Field(2, ge=0, le=5)  # refinements of the best rule from its misses
     rule_target_f1: float = Field(0.9, gt=0, le=1)  # stop refining once the best rule fits this well
     induced_rules: int = Field(2, ge=0, le=5)  # rules found by code's search on the measured windows, added as hypotheses
+    class_members: int = Field(16, ge=0, le=20)  # a listing rule's class: members the LLM proposes, measured by
+    # substitution into the unit's own windows (agent.generalize); 0 turns the step off
     rule_supported_f1: float = 0.75  # hypothesis status from its rule's F1: supported at or above this,
     rule_refuted_f1: float = 0.3  # refuted below this, open between
     fresh_seed_offset: int = 1000  # re-measurements use the run's seed plus this: new prompts, same run

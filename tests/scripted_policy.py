@@ -46,6 +46,8 @@ def investigator(request: dict) -> str | dict | None:
                                {"statement": "fires on 'zebra'", "rule": {"token_in": ["zebra"]}}]}
     if title == "RevisedRule":
         return revised_rule(prompt)
+    if title == "ClassGuess":  # members no planted unit fires on: the class step measures them and keeps none
+        return {"class_name": "words of one kind", "members": ["zebra", "quokka", "narwhal"]}
     if title == "TestTexts":
         keys = [k for k in keywords(prompt) if k != "zebra"] or ["the"]
         k = keys[0]

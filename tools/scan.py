@@ -63,12 +63,35 @@ def units_of(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
-def scan_windows(ctx, split: str, n_windows: int) -> tuple[np.ndarray, np.ndarray]:
-    """(global window ids, tokens [n, length]): a seeded sample of one split, all domains mixed."""
+def scan_windows(ctx, split: str, n_windows: int, withheld=None) -> tuple[np.ndarray, np.ndarray]:
+    """(global window ids, tokens [n, length]): a seeded sample of one split, all domains mixed.
+    `withheld(tokens as text pieces) -> bool` leaves windows out (a synthetic unit's unseen members)."""
     windows = ctx.windows
-    pool = np.flatnonzero(windows.mask(split))
-    ids = np.sort(np.random.default_rng(ctx.seed).permutation(pool)[:n_windows])
+    order = np.random.default_rng(ctx.seed).permutation(np.flatnonzero(windows.mask(split)))
+    if withheld is None:
+        ids = order[:n_windows]
+    else:  # read in the seeded order until enough windows pass
+        ids = np.asarray([i for i in _passing(ctx, order, withheld, n_windows)], dtype=order.dtype)
+    ids = np.sort(ids)
     return ids, windows.tokens[ids]
+
+
+def _passing(ctx, order: np.ndarray, withheld, n_windows: int):
+    kept = 0
+    for i in order:
+        if kept >= n_windows:
+            return
+        if not withheld(ctx.target.str_tokens(torch.as_tensor(ctx.windows.tokens[i]))):
+            kept += 1
+            yield int(i)
+
+
+def withheld_from(ctx, site: Site, split: str):
+    """What a scan of `site` on `split` must not read: a synthetic unit's unseen members, on every split but eval."""
+    if site.name is None or split == "eval":
+        return None
+    unit = ctx.target.synthetic[site.name]
+    return unit.withheld if getattr(unit, "unseen", None) else None
 
 
 def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
@@ -79,10 +102,16 @@ def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 
 
-def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, progress=None) -> dict[Site, SiteScan]:
+def scan(ctx, sites: list[Site], split: str = "explain", n_windows: int = 256, progress=None,
+         _apart: bool = False) -> dict[Site, SiteScan]:
     """Scan corpus windows once for all `sites`, reusing cached scans."""
     target: Target = ctx.target
-    ids, tokens_all = scan_windows(ctx, split, n_windows)
+    apart = [] if _apart else [s for s in sites if withheld_from(ctx, s, split) is not None]
+    if apart:  # each unit with withheld windows reads its own sample; the rest share one
+        result = {s: scan(ctx, [s], split, n_windows, progress, _apart=True)[s] for s in apart}
+        rest = [s for s in sites if s not in apart]
+        return {**result, **(scan(ctx, rest, split, n_windows, progress) if rest else {})}
+    ids, tokens_all = scan_windows(ctx, split, n_windows, withheld_from(ctx, sites[0], split) if _apart else None)
     result: dict[Site, SiteScan] = {}
     todo = []
     for site in sites:

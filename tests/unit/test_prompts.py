@@ -23,6 +23,13 @@ EXAMPLE = {
     "refine_rule": dict(component="L3N100", statement="fires on def", rule={"token_in": ["def"]},
                         fit={"texts": 12, "precision": 0.5, "recall": 0.8, "f1": 0.62,
                              "false_positives": ["...x [[def]] y..."], "false_negatives": ["...[[class]] A..."]}),
+    "class_members": dict(component="L3N100", listed=["ValueError", "KeyError"], n=16,
+                          examples=[{"text": "raise [[ValueError]](msg)"}]),
+    "describe+class": dict(component="L3N100", head=False, hypotheses=[], evidence=[],
+                           best={"statement": "Fires on names of exceptions", "rule": {"token_in": ["valueerror"]},
+                                 "fit": {"precision": 0.9, "recall": 0.9, "f1": 0.9}, "class_name": "names of exceptions",
+                                 "members": {"listed": ["valueerror"], "confirmed": ["typeerror"], "refused": ["kettle"]}},
+                           feedback=None, rule_words="Fires on names of exceptions, such as 'valueerror' (any case)."),
     "describe": dict(component="L3N100", head=False,
                      hypotheses=[{"statement": "fires on def", "status": "supported", "accuracy": 0.83,
                                   "fit": {"f1": 0.9}}],
@@ -64,12 +71,12 @@ EXAMPLE = {
 
 
 def test_every_template_has_an_example():
-    assert sorted(n for n in names() if not n.startswith("_")) == sorted(EXAMPLE)
+    assert sorted(n for n in names() if not n.startswith("_")) == sorted({n.split("+")[0] for n in EXAMPLE})
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLE))
 def test_rendered_prompt_matches_snapshot(name):
-    text = render(name, **EXAMPLE[name])
+    text = render(name.split("+")[0], **EXAMPLE[name])  # template+case: one template rendered another way
     path = SNAPSHOTS / f"{name}.txt"
     if os.environ.get("SLEUTH_UPDATE_SNAPSHOTS") or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
