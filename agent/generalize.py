@@ -14,7 +14,7 @@ import re
 
 from sleuth.predicates.tokens import TokenView
 
-MIN_LISTED = 2  # fewer listed words are a token, not a class
+MIN_LISTED = 1  # one listed word may be one member of a class too: the substitutions decide
 MAX_MEMBERS = 20  # proposed members measured (each in CONTEXTS windows)
 CONTEXTS = 2  # strongest explain windows a member is put into
 BEFORE, AFTER = 12, 4  # tokens kept around the substituted word

@@ -64,7 +64,8 @@ class Hypothesis(_Record):
     rule: dict | None = None  # the statement as an executable predicate, where there is one
     fit: dict | None = None  # the rule's precision, recall, F1, correlation on the explain windows and test texts
     status: Literal["open", "supported", "refuted"] = "open"
-    source: Literal["llm", "induced"] = "llm"  # who proposed it: the LLM, or code's rule search on the measured windows
+    source: Literal["llm", "induced", "class"] = "llm"  # who proposed it: the LLM, code's rule search on the measured
+    # windows, or the class step (a listing rule grown by LLM-proposed members the unit fired on; agent.generalize)
     evidence_for: list[str] = Field(default_factory=list)
     evidence_against: list[str] = Field(default_factory=list)
     run_id: str = ""  # the run that weighed it: another run's verdict is another record

@@ -46,6 +46,13 @@ class SuiteComponent(BaseModel):
     def activations(self, tokens: list[str]) -> list[float]:
         return self.unit.activations(tokens)
 
+    @property
+    def unseen(self) -> list[str] | None:
+        return self.unit.unseen
+
+    def withheld(self, tokens: list[str]) -> bool:
+        return self.unit.withheld(tokens)
+
 
 def _component(entry, category: str, path: Path, index: int) -> SuiteComponent:
     if not isinstance(entry, dict):

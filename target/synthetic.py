@@ -18,6 +18,9 @@ class SyntheticUnit(Protocol):
     def activations(self, tokens: list[str]) -> list[float]:
         """One value per token of a text, given as the tokenizer's pieces."""
 
+    # optional: `unseen` (members no describer may see fire) and `withheld(tokens) -> bool`, a text holding one;
+    # scans of every split but eval leave such windows out (tools.scan)
+
 
 def synthetic_values(unit: SyntheticUnit, batch, str_tokens: Callable[[torch.Tensor], list[str]]) -> torch.Tensor:
     """[batch, pos] values of `unit` on a right-padded batch (0 on padding)."""

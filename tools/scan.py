@@ -96,8 +96,8 @@ def withheld_from(ctx, site: Site, split: str):
 
 def _cache_path(ctx, site: Site, split: str, n: int) -> Path:
     weights = ctx.target.sae_fingerprints.get(site.sae, "") if site.sae else ""
-    if site.name is not None:  # a synthetic unit: its rule keys the cache
-        weights = ctx.target.synthetic[site.name].fingerprint
+    if site.name is not None:  # a synthetic unit: its rule (and whether windows are withheld from it) keys the cache
+        weights = ctx.target.synthetic[site.name].fingerprint + ("|withheld" if withheld_from(ctx, site, split) else "")
     key = f"{ctx.target.name}|{site}|{weights}|{ctx.corpus.checksum}|{split}/{EVAL_PERCENT}|{n}|{ctx.window_length}|{ctx.seed}"
     return ctx.cache_dir / f"scan-{hashlib.sha256(key.encode()).hexdigest()[:20]}.npz"
 

@@ -31,6 +31,12 @@ EVEN = SuiteComponent(name="even", description="Fires on even numbers.", categor
 # a planted unit on three words: the scripted LLM first proposes only the commonest one (a slightly wrong rule)
 WORDS = SuiteComponent(name="words", description="Fires on 'the', 'of' and 'and'.", category="lexical", source="test",
                        unit=SyntheticComponent(fn={"token_in": ["the", "of", "and"]}))
+# an open class: its unseen half never fires in a window the agent reads; only the class step can reach it
+TIME = SuiteComponent(name="time", description="Fires on units of time.", category="open_class", source="test",
+                      unit=SyntheticComponent(fn={"token_in": ["second", "seconds", "minute", "minutes", "hour", "hours",
+                                                               "day", "days", "week", "weeks", "month", "months",
+                                                               "year", "years"]},
+                                              unseen=["minute", "minutes", "day", "days", "month", "months"]))
 SITE_FIELDS = ("site", "sites", "components")
 
 
@@ -39,6 +45,7 @@ def ctx(smollm, sleuth_home):
     smollm.attach_synthetic("test.the", THE)
     smollm.attach_synthetic("test.even", EVEN)
     smollm.attach_synthetic("test.words", WORDS)
+    smollm.attach_synthetic("test.time", TIME)
     return ToolContext(target=smollm, home=sleuth_home)
 
 
@@ -130,6 +137,37 @@ def test_code_finds_the_rule_the_llm_missed_and_it_holds_on_held_out_text(ctx, t
     rule_score = next(s for s in finding["scores"] if s["scorer"] == "rule")
     assert rule_score["value"] >= 0.9 and finding["status"] == "validated", (rule_score, finding["reason"])
     assert {h.source for h in store.all("hypothesis")} == {"llm", "induced"}  # memory says who proposed each
+
+
+def _names_time(request: dict):
+    title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+    if title == "ClassGuess":  # two members the unit never showed, one it does not fire on, one not a word
+        return {"class_name": "units of time", "members": ["Minute", "days", "kettles", "time zone", "fortnight"]}
+    return policy(request)
+
+
+def test_a_listing_rule_grows_into_its_class_by_members_measured_in_the_unit_s_own_windows(ctx, tmp_path):
+    state, store, _ = _investigate(ctx, tmp_path, "synthetic.test.time", responder=_names_time)
+    task = state["tasks"][0]
+    assert not any(TIME.unit.withheld(w["tokens"]) for w in task["windows"])  # no unseen member was ever shown
+    grown = next(h for h in task["hypotheses"] if h["source"] == "class")
+    assert grown["class_name"] == "units of time"
+    assert grown["members"]["confirmed"] == ["minute", "days"] and grown["members"]["refused"] == ["kettles", "fortnight"]
+    assert {"minute", "days"} <= set(grown["rule"]["token_in"]) and "kettles" not in grown["rule"]["token_in"]
+    texts = task["class_texts"]
+    assert {t["member"] for t in texts} == {"minute", "days", "kettles", "fortnight", "kettle", "meadow"}
+    finding = state["findings"][0]
+    assert finding["rule"] == grown["rule"] and "units of time" in finding["words"]  # the words name the class
+    assert finding["written_by"] == "llm" and finding["status"] == "validated", finding["reason"]
+    logged = [e for e in state["experiments"] if e["hypothesis"] == "a member of units of time"]
+    assert len(logged) == len(texts) and sum(e["outcome"] for e in logged) == 2 * len({t["context"] for t in texts})
+
+
+def test_without_a_member_that_fires_the_listing_rule_stands(ctx, tmp_path):
+    state, _, _ = _investigate(ctx, tmp_path, "synthetic.test.time")  # proposes zebra, quokka, narwhal
+    task = state["tasks"][0]
+    assert task["generalized"] and task["class_texts"] and not any(h["source"] == "class" for h in task["hypotheses"])
+    assert not {"minute", "day", "month"} & set(state["findings"][0]["rule"]["token_in"])
 
 
 def test_a_right_rule_in_wrong_words_gets_its_rule_stated_by_code(ctx, tmp_path):

@@ -78,7 +78,7 @@ QUIET = {"tokens": [" plain", " text"], "values": [0, 0]}
 
 def test_proposed_members_are_put_where_a_listed_word_fired_beside_controls():
     assert generalize.listed_words({"token_in": ["valueerror", "keyerror"]}) == ["valueerror", "keyerror"]
-    assert generalize.listed_words({"token_in": ["the"]}) is None and generalize.listed_words({"numeric": "even"}) is None
+    assert generalize.listed_words({"token_in": ["the"]}) == ["the"] and generalize.listed_words({"numeric": "even"}) is None
     members = generalize.new_members(["TypeError", "valueerror", "bad word", "OSError", "TypeError", "kettle"],
                                      ["valueerror", "keyerror"])
     assert members == ["TypeError", "OSError"]  # single new words, each once, never a control
