@@ -21,7 +21,9 @@ from sleuth.target import Site
 def describe(state: dict, deps) -> dict:
     task = current_task(state)
     top = _best(task)
-    if (task.get("code_written") or task.get("rule_words")) and top:
+    # a class found by substitution is said by code: its class name and members measured (the 1.5B, asked to
+    # word it, copied the prompt's lines into the description)
+    if (task.get("code_written") or task.get("rule_words") or (top or {}).get("class_name")) and top:
         return _rule_draft(state, task, top)
     literal = code_words(top) if task["kind"] == "neuron" and top and top.get("rule") else None
     try:
@@ -70,7 +72,8 @@ def _rule_draft(state: dict, task: dict, top: dict) -> dict:
     max_candidates, or when the LLM's words for a behaviour that held did not pass the judges. The same
     scorers check these words."""
     description, claims = protocol_of(task).words_draft(task, top)
-    draft = {"description": description, "claims": claims, "rule": top.get("rule"), "rule_fit": top.get("fit")}
+    draft = {"description": description, "claims": claims, "rule": top.get("rule"), "rule_fit": top.get("fit"),
+             "code_words": description, **({"class_name": top["class_name"]} if top.get("class_name") else {})}
     return {"tasks": with_task(state, {"draft": draft, "stage": "score" if task.get("fresh") else "heldout"}),
             "messages": [{"role": "assistant", "content": f"draft for {task['component']} (stated by code): "
                                                          f"{draft['description']}"}]}
@@ -116,7 +119,7 @@ def conclude(state: dict, task: dict, deps) -> dict:
 def written_by(task: dict, draft: dict) -> str:
     """"code" when code stated the words (a rule said in words), or the LLM copied code's wording of the rule
     verbatim; "llm" otherwise."""
-    if task.get("code_written") or task.get("rule_words"):
+    if task.get("code_written") or task.get("rule_words") or draft.get("class_name"):
         return "code"
     rule = draft.get("rule")
     said = draft.get("code_words") or (in_words(rule) if rule else None)

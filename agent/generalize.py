@@ -99,6 +99,6 @@ def confirmed_members(texts: list[dict], rows: list[dict], threshold: float) -> 
 
 def class_words(class_name: str, examples: list[str]) -> str:
     """Code's words for a class rule: the class, with a few members as examples."""
-    shown = [repr(w) for w in examples[:4]]
+    shown = [repr(w) for w in examples[:6]]
     listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
     return f"Fires on {class_name.strip().rstrip('.')}, such as {listed} (any case)."

@@ -306,7 +306,7 @@ def code_words(top: dict) -> str:
     """Code's words for a hypothesis's rule: its class with examples (agent.generalize), or the rule read literally."""
     if top.get("class_name"):
         members = top["members"]
-        return generalize.class_words(top["class_name"], members["listed"][:2] + members["confirmed"][:2])
+        return generalize.class_words(top["class_name"], members["listed"][:3] + members["confirmed"][:3])
     return in_words(top["rule"])
 
 
@@ -316,6 +316,11 @@ def words_draft(task: dict, top: dict) -> tuple[str, list[dict]]:
     claims = [{"text": f"the rule fits the explain windows and test texts with F1 {fit['f1']:.2f} (precision "
                        f"{fit['precision']:.2f}, recall {fit['recall']:.2f})", "basis": "top_examples",
                "evidence_ids": evidence.get("top_examples", []) + evidence.get("test_texts", [])}]
+    if top.get("class_name"):
+        members = top["members"]
+        refused = f"; not on {', '.join(members['refused'])}" if members["refused"] else ""
+        claims.append({"text": f"put into its own strongest windows, it fired on {', '.join(members['confirmed'])}"
+                               f"{refused}", "basis": "test_texts", "evidence_ids": evidence.get("test_texts", [])})
     return code_words(top), claims
 
 

@@ -81,7 +81,7 @@ def _print_rows(rows) -> None:
                   "tokens", "s")
     fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
     for r in rows:
-        table.add_row(r.suite, r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_choice),
+        table.add_row(r.suite, f"{r.mode} ({r.split})" if r.split else r.mode, str(r.n), str(r.failed), fmt(r.f1), fmt(r.read_back_f1), fmt(r.judge_choice),
                       fmt(r.judge_match),
                       fmt(r.decoy_match), fmt(r.rule_f1), fmt(r.head_precision), fmt(r.head_recall), str(r.llm_tokens),
                       f"{r.seconds:.0f}")

@@ -43,12 +43,56 @@ def _turns(description: str) -> list[dict]:
     return [*turns, {"role": "user", "content": data_block(description, "description")}]
 
 
+class ClassMembers(BaseModel):
+    members: list[str] = Field(min_length=1, max_length=60)
+
+
+CLASS_MARK = re.compile(r"\b(?:such as|like|for example|e\.g\.|including|and the like)\b", re.I)
+CLASS_MEMBERS = 30  # members the reader is asked for
+_WORD_PATTERN = re.compile(r"(?:\(\?i\))?\^?\(?(?:\\b)?[^\W_]+(?:\|[^\W_]+)*\)?(?:\\b)?\$?")
+
+
 def read_rule(llm, description: str):
     """The rule an LLM reads out of `description` alone (a parsed predicate; InvalidOutput if it gives none),
-    less any clause the reader copied from a worked example (see `without_copied_clauses`), and with a word
-    list misread as a character class made the list it meant (see `word_lists_from_classes`)."""
+    less any clause the reader copied from a worked example (see `without_copied_clauses`), with a word
+    list misread as a character class made the list it meant (see `word_lists_from_classes`), and, for words
+    that name a class by examples, the class's other members (see `with_class_members`)."""
     rule = llm.structured(_turns(description), Reading, max_tokens=400, brief=Reading.BRIEF).rule
-    return parse_predicate(word_lists_from_classes(without_copied_clauses(predicate_dict(rule), description)))
+    read = word_lists_from_classes(without_copied_clauses(predicate_dict(rule), description))
+    return parse_predicate(with_class_members(llm, description, read))
+
+
+def _word_reading(rule: dict) -> bool:
+    """The reading only names words: a token_in, a regex that is words joined by `|`, or any of these."""
+    if "token_in" in rule:
+        return True
+    if isinstance(rule.get("regex"), dict):
+        return bool(_WORD_PATTERN.fullmatch(rule["regex"].get("token") or rule["regex"].get("word") or ""))
+    return isinstance(rule.get("any"), list) and all(_word_reading(c) for c in rule["any"])
+
+
+def with_class_members(llm, description: str, rule: dict) -> dict:
+    """Words that name a class by examples ("units of time, such as second or hour") say that every member fires,
+    but the 1.5B reads back the examples alone. When the reading only names words and the words give examples,
+    the reader is asked, in a second turn, for the class's members; single words among them join the reading.
+    A reply that fails leaves the reading as it was."""
+    from sleuth.llm.errors import LLMUnreachable, LLMError
+
+    if not CLASS_MARK.search(description) or not _word_reading(rule):
+        return rule
+    try:
+        reply = llm.structured([{"role": "user", "content": render("read_class", description=description,
+                                                                    n=CLASS_MEMBERS)}], ClassMembers, max_tokens=360)
+    except LLMUnreachable:
+        raise
+    except LLMError:
+        return rule
+    members = [m.strip() for m in reply.members if _LISTED_WORD.fullmatch(m.strip())]
+    if not members:
+        return rule
+    if "token_in" in rule:
+        return {"token_in": list(dict.fromkeys([*rule["token_in"], *(m.casefold() for m in members)]))}
+    return {"any": [rule, {"token_in": list(dict.fromkeys(m.casefold() for m in members))}]}
 
 
 _CHOICE_FORMS = ("numeric", "position", "inside")

@@ -70,11 +70,6 @@ def investigator(request: dict) -> str | dict | None:
         return {"choices": attention_choices(prompt)}
     if title == "RelationChoice":
         return {"relation": head_relation(_description(prompt))}
-    if title == "DescriptionDraft" and "<<<DATA class\n" in prompt:  # name the class, a few members as examples
-        named = re.search(r"<<<DATA class\n(.*?)\nDATA>>>", prompt, re.S).group(1)
-        shown = ", ".join(f"'{w}'" for w in stated_rule(prompt)["token_in"][:4])
-        return {"description": f"Fires on {named}, for example {shown}.",
-                "claims": [{"text": f"Members of {named} fired where they were put in", "basis": "test_texts"}]}
     if title == "DescriptionDraft":
         rule = stated_rule(prompt)
         keys = rule.get("token_in") or [k for k in keywords(prompt) if k != "zebra"]
@@ -96,6 +91,8 @@ def investigator(request: dict) -> str | dict | None:
     if title == "Reading":  # the read-back reader: the quoted words of the description, as a token_in rule
         words = _description(prompt)
         return {"statement": words, "rule": {"token_in": keywords(words) or ["nothing-quoted"]}}
+    if title == "ClassMembers":  # the reader asked for a class's members: the quoted examples, none beyond
+        return {"members": keywords(_description(prompt)) or ["nothing-quoted"]}
     if title == "TokenGuesses":
         keys = keywords(_description(prompt))
         lists = [json.loads(t) for t in _texts(prompt)]

@@ -157,8 +157,10 @@ def test_a_listing_rule_grows_into_its_class_by_members_measured_in_the_unit_s_o
     texts = task["class_texts"]
     assert {t["member"] for t in texts} == {"minute", "days", "kettles", "fortnight", "kettle", "meadow"}
     finding = state["findings"][0]
-    assert finding["rule"] == grown["rule"] and "units of time" in finding["words"]  # the words name the class
-    assert finding["written_by"] == "llm" and finding["status"] == "validated", finding["reason"]
+    # code says the class the LLM named, with members measured as examples; the reader can list the rest
+    assert finding["words"].startswith("Fires on units of time, such as 'seconds'") and "'minute'" in finding["words"]
+    assert finding["written_by"] == "code" and finding["status"] == "validated", finding["reason"]
+    assert any("it fired on minute, days; not on kettles, fortnight" in c["text"] for c in finding["claims"])
     logged = [e for e in state["experiments"] if e["hypothesis"] == "a member of units of time"]
     assert len(logged) == len(texts) and sum(e["outcome"] for e in logged) == 2 * len({t["context"] for t in texts})
 

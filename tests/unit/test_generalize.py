@@ -108,3 +108,42 @@ def test_a_member_counts_only_where_it_fired_and_the_context_s_control_did_not()
 def test_class_words_name_the_class_with_examples():
     words = generalize.class_words("names of Python exception classes.", ["valueerror", "keyerror", "typeerror"])
     assert words == "Fires on names of Python exception classes, such as 'valueerror', 'keyerror' or 'typeerror' (any case)."
+
+
+def _reader(reading: dict, members: list[str] | None):
+    """A reader behind real HTTP: `reading` for the words, `members` (or an error reply) for the class turn."""
+    from sleuth.llm import LLMClient, LLMConfig
+    from sleuth.llm.fake_server import FakeLLM, Step
+
+    def answer(request):
+        title = ((request.get("response_format") or {}).get("schema") or {}).get("title")
+        if title == "ClassMembers":
+            return {"members": members} if members is not None else Step(fault="500")
+        return {"statement": "x", "rule": reading}
+
+    fake = FakeLLM(responder=answer)
+    fake.start()
+    return fake, LLMClient(LLMConfig(base_url=fake.base_url, timeout_s=5.0, max_retries=0))
+
+
+@pytest.mark.parametrize("words, reading, members, expected", [
+    # a class named by examples: the reader's own list of members joins the examples (single words only)
+    ("Fires on units of time, such as second or hour.", {"token_in": ["second", "hour"]},
+     ["second", "minute", "Days", "time zone"], {"token_in": ["second", "hour", "minute", "days"]}),
+    ("Fires on units of time, like 'second'.", {"regex": {"word": "(?i)second|hour"}}, ["minute"],
+     {"any": [{"regex": {"word": "(?i)second|hour"}}, {"token_in": ["minute"]}]}),
+    # no examples, or a reading that is not only words: left as read
+    ("Fires on the word 'second'.", {"token_in": ["second"]}, ["minute"], {"token_in": ["second"]}),
+    ("Fires inside quotes, such as names.", {"inside": "quotes"}, ["minute"], {"inside": "quotes"}),
+    # a class turn that fails leaves the reading as it was
+    ("Fires on units of time, such as second.", {"token_in": ["second"]}, None, {"token_in": ["second"]}),
+])
+def test_words_that_name_a_class_by_examples_read_back_as_the_class(words, reading, members, expected):
+    from sleuth.predicates import predicate_dict
+    from sleuth.scorers.read_back import read_rule
+
+    fake, client = _reader(reading, members)
+    try:
+        assert predicate_dict(read_rule(client, words)) == expected
+    finally:
+        fake.stop()

@@ -23,6 +23,7 @@ EXAMPLE = {
     "refine_rule": dict(component="L3N100", statement="fires on def", rule={"token_in": ["def"]},
                         fit={"texts": 12, "precision": 0.5, "recall": 0.8, "f1": 0.62,
                              "false_positives": ["...x [[def]] y..."], "false_negatives": ["...[[class]] A..."]}),
+    "read_class": dict(description="Fires on units of time, such as second or hour.", n=30),
     "class_members": dict(component="L3N100", listed=["ValueError", "KeyError"], n=16,
                           examples=[{"text": "raise [[ValueError]](msg)"}]),
     "describe+class": dict(component="L3N100", head=False, hypotheses=[], evidence=[],
