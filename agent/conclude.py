@@ -121,9 +121,10 @@ def written_by(task: dict, draft: dict) -> str:
     verbatim; "llm" otherwise."""
     if task.get("code_written") or task.get("rule_words") or draft.get("class_name"):
         return "code"
-    rule = draft.get("rule")
-    said = draft.get("code_words") or (in_words(rule) if rule else None)
-    if task["kind"] == "neuron" and said and draft["description"].strip().lower() == said.strip().lower():
+    if task["kind"] != "neuron":
+        return "llm"
+    said = draft.get("code_words") or (in_words(draft["rule"]) if draft.get("rule") else None)
+    if said and draft["description"].strip().lower() == said.strip().lower():
         return "code"
     return "llm"
 
