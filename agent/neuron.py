@@ -173,8 +173,9 @@ def _class_texts(task: dict, deps) -> dict:
     if not places:
         return {"stage": "describe"}
     try:
+        # the words alone: shown the unit's windows too, the 1.5B named their topic ("error handling") instead
         guess = deps.ask("class_members", ClassGuess, max_tokens=260, component=task["component"], listed=listed,
-                         examples=task.get("examples", [])[:3], n=deps.settings.class_members)
+                         n=deps.settings.class_members)
     except InvalidOutput as exc:
         deps.on_event("error", {"message": f"class members: {exc}; describing the listed words"})
         return {"stage": "describe"}
