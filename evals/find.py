@@ -223,7 +223,7 @@ def score_one(component: SuiteComponent, site: str, mode: str, env: DescribeEnv,
     if described is not None:
         result.rule = described.rule
         score_words(result, component, judge_llm, held, decoy, seed, SCORERS)
-    elif held.seen is not None:  # no words generalize: 0 on the members never shown
+    elif held.scores_unseen:  # no words generalize: 0 on the members never shown
         result.unseen_rule_f1 = 0.0
     result.seconds = round(time.perf_counter() - start, 1)
     return result
@@ -235,7 +235,7 @@ def score_words(result: ComponentResult, component: SuiteComponent, judge_llm, h
     (garbage after retries, an error reply) is recorded in `scoring_failures` with its reason and leaves its
     figures empty, and the others still score."""
     result.rule_f1 = rule_agreement(result.rule, held).f1 if result.rule else None
-    generalizes = held.seen is not None  # a unit with unseen members: also scored on those alone
+    generalizes = held.scores_unseen  # a unit with unseen members: also scored on those alone
     result.unseen_rule_f1 = (rule_agreement(result.rule, held, unseen=True).f1 if result.rule else 0.0) if generalizes \
         else None
     if not result.description:
@@ -344,7 +344,10 @@ def run_find(components: list[SuiteComponent], env: DescribeEnv, judge_llm, mode
         find_run.start(out, spec)
         kept = find_run.finished(out, ComponentResult)
     rng = random.Random(seed)
-    held = {c.name: texts_for(c, pool, texts, seed + i) for i, c in enumerate(components)}  # same texts in every mode
+    # units with unseen members draw from every eval window: their unseen members are often rare in `pool`
+    whole = heldout_pool(env.ctx, seed, n_windows=len(env.ctx.windows)) if any(c.unseen for c in components) else pool
+    held = {c.name: texts_for(c, whole if c.unseen else pool, texts, seed + i)  # the same texts in every mode
+            for i, c in enumerate(components)}
     firing = {c.name: firing_set(c, pool) for c in decoy_pool or components}
     decoys = {c.name: pick_decoy(c, decoy_pool or components, rng, firing).description for c in components}
     results = {mode: [] for mode in modes}

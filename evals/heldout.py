@@ -23,6 +23,11 @@ class HeldoutTexts:
     truth: list[list[bool]]  # the clean function, per token
     seen: list[list[bool]] | None = None  # a unit with unseen members: per token, a member the describer could see
 
+    @property
+    def scores_unseen(self) -> bool:
+        """The texts can score members never shown: some token fires that is not a seen member."""
+        return self.seen is not None and any(t and not s for ts, ss in zip(self.truth, self.seen) for t, s in zip(ts, ss))
+
     def unseen_scope(self) -> list[list[bool]] | None:
         """Per token: not a seen member. Scored there alone, words earn credit only for members never shown
         (a token list of the seen members fires on none of it). None without an unseen split."""

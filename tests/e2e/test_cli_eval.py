@@ -240,3 +240,35 @@ def test_every_mode_beside_the_true_words_the_search_alone_and_one_shot_shown_it
     assert by["search"]["llm_tokens"] == 0 and by["search"]["rule_f1"] == 1.0  # no LLM described it
     prompts = [json.dumps(r.get("messages", "")) for r in fake.requests[asked:]]
     assert sum("Rules a search found" in p for p in prompts) == 1  # only oneshot_search is shown the candidates
+
+
+OPEN_CLASS = """category: open_class
+components:
+  - name: time_units
+    description: Fires on units of time, such as 'second', 'minute' or 'day'.
+    fn: {token_in: [second, seconds, minute, minutes, hour, hours, day, days, week, weeks, month, months, year, years]}
+    unseen: [minute, minutes, day, days, month, months]
+  - name: the_word
+    description: Fires on the word 'the'.
+    fn: {token_in: [the]}
+"""
+
+
+def test_a_unit_with_unseen_members_is_scored_on_them_apart(cli, fake, home, tmp_path):
+    (tmp_path / "suite").mkdir()
+    (tmp_path / "suite" / "open.yaml").write_text(OPEN_CLASS)
+    report = json.loads(cli("eval", "find", "--suite", str(tmp_path / "suite"), "--mode", "search", "--llm",
+                            fake.base_url, "--texts", "12", "--json").stdout)
+    by = {(c["name"], c["mode"]): c for c in report["components"]}
+    search, truth = by[("time_units", "search")], by[("time_units", "reference")]
+    # code's search saw only the seen half fire: its word list fires on no member never shown
+    assert search["rule"] and search["unseen_rule_f1"] == 0.0
+    assert not {"minute", "minutes", "day", "days", "month", "months"} & set(search["rule"].get("token_in", []))
+    # the true words name two unseen members: the reader's rule earns credit on them, and only there
+    assert 0 < truth["unseen_read_back_f1"] <= 1 and truth["unseen_rule_f1"] == 0.0
+    assert by[("the_word", "search")]["unseen_rule_f1"] is None  # no split, no unseen score
+    overall = {m["mode"]: m["overall"] for m in report["modes"]}
+    assert overall["search"]["unseen_units"] == 1 and overall["search"]["unseen_rule_f1"] == 0.0
+    assert overall["reference"]["unseen_read_back_f1"] == truth["unseen_read_back_f1"]
+    board = (home / "evals" / "scoreboard.md").read_text()
+    assert "| find:suite | unseen | search | 1 |" in board and "| find:suite | unseen | reference | 1 |" in board

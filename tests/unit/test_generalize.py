@@ -57,7 +57,7 @@ def test_on_members_never_shown_a_list_of_the_seen_members_scores_zero_and_the_c
     held = _held([[" one", " hour", " or", " a", " day"], [" a", " minute", " left"], [" no", " time"],
                   [" each", " second"], [" plain", " text"], [" more", " words"]])
     assert len(held.views) == 6
-    assert held.seen is not None
+    assert held.seen is not None and held.scores_unseen
     seen_list, whole = {"token_in": ["second", "hour"]}, {"token_in": ["second", "hour", "minute", "day", "week"]}
     assert rule_agreement(seen_list, held).f1 == pytest.approx(2 / 3, abs=0.01)  # all members: recall 2/4
     assert rule_agreement(seen_list, held, unseen=True).f1 == 0.0
