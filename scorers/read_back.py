@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
+from sleuth.llm.errors import LLMError, LLMUnreachable
 from sleuth.predicates import Predicate, parse_predicate, predicate_dict
 from sleuth.predicates.fit import fit, rule_values, text_fires
 from sleuth.prompts import data_block, render, worked_examples
@@ -76,8 +77,6 @@ def with_class_members(llm, description: str, rule: dict) -> dict:
     but the 1.5B reads back the examples alone. When the reading only names words and the words give examples,
     the reader is asked, in a second turn, for the class's members; single words among them join the reading.
     A reply that fails leaves the reading as it was."""
-    from sleuth.llm.errors import LLMUnreachable, LLMError
-
     if not CLASS_MARK.search(description) or not _word_reading(rule):
         return rule
     try:
