@@ -63,7 +63,8 @@ def texts_for(component, pool: list[TokenView], n: int, seed: int) -> HeldoutTex
         novel = [i for i in firing if any(t and u for t, u in zip(truth[i], unit.unseen_marks(pool[i])))]
         take = min(len(novel), take_fire // 2)
         chosen = list(rng.choice(novel, size=take, replace=False)) if take else []
-        firing = [i for i in firing if i not in set(chosen)]
+        taken = set(chosen)
+        firing = [i for i in firing if i not in taken]
         take_fire -= take
     chosen += list(rng.choice(firing, size=take_fire, replace=False)) if take_fire else []
     rest = min(len(quiet), n - len(chosen))

@@ -55,6 +55,11 @@ def _contains(predicate, form: type) -> bool:
     return any(_contains(c, form) for c in children)
 
 
+def _members(view: TokenView, words: set[str]) -> list[bool]:
+    """Per token: the token (stripped, case-folded) or its whole word is one of `words`, as token_in reads it."""
+    return [s in words or w in words for s, w in zip(view.stripped, view.words)]
+
+
 def _uniform(seed: int, position: int, token: str) -> float:
     digest = hashlib.blake2b(f"{seed}|{position}|{token}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
@@ -95,19 +100,15 @@ class SyntheticComponent(BaseModel):
         """The text holds an unseen member, so no describer or check may read it (eval texts only)."""
         if not self.unseen:
             return False
-        view = tokens if isinstance(tokens, TokenView) else TokenView(list(tokens))
-        hidden = set(self.unseen)
-        return any(s in hidden or w in hidden for s, w in zip(view.stripped, view.words))
+        return any(self.unseen_marks(tokens if isinstance(tokens, TokenView) else TokenView(list(tokens))))
 
     def unseen_marks(self, view: TokenView) -> list[bool]:
         """Per token: it is an unseen member (what a generalization score is measured on)."""
-        hidden = set(self.unseen or ())
-        return [s in hidden or w in hidden for s, w in zip(view.stripped, view.words)]
+        return _members(view, set(self.unseen or ()))
 
     def seen_marks(self, view: TokenView) -> list[bool]:
         """Per token: it is a member the describer could have seen."""
-        shown = set(self.seen) if self.unseen else set()
-        return [s in shown or w in shown for s, w in zip(view.stripped, view.words)]
+        return _members(view, set(self.seen) if self.unseen else set())
 
     @model_validator(mode="after")
     def _grading_fits(self) -> "SyntheticComponent":
